@@ -1,0 +1,98 @@
+"""What the chat model is asked: a fixed system prompt, numbered passages, the question."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from citeqa.errors import ModelError
+from citeqa.types import Hit
+
+NOT_IN_DOCS = "The documents do not contain the answer."
+
+# Kept short and literal: it must steer both Llama-2-7B-chat and a 135M-parameter demo model.
+# It never changes, so its tokens stay cached in llama.cpp between questions.
+SYSTEM_PROMPT = (
+    "You answer questions using only the numbered context passages you are given. "
+    "After each claim, cite the passage that supports it as [n], for example [1] or [2][3]. "
+    "Never invent facts and do not use outside knowledge. "
+    f'If the passages do not contain the answer, reply exactly: "{NOT_IN_DOCS}"'
+)
+
+
+class PromptModel(Protocol):
+    """The part of `Generator` that prompt building needs."""
+
+    n_ctx: int
+    max_tokens: int
+
+    def render(self, system: str, messages: Sequence[tuple[str, str]]) -> str: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def count_prompt_tokens(self, prompt: str) -> int: ...
+
+
+def format_context(hits: Sequence[Hit]) -> str:
+    return "\n\n".join(f"[{i}] {h.label()}\n{h.text.strip()}" for i, h in enumerate(hits, 1))
+
+
+def user_message(question: str, hits: Sequence[Hit]) -> str:
+    return (
+        f"Context passages:\n\n{format_context(hits)}\n\n"
+        f"Question: {question.strip()}\n"
+        # "like [1]", not "as [n]": small models copy a literal "[n]".
+        "Answer from the passages above and cite them like [1]."
+    )
+
+
+def echo_stops(hits: Sequence[Hit]) -> list[str]:
+    """Text that only a model repeating its prompt writes: generation stops there."""
+    return ["\nQuestion:", "Context passages:", *(f"[{i}] {h.label()}\n" for i, h in enumerate(hits, 1))]
+
+
+def build_prompt(
+    model: PromptModel,
+    question: str,
+    hits: Sequence[Hit],
+    history: Sequence[tuple[str, str]] = (),
+    *,
+    system: str = SYSTEM_PROMPT,
+) -> tuple[str, list[Hit]]:
+    """The rendered prompt and the hits it includes, numbered [1..n] in that order.
+
+    `history` is earlier (role, content) turns. The prompt plus `model.max_tokens` must fit
+    `model.n_ctx`: the oldest history turns go first (the question is already standalone,
+    so the passages matter more), then the lowest-ranked hits.
+    """
+    budget = model.n_ctx - model.max_tokens
+    kept_hits = list(hits)
+    kept_history = list(history)
+
+    def render() -> tuple[str, int]:
+        prompt = model.render(system, [*kept_history, ("user", user_message(question, kept_hits))])
+        return prompt, model.count_prompt_tokens(prompt)
+
+    prompt, n = render()
+    while n > budget and kept_history:
+        # Drop a whole exchange so the history still starts with a user turn.
+        del kept_history[: 2 if len(kept_history) > 1 and kept_history[1][0] == "assistant" else 1]
+        prompt, n = render()
+    if n > budget and kept_hits:
+        # Jump close to the answer first: re-rendering once per dropped hit is slow for a large top_k.
+        # The +4 over-estimates each hit's share (separators), so this never drops one hit too many.
+        costs = [model.count_tokens(format_context([h])) + 4 for h in kept_hits]
+        excess = n - budget
+        while len(kept_hits) > 1 and excess > costs[len(kept_hits) - 1]:
+            excess -= costs[len(kept_hits) - 1]
+            kept_hits.pop()
+        prompt, n = render()
+    while n > budget and kept_hits:
+        kept_hits.pop()
+        prompt, n = render()
+    if n > budget:
+        raise ModelError(
+            f"the question alone needs {n} tokens, more than n_ctx {model.n_ctx} minus max_tokens "
+            f"{model.max_tokens}; raise CITEQA_N_CTX or lower CITEQA_MAX_TOKENS"
+        )
+    return prompt, kept_hits

@@ -1,0 +1,233 @@
+"""The library: upload and ingest files with live progress, list, delete, re-ingest, index stats."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from app.safe_text import escape_md
+from app.state import holding, ingest_lock
+from app.uploads import UploadRejected, delete_stored, is_upload, store_upload
+from citeqa.engine import Citeqa
+from citeqa.errors import CiteqaError
+from citeqa.settings import Settings
+from citeqa.types import DocumentRecord, FileResult
+from ingest.pipeline import IngestProgress
+
+log = logging.getLogger(__name__)
+
+_UPLOADER = "citeqa_uploader_n"
+_REPORT = "citeqa_ingest_rows"
+_NOTICE = "citeqa_library_notice"
+_SELECTED = "citeqa_selected_docs"
+_CLEAR_SELECTION = "citeqa_clear_selection"
+WAITING = "Waiting for another library change to finish…"
+_STATUS = {"added": "✅ added", "replaced": "🔄 updated", "unchanged": "➖ unchanged", "failed": "❌ failed",
+           "skipped": "⏭ skipped", "removed": "🗑 removed"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the per-file result table."""
+
+    file: str
+    result: str
+    chunks: int = 0
+    pages: int = 0
+    details: str = ""
+
+
+def uploads_dir(settings: Settings) -> Path:
+    return settings.data_dir / "uploads"
+
+
+def doc_label(path: str, settings: Settings) -> str:
+    """Uploaded files by name; files ingested from elsewhere (CLI) by full path."""
+    return Path(path).name if is_upload(uploads_dir(settings), path) else path
+
+
+# -- ingest -------------------------------------------------------------------
+
+
+def _progress_fn(bar: st.delta_generator.DeltaGenerator, names: dict[str, str]) -> Callable[[IngestProgress], None]:
+    def update(p: IngestProgress) -> None:
+        frac = p.done / p.total if p.total else 1.0
+        text = f"{p.done} of {p.total} file(s) · {p.chunks} chunks added"
+        if p.result is not None:
+            text += f" · {names.get(p.result.path, Path(p.result.path).name)}: {p.result.status}"
+        bar.progress(min(frac, 1.0), text=escape_md(text, single_line=True))
+
+    return update
+
+
+def _row(r: FileResult, name: str, note: str = "") -> Row:
+    details = "; ".join(x for x in (r.error, note, *r.warnings) if x)
+    return Row(name, _STATUS.get(r.status, r.status), r.chunks, r.pages, details)
+
+
+def run_ingest(engine: Citeqa, paths: dict[str, tuple[str, str]], uploads: Path | None = None) -> list[Row]:
+    """Ingest `paths` (path → (shown name, note)) with a live progress bar; one Row per path.
+
+    Files that fail and lie in `uploads` are deleted: they were stored only to be indexed.
+    """
+    if not paths:
+        return []
+    bar = st.progress(0.0, text="Starting…")
+    names = {p: n for p, (n, _) in paths.items()}
+    with holding(ingest_lock(), WAITING):
+        report = engine.ingest(list(paths), on_progress=_progress_fn(bar, names))
+    bar.progress(1.0, text=f"Done in {report.seconds:.1f} s: {report.chunks_added} chunks added")
+    rows = []
+    for r in report.files:
+        name, note = paths.get(r.path, (Path(r.path).name, ""))
+        if r.status == "failed" and uploads is not None:
+            delete_stored(uploads, r.path)  # not indexed: keep no orphan copy
+        rows.append(_row(r, name, note))
+    return rows
+
+
+def ingest_uploads(engine: Citeqa, settings: Settings, files: Sequence) -> list[Row]:
+    folder = uploads_dir(settings)
+    max_bytes = int(settings.max_file_mb * 2**20)
+    rows: list[Row] = []
+    todo: dict[str, tuple[str, str]] = {}
+    for f in files:
+        try:
+            stored = store_upload(folder, f.name, f.getvalue(), max_bytes=max_bytes)
+        except UploadRejected as exc:
+            rows.append(Row(f.name, _STATUS["failed"], details=str(exc)))
+            continue
+        except OSError as exc:
+            rows.append(Row(f.name, _STATUS["failed"], details=f"cannot store the upload: {exc.strerror or exc}"))
+            continue
+        note = {"new": "", "renamed": f"another file has this name; stored as {stored.path.name}",
+                "same": "identical to a file already in the library"}[stored.outcome]
+        key = str(stored.path)
+        if key in todo:  # the same content twice in one batch
+            rows.append(Row(f.name, _STATUS["unchanged"], details="identical to another file in this upload"))
+            continue
+        todo[key] = (f.name, note)
+    return rows + run_ingest(engine, todo, folder)
+
+
+def _upload_section(engine: Citeqa, settings: Settings) -> None:
+    n = st.session_state.setdefault(_UPLOADER, 0)
+    files = st.file_uploader(
+        "Add PDF, text or Markdown files",
+        type=["pdf", "txt", "md", "markdown"],
+        accept_multiple_files=True,
+        key=f"uploader-{n}",
+        max_upload_size=max(1, math.ceil(settings.max_file_mb)),
+        help=f"Up to {settings.max_file_mb:g} MB each (CITEQA_MAX_FILE_MB). Files are stored in {uploads_dir(settings)}.",
+    )
+    if files and st.button(f"Add {len(files)} file(s) to the library", type="primary", key="ingest-uploads"):
+        try:
+            rows = ingest_uploads(engine, settings, files)
+        except CiteqaError as exc:
+            st.error(f"Ingest failed: {exc}")
+            return
+        except Exception as exc:  # the UI edge: a message, never a traceback
+            log.exception("ingest failed")
+            st.error(f"Ingest failed unexpectedly: {type(exc).__name__}: {exc}")
+            return
+        st.session_state[_REPORT] = [asdict(r) for r in rows]
+        st.session_state[_UPLOADER] = n + 1  # a fresh, empty uploader
+        st.rerun()
+
+
+def _show_report() -> None:
+    rows = st.session_state.get(_REPORT)
+    if not rows:
+        return
+    failed = sum(1 for r in rows if r["result"] == _STATUS["failed"])
+    ok = len(rows) - failed
+    msg = f"{ok} file(s) in the library" + (f", {failed} failed" if failed else "")
+    (st.warning if failed else st.success)(msg)
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={"file": "File", "result": "Result", "chunks": "Chunks", "pages": "Pages", "details": "Details"})
+
+
+# -- documents ----------------------------------------------------------------
+
+
+def _delete(engine: Citeqa, settings: Settings, paths: list[str]) -> str:
+    with holding(ingest_lock(), WAITING):
+        removed = engine.remove(paths)
+    for p in removed:
+        delete_stored(uploads_dir(settings), p)
+    return f"Deleted {len(removed)} document(s)."
+
+
+def _reingest(engine: Citeqa, settings: Settings, paths: list[str]) -> list[Row]:
+    """Parse, chunk and embed again from the file on disk (e.g. after changing chunk settings)."""
+    rows: list[Row] = []
+    todo: dict[str, tuple[str, str]] = {}
+    for p in paths:
+        if os.path.isfile(p):
+            todo[p] = (doc_label(p, settings), "")
+        else:
+            rows.append(Row(doc_label(p, settings), _STATUS["failed"], details="the file is no longer at this path; delete it instead"))
+    if todo:
+        with holding(ingest_lock(), WAITING):
+            engine.remove(list(todo))
+    return rows + run_ingest(engine, todo)
+
+
+def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRecord]) -> None:
+    if notice := st.session_state.pop(_NOTICE, None):
+        st.success(notice)
+    if not docs:
+        st.info("No documents yet. Upload some above, or run `citeqa ingest PATH`.")
+        return
+    table = [
+        {"document": doc_label(d.path, settings), "pages": d.pages, "chunks": d.chunks,
+         "ingested": datetime.fromtimestamp(d.ingested_at)}
+        for d in docs
+    ]
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"document": "Document", "pages": "Pages", "chunks": "Chunks",
+                                "ingested": st.column_config.DatetimeColumn("Ingested", format="YYYY-MM-DD HH:mm")})
+    paths = [d.path for d in docs]
+    if st.session_state.pop(_CLEAR_SELECTION, False):
+        st.session_state[_SELECTED] = []
+    elif _SELECTED in st.session_state:
+        st.session_state[_SELECTED] = [p for p in st.session_state[_SELECTED] if p in paths]
+    chosen = st.multiselect("Select documents", paths, key=_SELECTED,
+                            format_func=lambda p: doc_label(p, settings), placeholder="Choose documents to delete or re-ingest")
+    left, right, _ = st.columns([1, 1, 4])
+    delete = left.button("Delete", icon=":material/delete:", disabled=not chosen, key="doc-delete")
+    reingest = right.button("Re-ingest", icon=":material/refresh:", disabled=not chosen, key="doc-reingest",
+                            help="Parse and embed the selected files again from disk")
+    if delete:
+        st.session_state[_NOTICE] = _delete(engine, settings, chosen)
+    elif reingest:
+        st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, settings, chosen)]
+    if delete or reingest:
+        st.session_state[_CLEAR_SELECTION] = True
+        st.rerun()
+
+
+def _stats_section(engine: Citeqa) -> None:
+    s = engine.stats()
+    a, b, c = st.columns(3)
+    a.metric("Documents", s["documents"])
+    b.metric("Pages", s["pages"])
+    c.metric("Chunks", s["chunks"])
+    st.caption(escape_md(f"Collection {s['collection']} · Milvus {s['milvus']} · embedder {s['embedder']}", single_line=True))
+
+
+def render(engine: Citeqa, settings: Settings, docs: list[DocumentRecord]) -> None:
+    st.subheader("Add documents")
+    _upload_section(engine, settings)
+    _show_report()
+    st.subheader("Documents")
+    _documents_section(engine, settings, docs)
+    st.subheader("Index")
+    _stats_section(engine)

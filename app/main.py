@@ -1,0 +1,112 @@
+"""citeqa's web chat: `streamlit run app/main.py`.
+
+Settings come from CITEQA_* environment variables and .env, read here at the edge
+and passed down. Every citeqa error ends as a message on the page, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+if __package__ in (None, "") and str(Path(__file__).resolve().parents[1]) not in sys.path:
+    # `streamlit run app/main.py` puts app/ on sys.path, not the repository root.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import streamlit as st
+
+from app import chat, library, sidebar
+from app.safe_text import escape_md
+from app.state import get_engine, load_settings, model_problem
+from citeqa.engine import Citeqa
+from citeqa.errors import CiteqaError, ConfigError, DataDirInUse, ModelError, StoreError
+from citeqa.settings import Settings
+from citeqa.types import DocumentRecord
+
+log = logging.getLogger("citeqa.app")
+
+
+def remedy(exc: CiteqaError, settings: Settings | None) -> str:
+    """What the user can do about `exc`, in a sentence."""
+    if isinstance(exc, DataDirInUse):
+        return "Stop the other process (e.g. a running `citeqa` command) and reload this page."
+    if isinstance(exc, StoreError):
+        if settings is not None and settings.milvus_uri:
+            return "Check that the Milvus server at CITEQA_MILVUS_URI is running and reachable, or unset it to use the embedded store."
+        return "Check that CITEQA_DATA_DIR is writable, then reload this page."
+    if isinstance(exc, ModelError):
+        return "Check CITEQA_MODEL / CITEQA_EMBED_MODEL, then restart the app."
+    if isinstance(exc, ConfigError):
+        return "Fix the setting (environment or .env), then restart the app."
+    return "Reload the page; if it persists, check the app's log."
+
+
+def fatal(title: str, exc: BaseException, settings: Settings | None) -> None:
+    detail = str(exc) if isinstance(exc, CiteqaError) else f"{type(exc).__name__}: {exc}"
+    hint = remedy(exc, settings) if isinstance(exc, CiteqaError) else "Check the app's log for details."
+    st.error(f"**{title}**  \n{escape_md(detail)}  \n{escape_md(hint)}", icon="🚫")
+    st.button("Retry", key="citeqa_retry")
+
+
+def chat_panel(engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]) -> None:
+    if problem:
+        st.error(
+            f"**The chat model cannot be loaded.**  \n{escape_md(problem)}  \n"
+            "Fix CITEQA_MODEL and restart the app; the library still works.",
+            icon="🚫",
+        )
+    elif not docs:
+        st.info("No documents yet: add some in the **Library** tab, then ask a question.", icon="📚")
+    history = st.container()
+    with history:
+        for turn in chat.turns():
+            chat.render_turn(turn)
+    question = st.chat_input("Ask a question about your documents", disabled=problem is not None, key="citeqa_question")
+    if question and question.strip():
+        with history:
+            chat.ask(engine, question.strip(), options)
+
+
+def run(settings: Settings) -> None:
+    try:
+        engine = get_engine(settings)
+    except CiteqaError as exc:
+        fatal("citeqa cannot open its index.", exc, settings)
+        return
+    except Exception as exc:
+        log.exception("engine start failed")
+        fatal("citeqa failed to start.", exc, settings)
+        return
+    problem = model_problem(settings, engine)
+    docs = engine.documents()
+
+    with st.sidebar:
+        st.title("📚 citeqa")
+        st.caption("Answers from your documents, cited down to the page.")
+        transcript_slot = sidebar.chat_buttons()
+        options = sidebar.options(settings, docs)
+        sidebar.models(settings, engine, problem)
+
+    chat_tab, library_tab = st.tabs(["💬 Chat", "📚 Library"])
+    with chat_tab:
+        chat_panel(engine, options, problem, docs)
+    with library_tab:
+        library.render(engine, settings, docs)
+    sidebar.transcript_button(transcript_slot)
+
+
+def main() -> None:
+    st.set_page_config(page_title="citeqa", page_icon="📚", layout="wide")
+    settings: Settings | None = None
+    try:
+        settings = load_settings()
+        run(settings)
+    except CiteqaError as exc:
+        fatal("citeqa hit a problem.", exc, settings)
+    except Exception as exc:  # the UI edge: a message, never a traceback
+        log.exception("unexpected error")
+        fatal("Unexpected error.", exc, settings)
+
+
+main()

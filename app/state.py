@@ -1,0 +1,116 @@
+"""Process-wide resources: settings, the one engine, the chat model, and the locks
+that share them between browser sessions.
+
+milvus-lite allows one process per data dir and the chat model is large, so the
+engine is built once per process (`st.cache_resource`) and shared by every
+session. The cache holds one engine: a different configuration (only ever seen
+in tests) closes the old engine, releasing its data dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import threading
+from collections.abc import Iterator
+
+import streamlit as st
+from pydantic import ValidationError
+
+from citeqa.engine import Citeqa
+from citeqa.errors import CiteqaError, ConfigError
+from citeqa.settings import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from CITEQA_* env vars and .env, built once per script run at the edge."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(x) for x in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting CITEQA_{field.upper()}: {first['msg']}") from exc
+
+
+def _settings_key(settings: Settings) -> str:
+    return settings.model_dump_json()
+
+
+def _close(engine: Citeqa) -> None:
+    with contextlib.suppress(Exception):
+        engine.close()
+
+
+@st.cache_resource(show_spinner="Loading the embedding model and opening the index…", max_entries=1, on_release=_close)
+def _engine(key: str, _settings: Settings) -> Citeqa:
+    return Citeqa(_settings)
+
+
+def get_engine(settings: Settings) -> Citeqa:
+    """The process's engine for `settings` (raises CiteqaError if it cannot open)."""
+    return _engine(_settings_key(settings), settings)
+
+
+@st.cache_resource(show_spinner="Loading the chat model…", max_entries=1)
+def _model_problem(key: str, _engine: Citeqa) -> str | None:
+    try:
+        _engine.generator  # noqa: B018 - loads the model once, here rather than on the first question
+    except CiteqaError as exc:
+        return str(exc)
+    return None
+
+
+def model_problem(settings: Settings, engine: Citeqa) -> str | None:
+    """Why the chat model cannot be used, or None once it is loaded."""
+    return _model_problem(_settings_key(settings), engine)
+
+
+@st.cache_resource
+def model_turn() -> threading.Lock:
+    """One question at a time across all sessions.
+
+    The generator takes its own lock inside its stream; this app-level lock is
+    taken first, around the whole question (follow-up rewrite, retrieval,
+    generation), so a waiting session can say so instead of silently blocking,
+    and stop waiting when its browser goes away.
+    """
+    return threading.Lock()
+
+
+@st.cache_resource
+def ingest_lock() -> threading.Lock:
+    """One library change (ingest, delete) at a time."""
+    return threading.Lock()
+
+
+def wait_for(lock: threading.Lock, message: str) -> None:
+    """Acquire `lock`, showing `message` while another session holds it."""
+    if lock.acquire(blocking=False):
+        return
+    note = st.empty()
+    note.info(message, icon="⏳")
+    acquired = False
+    waited = 0.0
+    try:
+        while not (acquired := lock.acquire(timeout=0.5)):
+            waited += 0.5
+            # Each update also lets Streamlit stop this run if the browser has gone.
+            note.info(f"{message} ({waited:.0f} s)", icon="⏳")
+        note.empty()
+    except BaseException:
+        if acquired:
+            lock.release()
+        raise
+
+
+@contextlib.contextmanager
+def holding(lock: threading.Lock, message: str) -> Iterator[None]:
+    wait_for(lock, message)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def supports_temperature(engine: Citeqa) -> bool:
+    return "temperature" in inspect.signature(engine.ask_stream).parameters

@@ -1,0 +1,310 @@
+"""The `citeqa` command line. Errors become one-line messages here and nowhere else."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from citeqa.errors import CiteqaError
+from citeqa.settings import Settings
+
+log = logging.getLogger("citeqa")
+
+MODE = click.Choice(["dense", "bm25", "hybrid"])
+
+
+class Ctx:
+    """Per-invocation state: settings from env/.env plus CLI overrides, and the engine once opened."""
+
+    def __init__(self, overrides: dict[str, Any], verbosity: int) -> None:
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        self.verbosity = verbosity
+        self._settings: Settings | None = None
+        self._engine = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = Settings(**self.overrides)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(x) for x in first["loc"]) or "settings"
+                raise CiteqaError(f"invalid setting CITEQA_{field.upper()}: {first['msg']}") from exc
+        return self._settings
+
+    def engine(self):
+        if self._engine is None:
+            from citeqa.engine import Citeqa
+
+            self._engine = Citeqa(self.settings)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def edge(fn: Callable) -> Callable:
+    """Turn citeqa errors into a one-line message and exit 1; tracebacks only with -v."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context().find_object(Ctx)
+        try:
+            return fn(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CiteqaError as exc:
+            if ctx and ctx.verbosity > 0:
+                log.exception("error")
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            if ctx and ctx.verbosity > 0:
+                log.exception("unexpected error")
+            raise click.ClickException(f"{type(exc).__name__}: {exc} (run with -v for details)") from None
+
+    return wrapper
+
+
+def _ctx() -> Ctx:
+    return click.get_current_context().find_object(Ctx)  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More logging (-vv for library debug logs).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory [CITEQA_DATA_DIR].")
+@click.option("--milvus-uri", help="Milvus server or Zilliz Cloud URI [CITEQA_MILVUS_URI].")
+@click.option("--collection", help="Collection name [CITEQA_COLLECTION].")
+@click.option("--model", type=click.Path(path_type=Path), help="GGUF chat model [CITEQA_MODEL].")
+@click.option("--embed-model", help="sentence-transformers model name or path [CITEQA_EMBED_MODEL].")
+@click.version_option(package_name="citeqa")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, **overrides: Any) -> None:
+    """citeqa: ask questions of your own documents and get answers cited down to the page."""
+    from citeqa import logs
+
+    verbosity = -1 if quiet else verbose
+    logs.configure(verbosity)
+    state = Ctx(overrides, verbosity)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+# -- ingest -------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files no longer exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@edge
+def ingest(paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
+    """Add or update PDFs, text and Markdown files (folders recursively)."""
+    from citeqa.progress import IngestBar
+
+    c = _ctx()
+    engine = c.engine()
+    show = not as_json and c.verbosity >= 0
+    with IngestBar(enabled=show) as bar:
+        report = engine.ingest([str(p) for p in paths], prune=prune, on_progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    elif c.verbosity >= 0:
+        d = report.to_dict()["files"]
+        parts = [f"{d['added']} added", f"{d['unchanged']} unchanged", f"{d['failed']} failed"]
+        if d["skipped"]:
+            parts.append(f"{d['skipped']} skipped (unsupported)")
+        if d["removed"]:
+            parts.append(f"{d['removed']} removed")
+        click.echo(f"{', '.join(parts)}; {report.chunks_added} chunks added in {report.seconds:.1f}s", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+# -- search -------------------------------------------------------------------
+
+
+def _retrieval_options(fn: Callable) -> Callable:
+    fn = click.option("--source", "sources", multiple=True, help="Only sources matching this glob (repeatable).")(fn)
+    fn = click.option("--mode", type=MODE, help="Retrieval mode [CITEQA_RETRIEVAL].")(fn)
+    fn = click.option("-k", "--top-k", type=click.IntRange(1, 100), help="Passages to retrieve [CITEQA_TOP_K].")(fn)
+    return fn
+
+
+def _read_jsonl(path: Path, key: str) -> Iterator[dict]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CiteqaError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get(key), str):
+                raise CiteqaError(f"{path}:{lineno}: expected an object with a string field {key!r}")
+            yield obj
+
+
+@cli.command()
+@click.argument("query", required=False)
+@_retrieval_options
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file of {id, question}.")
+@click.option("--json", "as_json", is_flag=True)
+@edge
+def search(query: str | None, top_k: int | None, mode: str | None, sources: tuple[str, ...], queries: Path | None, as_json: bool) -> None:
+    """Print the passages that best match QUERY, without generating an answer."""
+    if bool(query) == bool(queries):
+        raise click.UsageError("give either QUERY or --queries FILE")
+    engine = _ctx().engine()
+    if queries:
+        for obj in _read_jsonl(queries, "question"):
+            hits = engine.search(obj["question"], top_k=top_k, mode=mode, sources=sources)
+            click.echo(json.dumps({"id": obj.get("id"), "hits": [h.to_dict() for h in hits]}))
+        return
+    assert query is not None
+    hits = engine.search(query, top_k=top_k, mode=mode, sources=sources)
+    if as_json:
+        click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
+        return
+    if not hits:
+        click.echo("No passages found. Ingest documents first: citeqa ingest PATH")
+    for i, h in enumerate(hits, 1):
+        click.secho(f"[{i}] {h.source}" + (f", p. {h.page}" if h.page else "") + f"  (score {h.score:.3f})", bold=True)
+        click.echo(_indent(h.text) + "\n")
+
+
+# -- ask ----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("question", required=False)
+@_retrieval_options
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file of {id, question}.")
+@click.option("--json", "as_json", is_flag=True)
+@edge
+def ask(question: str | None, top_k: int | None, mode: str | None, sources: tuple[str, ...], questions: Path | None, as_json: bool) -> None:
+    """Answer QUESTION from your documents, citing sources as [n]."""
+    if bool(question) == bool(questions):
+        raise click.UsageError("give either QUESTION or --questions FILE")
+    c = _ctx()
+    engine = c.engine()
+    _announce_demo_model(c)
+    opts = {"top_k": top_k, "mode": mode, "sources": sources}
+    if questions:
+        for obj in _read_jsonl(questions, "question"):
+            answer = engine.ask(obj["question"], **opts)
+            click.echo(json.dumps({"id": obj.get("id"), **answer.to_dict()}))
+        return
+    assert question is not None
+    if as_json:
+        click.echo(json.dumps(engine.ask(question, **opts).to_dict()))
+        return
+    stream = engine.ask_stream(question, **opts)
+    for piece in stream:
+        click.echo(piece, nl=False)
+    click.echo()
+    _print_sources(stream.answer)
+
+
+def _announce_demo_model(c: Ctx) -> None:
+    if c.settings.uses_demo_model and c.verbosity >= 0:
+        click.secho(
+            "note: using the bundled SmolLM2-135M demo model (tiny, for trying citeqa out). For real answers "
+            "set CITEQA_MODEL to a Llama-2-7B-chat GGUF (see README).",
+            fg="yellow",
+            err=True,
+        )
+
+
+def _print_sources(answer) -> None:
+    if answer is None:
+        return
+    if answer.abstained:
+        if answer.sources:
+            click.secho("\nClosest passages (not used):", dim=True)
+            for i, h in enumerate(answer.sources, 1):
+                click.secho(f"  [{i}] {h.label()}  (score {h.score:.3f})", dim=True)
+        return
+    cited = {c.n for c in answer.citations}
+    click.secho("\nSources:", bold=True)
+    for i, h in enumerate(answer.sources, 1):
+        mark = "*" if i in cited else " "
+        click.echo(f" {mark}[{i}] {h.source}" + (f", p. {h.page}" if h.page else "") + f"  (score {h.score:.3f})")
+        quote = next((c.quote for c in answer.citations if c.n == i and c.quote), None)
+        if quote:
+            click.secho(_indent(f"“{quote}”", 7), fg="green")
+    if not answer.citations:
+        click.secho("The answer cites none of these passages; treat it with care.", fg="yellow")
+
+
+def _indent(text: str, n: int = 4) -> str:
+    return "\n".join(" " * n + line for line in text.strip().splitlines())
+
+
+# -- docs ---------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@edge
+def docs(ctx: click.Context, as_json: bool) -> None:
+    """List ingested documents (or `docs remove PATH...`)."""
+    if ctx.invoked_subcommand:
+        return
+    records = _ctx().engine().documents()
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records]))
+        return
+    if not records:
+        click.echo("No documents yet. Add some with: citeqa ingest PATH")
+    import datetime as dt
+
+    for r in records:
+        when = dt.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{r.path}\t{r.pages} pages\t{r.chunks} chunks\t{r.content_hash[:12]}\t{when}")
+
+
+@docs.command("remove")
+@click.argument("paths", nargs=-1, required=True)
+@edge
+def docs_remove(paths: tuple[str, ...]) -> None:
+    """Remove documents (or every document under a folder) from the index."""
+    removed = _ctx().engine().remove(paths)
+    for p in removed:
+        click.echo(f"removed {p}")
+    if not removed:
+        raise CiteqaError("no ingested document matches " + ", ".join(paths))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@edge
+def stats(as_json: bool) -> None:
+    """Index statistics."""
+    s = _ctx().engine().stats()
+    if as_json:
+        click.echo(json.dumps(s))
+    else:
+        for k, v in s.items():
+            click.echo(f"{k}: {v}")
+
+
+def main() -> None:
+    cli(prog_name="citeqa")
+
+
+if __name__ == "__main__":
+    main()

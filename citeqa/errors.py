@@ -1,0 +1,62 @@
+"""citeqa's exceptions.
+
+Library code raises these; only the edges (the CLI, the web app) turn them
+into user messages.
+
+    CiteqaError
+    ├── ConfigError            a setting is missing or invalid
+    ├── ModelError             an embedding or chat model cannot be loaded or run
+    ├── StoreError             Milvus cannot be reached or used
+    │   ├── DataDirInUse       another process holds the embedded data dir
+    │   ├── EmbedderMismatch   the collection was built with another embedder
+    │   └── SchemaOutdated     the collection predates a field citeqa needs
+    └── DocumentError          one input file cannot be ingested (names the file)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CiteqaError(Exception):
+    """Base class: every error citeqa raises on purpose."""
+
+
+class ConfigError(CiteqaError):
+    pass
+
+
+class ModelError(CiteqaError):
+    pass
+
+
+class StoreError(CiteqaError):
+    pass
+
+
+class DataDirInUse(StoreError):
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        who = f"PID {pid}" if pid else "another process"
+        super().__init__(
+            f"data dir {data_dir} in use by {who}; stop it, or serve the data dir with "
+            "`milvus-lite server` and set CITEQA_MILVUS_URI (see README, 'Ingest while the app runs')"
+        )
+        self.data_dir = data_dir
+        self.pid = pid
+
+
+class EmbedderMismatch(StoreError):
+    pass
+
+
+class SchemaOutdated(StoreError):
+    pass
+
+
+class DocumentError(CiteqaError):
+    """One file could not be ingested; the message names the reason, `path` the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason

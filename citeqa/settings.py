@@ -1,0 +1,80 @@
+"""The one settings object. Built at the edges (CLI, web app) and passed down."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from citeqa import bundled
+
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CITEQA_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path(".citeqa")
+    milvus_uri: str | None = Field(
+        None, description="Milvus server or Zilliz Cloud URI; empty means embedded milvus-lite in the data dir"
+    )
+    milvus_token: SecretStr | None = None
+    collection: str = "docs"
+
+    embed_model: str | None = Field(None, description="sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2")
+    embed_batch: int = 64
+    chunk_tokens: int = Field(200, ge=32, description="chunk size bound in embedding-model tokens")
+    chunk_overlap: int = Field(30, ge=0)
+
+    model: Path | None = Field(None, description="GGUF chat model; empty means the bundled SmolLM2-135M demo model")
+    chat_format: str | None = Field(None, description="llama-cpp-python chat format; empty means the GGUF's own template")
+    n_ctx: int = Field(4096, ge=512)
+    n_threads: int | None = Field(None, ge=1)
+    n_gpu_layers: int | None = None
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    max_tokens: int = Field(384, ge=16)
+    stop: tuple[str, ...] = ()
+
+    top_k: int = Field(4, ge=1, le=100)
+    retrieval: RetrievalMode = "hybrid"
+    min_score: float = Field(0.0, description="abstain when the best passage's relevance is below this")
+    reranker: str | None = None
+
+    max_file_mb: float = Field(100.0, gt=0)
+    workers: int | None = Field(None, ge=1, description="parser processes; empty means one per core")
+
+    @property
+    def milvus_path(self) -> Path:
+        return self.data_dir / "milvus.db"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.milvus_uri
+
+    def resolved_milvus_uri(self) -> str:
+        return self.milvus_uri or str(self.milvus_path)
+
+    def resolved_embed_model(self) -> str:
+        return self.embed_model or str(bundled.embedder_path())
+
+    def embed_model_name(self) -> str:
+        """The name recorded with the collection: stable across machines for the bundled model."""
+        return self.embed_model or bundled.EMBED_NAME
+
+    def resolved_model(self) -> Path:
+        return self.model or bundled.llm_path()
+
+    @property
+    def uses_demo_model(self) -> bool:
+        return self.model is None
+
+    def resolved_threads(self) -> int:
+        return self.n_threads or os.cpu_count() or 1
+
+    def resolved_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1

@@ -1,0 +1,195 @@
+"""Plain data passed between citeqa's parts. Every type is a frozen dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one page of a source file. `page` is 1-based for PDFs, None for files without pages."""
+
+    text: str
+    page: int | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed source file, before chunking."""
+
+    path: str
+    content_hash: str
+    pages: tuple[Page, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one page of a document; `start`/`end` are character offsets into that page's text."""
+
+    id: str
+    source: str
+    page: int | None
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by a search, with its relevance score (higher is better)."""
+
+    chunk_id: str
+    source: str
+    page: int | None
+    text: str
+    score: float
+    index: int = 0
+
+    def label(self) -> str:
+        name = self.source.rsplit("/", 1)[-1]
+        return f"{name}, p. {self.page}" if self.page else name
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "page": self.page,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "chunk_id": self.chunk_id,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One ingested file as listed in the manifest."""
+
+    path: str
+    content_hash: str
+    pages: int
+    chunks: int
+    ingested_at: float
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "content_hash": self.content_hash,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "ingested_at": self.ingested_at,
+        }
+
+
+FileStatus = Literal["added", "replaced", "unchanged", "failed", "skipped", "removed"]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    status: FileStatus
+    chunks: int = 0
+    pages: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileResult, ...]
+    chunks_added: int
+    seconds: float
+
+    def count(self, status: FileStatus) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failed(self) -> tuple[FileResult, ...]:
+        return tuple(f for f in self.files if f.status == "failed")
+
+    def to_dict(self) -> dict:
+        return {
+            "files": {
+                "added": self.count("added") + self.count("replaced"),
+                "unchanged": self.count("unchanged"),
+                "failed": self.count("failed"),
+                "skipped": self.count("skipped"),
+                "removed": self.count("removed"),
+            },
+            "chunks_added": self.chunks_added,
+            "seconds": round(self.seconds, 3),
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage the answer cites as [n], with the sentence(s) of it that best support the claim."""
+
+    n: int
+    hit: Hit
+    quote: str = ""
+
+    def to_dict(self) -> dict:
+        d = {"n": self.n, **self.hit.to_dict()}
+        d["quote"] = self.quote
+        return d
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    score: float
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "citations": list(self.citations),
+            "supported": self.supported,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "retrieve_s": round(self.retrieve_s, 4),
+            "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
+            "total_s": round(self.total_s, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    sources: tuple[Hit, ...]
+    citations: tuple[Citation, ...]
+    sentences: tuple[Sentence, ...] = ()
+    grounded: bool = False
+    invalid_citations: int = 0
+    timings: Timings = field(default_factory=Timings)
+    standalone_question: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "grounded": self.grounded,
+            "citations": [c.to_dict() for c in self.citations],
+            "sources": [{"n": i, **h.to_dict()} for i, h in enumerate(self.sources, 1)],
+            "sentences": [s.to_dict() for s in self.sentences],
+            "invalid_citations": self.invalid_citations,
+            "timings": self.timings.to_dict(),
+            **({"standalone_question": self.standalone_question} if self.standalone_question else {}),
+        }

@@ -1,0 +1,164 @@
+"""Documents → chunks bounded in the embedding model's own tokens, cut at paragraphs and sentences."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from citeqa.errors import ModelError
+from citeqa.types import Chunk, Document
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+# Regexes, coarsest first. Sentences come before lines because PDF text is hard-wrapped:
+# its line breaks fall mid-sentence, and most sentences end at ".\n", not ". ".
+SEPARATORS = [
+    r"\n\n",  # paragraph
+    r"(?<=[.?!])\s+",  # sentence
+    r"\n",  # line
+    r" ",  # word
+    # No character-level "" separator: LangChain would tokenize a long run without spaces (a base64
+    # image in Markdown) one character at a time; _char_windows and _token_windows cut such runs instead.
+]
+
+MAX_CHARS_PER_TOKEN = 8
+
+
+def load_tokenizer(model: str) -> PreTrainedTokenizerBase:
+    """The tokenizer of a sentence-transformers model folder, or of a hub name already in the local cache."""
+    from transformers import AutoTokenizer
+
+    try:
+        # Never download: parser workers run after the embedder has loaded (and cached) the same model.
+        return AutoTokenizer.from_pretrained(model, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the tokenizer of embedding model {model!r}: {exc}") from exc
+
+
+class Chunker:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int) -> None:
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        # The splitter counts bare word pieces; the model also sees [CLS] and [SEP].
+        budget = max_tokens - tokenizer.num_special_tokens_to_add()
+        if budget < 8:
+            raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
+        if not 0 <= overlap < budget:
+            raise ValueError(f"overlap={overlap} must be below the chunk budget of {budget} tokens")
+        self._budget = budget
+        # Natural text runs 1-6 characters per token; this only binds on [UNK]-heavy runs (see _char_windows).
+        self.max_chars = max_tokens * MAX_CHARS_PER_TOKEN
+        self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+            tokenizer,
+            chunk_size=budget,
+            chunk_overlap=overlap,
+            separators=SEPARATORS,
+            is_separator_regex=True,
+            # "end" keeps a sentence's full stop with it rather than leading the next chunk.
+            keep_separator="end",
+            strip_whitespace=True,
+        )
+
+    def split(self, doc: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        with _quiet_length_warning():
+            for page in doc.pages:
+                for start, text in self._spans(page.text):
+                    chunks.append(_chunk(doc.path, page.page, len(chunks), start, text))
+        return chunks
+
+    def count(self, text: str) -> int:
+        """Tokens as the embedding model sees them, special tokens included."""
+        return len(self.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+
+    def _spans(self, text: str) -> Iterator[tuple[int, str]]:
+        cursor = 0
+        for piece in self._splitter.split_text(text):
+            if not piece.strip():
+                continue
+            # The splitter returns substrings (separators are kept, then stripped); find where.
+            # Overlap means a chunk may start inside the previous one, so search from just after its start.
+            start = text.find(piece, cursor)
+            if start < 0:
+                start = text.find(piece)
+            if start < 0:
+                raise AssertionError(f"splitter returned text not found in the page: {piece[:60]!r}")
+            cursor = start + 1
+            for a, b in self._char_windows(text, start, start + len(piece)):
+                yield from self._token_windows(text, a, b)
+
+    def _char_windows(self, text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """Cut text[start:end] to at most max_chars, at whitespace where there is some.
+
+        WordPiece counts any word over 100 characters as one [UNK], so a base64 blob or a long
+        hash is "short" in tokens; without this a chunk could be megabytes long."""
+        limit = self.max_chars
+        while end - start > limit:
+            cut = next(
+                (k for k in range(start + limit, start + limit // 2, -1) if text[k - 1].isspace()),
+                start + limit,
+            )
+            yield from _trimmed(text, start, cut)
+            start = cut
+        yield from _trimmed(text, start, end)
+
+    def _token_windows(self, text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
+        """Yield text[start:end] as is if it fits, else cut it at token boundaries until every piece does.
+
+        The splitter sums per-piece token counts, which can differ from the count of the joined text,
+        and hands back a word longer than a chunk whole."""
+        piece = text[start:end]
+        if self.count(piece) <= self.max_tokens:
+            yield start, piece
+            return
+        enc = self.tokenizer(piece, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        offsets = enc["offset_mapping"]
+        window = self._budget
+        i = 0
+        while i < len(offsets):
+            j = min(i + window, len(offsets))
+            a, b = offsets[i][0], offsets[j - 1][1]
+            # Re-tokenising a cut can yield more pieces than it had in context; shrink until it fits.
+            if j - i > 1 and self.count(piece[a:b]) > self.max_tokens:
+                window = max(1, window - max(1, (j - i) // 8))
+                continue
+            for a2, b2 in _trimmed(piece, a, b):
+                yield start + a2, piece[a2:b2]
+            i = j
+            window = self._budget
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) narrowed to exclude surrounding whitespace; nothing if only whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        yield start, end
+
+
+def _chunk(source: str, page: int | None, index: int, start: int, text: str) -> Chunk:
+    digest = hashlib.sha256(f"{source}\x00{page}\x00{start}\x00{text}".encode()).hexdigest()[:32]
+    return Chunk(
+        id=digest, source=source, page=page, index=index, start=start, end=start + len(text), text=text
+    )
+
+
+@contextlib.contextmanager
+def _quiet_length_warning() -> Iterator[None]:
+    # The splitter measures whole paragraphs, which makes transformers warn that they exceed the
+    # model's window; chunks never do, so the warning would only mislead.
+    log = logging.getLogger("transformers.tokenization_utils_base")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)

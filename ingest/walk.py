@@ -1,0 +1,82 @@
+"""Paths given by the user → the files to ingest, each with what is wrong with it, if anything."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One path found. `problem` with `skipped=False` is a failure to report;
+    `skipped=True` means deliberately left out (not a supported type)."""
+
+    path: Path
+    problem: str | None = None
+    skipped: bool = False
+
+
+def discover(paths: Iterable[Path]) -> Iterator[Candidate]:
+    """Expand files and folders, depth-first in name order, each real file once.
+
+    Hidden entries inside folders are ignored; paths given explicitly are always considered.
+    """
+    # Identity is (device, inode): it sees through symlinks, hard links and bind mounts alike.
+    seen_files: set[tuple[int, int]] = set()
+    seen_dirs: set[tuple[int, int]] = set()
+    for given in paths:
+        # An explicit stack, not recursion: folder depth must not be bounded by Python's stack.
+        stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(Path(given).absolute(), frozenset())]
+        while stack:
+            path, ancestors = stack.pop()
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                yield Candidate(path, _reason(exc))
+                continue
+            key = (st.st_dev, st.st_ino)
+            if stat.S_ISDIR(st.st_mode):
+                if key in ancestors:
+                    yield Candidate(path, "symlink loop")
+                    continue
+                if key in seen_dirs:  # reached again through another link: its files are already out
+                    continue
+                seen_dirs.add(key)
+                try:
+                    names = sorted(e.name for e in os.scandir(path) if not e.name.startswith("."))
+                except OSError as exc:
+                    yield Candidate(path, _reason(exc))
+                    continue
+                inner = ancestors | {key}
+                stack.extend((path / name, inner) for name in reversed(names))
+            elif key in seen_files:
+                continue
+            else:
+                seen_files.add(key)
+                yield _file(path, st)
+
+
+def _file(path: Path, st: os.stat_result) -> Candidate:
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or device named notes.txt would block or stream forever when read.
+        return Candidate(path, "not a regular file", skipped=True)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return Candidate(path, f"unsupported file type {suffix or '(no extension)'}", skipped=True)
+    return Candidate(path)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file or directory"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()

@@ -1,0 +1,116 @@
+"""Shared fixtures: real models loaded once per session, a fresh milvus-lite per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citeqa.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DOCS = REPO / "sample_docs"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+# Tests must not depend on a developer's own configuration, nor reach a model hub.
+for _k in [k for k in os.environ if k.startswith("CITEQA_")]:
+    del os.environ[_k]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def make_settings(data_dir: Path, **kw) -> Settings:
+    kw.setdefault("n_ctx", 2048)
+    kw.setdefault("max_tokens", 96)
+    kw.setdefault("temperature", 0.0)
+    kw.setdefault("workers", 1)
+    return Settings(_env_file=None, data_dir=data_dir, **kw)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from retrieval.embedder import Embedder
+
+    return Embedder.from_settings(make_settings(Path("unused")))
+
+
+@pytest.fixture(scope="session")
+def generator():
+    from answer import Generator
+
+    return Generator.from_settings(make_settings(Path("unused")))
+
+
+@pytest.fixture
+def engine(settings: Settings, embedder, generator) -> Iterator:
+    from citeqa.engine import Citeqa
+
+    qa = Citeqa(settings, embedder=embedder, generator=generator)
+    try:
+        yield qa
+    finally:
+        qa.close()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (CORPUS / "pdfs").is_dir():
+        pytest.skip(f"../shared/corpus not found at {CORPUS}: the evaluation corpus ships beside the repo in CI only")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Milvus gRPC endpoint (milvus-lite server) on a free loopback port: the path to a Milvus cluster or Zilliz."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    exe = shutil.which("milvus-lite", path=str(Path(sys.executable).parent)) or shutil.which("milvus-lite")
+    if exe is None:
+        pytest.skip("milvus-lite server executable not found")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path_factory.mktemp("milvus-server")
+    proc = subprocess.Popen(
+        [exe, "server", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None:
+                pytest.fail(f"milvus-lite server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(params=["lite", "server"])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for embedded milvus-lite, and for a Milvus server with a collection of the test's own."""
+    if request.param == "lite":
+        return make_settings(tmp_path / "data")
+    uri = request.getfixturevalue("milvus_server")
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[-40:]
+    return make_settings(tmp_path / "data", milvus_uri=uri, collection=name)

@@ -1,0 +1,172 @@
+"""The web app in a real browser: `streamlit run` as a subprocess, driven by Playwright with Debian's Chromium.
+
+No browser is downloaded (`playwright install` needs the network): the tests use
+/usr/bin/chromium and skip, saying why, where it or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE_DOCS
+
+CHROMIUM = "/usr/bin/chromium"
+APP = REPO / "app" / "main.py"
+SHOT = Path("/tmp/citeqa-shot.png")
+SERVER_START_S = 120
+ANSWER_S = 240
+
+pytestmark = pytest.mark.slow
+
+
+def _need_browser() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: apt-get install chromium (scripts/install_browser.sh)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright for Python is not installed (pip install -e '.[dev]')")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def streamlit_server(data_dir: Path, workdir: Path, **env: str) -> Iterator[str]:
+    """`streamlit run app/main.py` on a free port with its own data dir; stopped (its process group) on exit."""
+    port = _free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    full_env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        CITEQA_DATA_DIR=str(data_dir),
+        CITEQA_WORKERS="1",
+        CITEQA_N_CTX="2048",
+        CITEQA_MAX_TOKENS="64",
+        CITEQA_TEMPERATURE="0",
+        **env,
+    )
+    log_path = workdir / "streamlit.log"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while not _healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def open_app(browser, url: str):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.set_default_timeout(ANSWER_S * 1000)
+    page.goto(url)
+    page.get_by_role("tab", name=re.compile("Library")).wait_for(timeout=SERVER_START_S * 1000)
+    return page
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def wait_answered(page, n: int = 1) -> None:
+    """Until the n-th answer is final (its timings caption only comes with the final render)."""
+    page.get_by_test_id("stChatMessage").filter(has_text="total").nth(n - 1).wait_for()
+
+
+def test_upload_ask_and_view_the_cited_page(tmp_path: Path):
+    _need_browser()
+    pdf = SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf"
+    with streamlit_server(tmp_path / "data", tmp_path) as url, chromium() as browser:
+        page = open_app(browser, url)
+
+        # Library: upload, live progress, per-file result.
+        page.get_by_role("tab", name=re.compile("Library")).click()
+        page.locator("input[type=file]").set_input_files(str(pdf))
+        page.get_by_role("button", name=re.compile(r"Add 1 file\(s\) to the library")).click()
+        page.get_by_text("1 file(s) in the library").wait_for()
+        assert (tmp_path / "data" / "uploads" / pdf.name).is_file()
+
+        # Chat: the answer streams in (the ▌ cursor shows while it is generated), then its sources.
+        page.get_by_role("tab", name=re.compile("Chat")).click()
+        ask(page, "What was the maximum depth of Aurora Lake in the 2023 survey?")
+        page.get_by_text("▌").first.wait_for()
+        wait_answered(page)
+        answer = page.get_by_test_id("stChatMessage").nth(1)
+        assert "▌" not in answer.inner_text()
+
+        # A source: "[n] file, p. X · score" (cited) or under "Other retrieved passages".
+        cited = answer.get_by_test_id("stExpander").filter(has_text=re.compile(r"\[\d+\] aurora_lake_field_station_2023\.pdf, p\. \d"))
+        source = cited.first if cited.count() else answer.get_by_test_id("stExpander").filter(has_text="Other retrieved").first
+        source.locator("summary").click()
+        assert re.search(r"score \d", source.inner_text())
+        source.get_by_text("Show page").first.click()
+        image = source.get_by_test_id("stImage").locator("img").first
+        image.wait_for()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=image.element_handle())
+        image.scroll_into_view_if_needed()
+        assert source.get_by_role("button", name=re.compile("Download file")).count()
+
+        shot = tmp_path / "citeqa-chat.png"
+        page.screenshot(path=str(shot), full_page=True)
+        shutil.copy(shot, SHOT)
+        assert shot.stat().st_size > 10_000
