@@ -13,6 +13,7 @@ from answer.citations import (
     content_words,
     lexical_scores,
     looks_abstained,
+    number_agreement,
     parse_markers,
     pick_quote,
     quote_candidates,
@@ -149,7 +150,8 @@ class Answerer:
         self, question: str, hits: Sequence[Hit], *, history: History = (), retrieve_s: float = 0.0
     ) -> AnswerStream:
         t0 = time.perf_counter()
-        if not hits:
+        prompt, sources = build_prompt(self.generator, question, hits, history) if hits else ("", [])
+        if not sources:
             # Without passages the model could only answer from memory.
             def nothing(_raw: str, _first: float | None) -> Answer:
                 return self.abstained(
@@ -157,8 +159,6 @@ class Answerer:
                 )
 
             return AnswerStream(iter([NOT_IN_DOCS]), nothing, (), started=t0)
-
-        prompt, sources = build_prompt(self.generator, question, hits, history)
 
         def finish(raw: str, first: float | None) -> Answer:
             timings = Timings(retrieve_s=retrieve_s, first_token_s=first, total_s=time.perf_counter() - t0)
@@ -192,7 +192,7 @@ class Answerer:
             # A sentence that cites nothing is still checked, against every passage (never credited to one).
             pool = cites or tuple(range(1, len(sources) + 1))
             candidates = [c for n in pool for c in passages[n - 1].candidates]
-            scores = self.score_fn(claim, candidates) if candidates else []
+            scores = self._support(claim, candidates)
             score = max(scores, default=0.0)
             sentences.append(Sentence(sent, cites, score >= self.support_threshold, float(score)))
             offset = 0
@@ -229,6 +229,12 @@ class Answerer:
             invalid_citations=invalid,
             timings=timings,
         )
+
+    def _support(self, claim: str, candidates: list[str]) -> list[float]:
+        if not candidates:
+            return []
+        scores = self.score_fn(claim, candidates)
+        return [s * a for s, a in zip(scores, number_agreement(claim, candidates), strict=True)]
 
     # -- follow-ups ----------------------------------------------------------------
 

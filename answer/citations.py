@@ -142,6 +142,28 @@ def _tokens(text: str) -> set[str]:
     return out
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ENUMERATOR = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,2}[.)]\s+")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers written in `text` (markers excluded), "1,204" and "1204" alike."""
+    text = _ENUMERATOR.sub("", remove_markers(text))  # "2. The tower ..." is a list item, not a 2
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def number_agreement(claim: str, candidates: Sequence[str]) -> list[float]:
+    """Share of the claim's numbers that each candidate also has (1.0 when the claim has none).
+
+    Embedding similarity barely tells "12 layers" from "24 layers"; a wrong number is the
+    most common way a fluent answer misstates its source.
+    """
+    want = numbers_in(claim)
+    if not want:
+        return [1.0 for _ in candidates]
+    return [len(want & numbers_in(c)) / len(want) for c in candidates]
+
+
 def content_words(text: str) -> int:
     return len(_tokens(text))
 

@@ -115,9 +115,9 @@ def _timings(answer: Answer) -> str:
 
 def render_answer(answer: Answer, key: str) -> None:
     if answer.abstained:
-        st.info(escape_md(answer.text), icon="🔎")
+        st.info(escape_md(answer.text), icon=":material/search_off:")
         if answer.sources:
-            with st.expander(f"Closest passages ({len(answer.sources)}), none relevant enough"):
+            with st.expander(f"Closest passages ({len(answer.sources)}), none relevant enough", expanded=_showing_page(answer, key)):
                 _other_passages(answer, set(), key)
         st.caption(_timings(answer))
         return
@@ -132,9 +132,13 @@ def render_answer(answer: Answer, key: str) -> None:
             show_citation(c, key)
     cited = {c.n for c in answer.citations}
     if len(cited) < len(answer.sources):
-        with st.expander(f"Other retrieved passages ({len(answer.sources) - len(cited)})"):
+        with st.expander(f"Other retrieved passages ({len(answer.sources) - len(cited)})", expanded=_showing_page(answer, key)):
             _other_passages(answer, cited, key)
     st.caption(_timings(answer))
+
+
+def _showing_page(answer: Answer, key: str) -> bool:
+    return any(st.session_state.get(f"page-{key}-other-{n}") for n in range(1, len(answer.sources) + 1))
 
 
 def _other_passages(answer: Answer, cited: set[int], key: str) -> None:
@@ -148,9 +152,9 @@ def _other_passages(answer: Answer, cited: set[int], key: str) -> None:
 def render_turn(turn: Turn) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(turn.question))
-    with st.chat_message("assistant"):
+    with st.chat_message("assistant"), st.empty().container():  # the same layout as when it was asked
         if turn.error:
-            st.error(turn.error)
+            st.error(escape_md(turn.error))
         elif turn.answer is not None:
             render_answer(turn.answer, turn.id)
 

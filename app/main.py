@@ -45,7 +45,7 @@ def remedy(exc: CiteqaError, settings: Settings | None) -> str:
 def fatal(title: str, exc: BaseException, settings: Settings | None) -> None:
     detail = str(exc) if isinstance(exc, CiteqaError) else f"{type(exc).__name__}: {exc}"
     hint = remedy(exc, settings) if isinstance(exc, CiteqaError) else "Check the app's log for details."
-    st.error(f"**{title}**  \n{escape_md(detail)}  \n{escape_md(hint)}", icon="🚫")
+    st.error(f"**{title}**  \n{escape_md(detail)}  \n{escape_md(hint)}", icon=":material/error:")
     st.button("Retry", key="citeqa_retry")
 
 
@@ -54,10 +54,10 @@ def chat_panel(engine: Citeqa, options: chat.AskOptions, problem: str | None, do
         st.error(
             f"**The chat model cannot be loaded.**  \n{escape_md(problem)}  \n"
             "Fix CITEQA_MODEL and restart the app; the library still works.",
-            icon="🚫",
+            icon=":material/error:",
         )
     elif not docs:
-        st.info("No documents yet: add some in the **Library** tab, then ask a question.", icon="📚")
+        st.info("No documents yet: add some in the **Library** tab, then ask a question.", icon=":material/library_books:")
     history = st.container()
     with history:
         for turn in chat.turns():
@@ -82,13 +82,13 @@ def run(settings: Settings) -> None:
     docs = engine.documents()
 
     with st.sidebar:
-        st.title("📚 citeqa")
+        st.title("citeqa")
         st.caption("Answers from your documents, cited down to the page.")
         transcript_slot = sidebar.chat_buttons()
         options = sidebar.options(settings, docs)
         sidebar.models(settings, engine, problem)
 
-    chat_tab, library_tab = st.tabs(["💬 Chat", "📚 Library"])
+    chat_tab, library_tab = st.tabs([":material/forum: Chat", ":material/library_books: Library"])
     with chat_tab:
         chat_panel(engine, options, problem, docs)
     with library_tab:

@@ -53,9 +53,9 @@ def models(settings: Settings, engine: Citeqa, problem: str | None) -> None:
     st.caption(f"Chat: {model_name(settings, engine, problem)}")
     st.caption(f"Embeddings: {engine.embedder.name}")
     if problem:
-        st.error("The chat model is not available; see the message in the chat.", icon="⚠️")
+        st.error("The chat model is not available; see the message in the chat.", icon=":material/warning:")
     elif settings.uses_demo_model:
-        st.warning(DEMO_NOTICE, icon="🧪")
+        st.warning(DEMO_NOTICE, icon=":material/science:")
 
 
 def chat_buttons() -> st.delta_generator.DeltaGenerator:

@@ -15,6 +15,8 @@ from citeqa.types import Citation, Hit
 
 log = logging.getLogger(__name__)
 
+PAGE_WIDTH_PX = 760
+
 
 def score_text(score: float) -> str:
     return f"score {score:.3g}"
@@ -51,7 +53,7 @@ def show_page(hit: Hit, quote: str) -> None:
         log.warning("cannot render %s p. %s: %s", hit.source, hit.page, exc)
         st.warning(f"Cannot render this page: {type(exc).__name__}")
         return
-    st.image(png, caption=f"{Path(hit.source).name}, page {hit.page}", width="stretch")
+    st.image(png, caption=f"{Path(hit.source).name}, page {hit.page}", width=PAGE_WIDTH_PX)
     if not highlighted:
         st.caption("The passage could not be located in the page's text layer, so it is not marked.")
 
@@ -87,5 +89,7 @@ def show_passage(hit: Hit, quote: str, key: str) -> None:
 
 
 def show_citation(c: Citation, key: str) -> None:
-    with st.expander(citation_label(c)):
-        show_passage(c.hit, c.quote, f"{key}-{c.n}")
+    key = f"{key}-{c.n}"
+    # Open while its page is shown, so a rerun (which may rebuild the expander) keeps it in view.
+    with st.expander(citation_label(c), expanded=bool(st.session_state.get(f"page-{key}"))):
+        show_passage(c.hit, c.quote, key)

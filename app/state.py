@@ -88,14 +88,14 @@ def wait_for(lock: threading.Lock, message: str) -> None:
     if lock.acquire(blocking=False):
         return
     note = st.empty()
-    note.info(message, icon="⏳")
+    note.info(message, icon=":material/hourglass_top:")
     acquired = False
     waited = 0.0
     try:
         while not (acquired := lock.acquire(timeout=0.5)):
             waited += 0.5
             # Each update also lets Streamlit stop this run if the browser has gone.
-            note.info(f"{message} ({waited:.0f} s)", icon="⏳")
+            note.info(f"{message} ({waited:.0f} s)", icon=":material/hourglass_top:")
         note.empty()
     except BaseException:
         if acquired:

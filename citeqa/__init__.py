@@ -1,6 +1,10 @@
-"""citeqa: private, local question answering over your own documents, with page-level citations."""
+"""citeqa: private, local question answering over your own documents, with page-level citations.
 
-from citeqa.engine import AskStream, Citeqa, open
+    import citeqa
+    with citeqa.open() as qa:
+        print(qa.ask("What learning rate did they use?").text)
+"""
+
 from citeqa.errors import (
     CiteqaError,
     ConfigError,
@@ -25,6 +29,19 @@ from citeqa.types import (
     Sentence,
     Timings,
 )
+
+# The engine imports every part, and the parts import citeqa's shared modules; loading it
+# lazily keeps `import ingest.pipeline` (as a spawned worker does) free of import cycles.
+_ENGINE_NAMES = ("AskStream", "Citeqa", "open")
+
+
+def __getattr__(name: str):
+    if name in _ENGINE_NAMES:
+        from citeqa import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module 'citeqa' has no attribute {name!r}")
+
 
 __all__ = [
     "Answer",

@@ -253,6 +253,81 @@ def _indent(text: str, n: int = 4) -> str:
     return "\n".join(" " * n + line for line in text.strip().splitlines())
 
 
+# -- chat ---------------------------------------------------------------------
+
+
+@cli.command()
+@_retrieval_options
+@edge
+def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...]) -> None:
+    """A terminal chat that keeps the models loaded. Follow-ups may refer to earlier turns.
+
+    /new starts a new conversation, /quit (or Ctrl-D) leaves.
+    """
+    c = _ctx()
+    engine = c.engine()
+    _announce_demo_model(c)
+    history: list[tuple[str, str]] = []
+    click.secho("Ask about your documents. /new for a new conversation, /quit to leave.", dim=True, err=True)
+    while True:
+        try:
+            question = click.prompt(click.style("you", bold=True), prompt_suffix="> ", err=True).strip()
+        except (EOFError, click.Abort):
+            click.echo(err=True)
+            return
+        if question in ("/quit", "/exit", "/q"):
+            return
+        if question == "/new":
+            history.clear()
+            click.secho("(new conversation)", dim=True, err=True)
+            continue
+        if not question:
+            continue
+        stream = engine.ask_stream(question, top_k=top_k, mode=mode, sources=sources, history=history)
+        for piece in stream:
+            click.echo(piece, nl=False)
+        click.echo()
+        answer = stream.answer
+        if answer is not None and answer.standalone_question:
+            click.secho(f"(searched for: {answer.standalone_question})", dim=True)
+        _print_sources(answer)
+        if answer is not None:
+            history += [("user", question), ("assistant", answer.text)]
+
+
+# -- models -------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@edge
+def models(ctx: click.Context, as_json: bool) -> None:
+    """List the configured, bundled, downloaded and known chat models (or `models pull NAME`)."""
+    if ctx.invoked_subcommand:
+        return
+    from answer.models import list_models
+
+    infos = list_models(_ctx().settings)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos]))
+        return
+    for i in infos:
+        size = f"{i.size_bytes / 2**20:.0f} MB" if i.present else "not downloaded"
+        click.echo(f"{i.name}\t{i.role}\t{size}\t{i.quantization}\t{i.chat_format}\t{i.path}")
+
+
+@models.command("pull")
+@click.argument("name")
+@edge
+def models_pull(name: str) -> None:
+    """Download a known model (e.g. llama-2-7b-chat) into the data dir."""
+    from answer.models import pull
+
+    path = pull(_ctx().settings, name)
+    click.echo(f"downloaded {path}\nuse it with: export CITEQA_MODEL={path}")
+
+
 # -- docs ---------------------------------------------------------------------
 
 

@@ -59,9 +59,12 @@ def _init_worker(model: str, max_tokens: int, overlap: int) -> None:
     _chunker = Chunker(load_tokenizer(model), max_tokens, overlap)
 
 
-def _parse(path: str, digest: str, max_bytes: int) -> Parsed:
+def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
     assert _chunker is not None
-    return parse_with(_chunker, path, digest, max_bytes)
+    chunker = _chunker
+    # Failures become results here, in the worker: an exception travels back pickled, and one that
+    # cannot be rebuilt in the parent (DocumentError takes two arguments) breaks the whole pool.
+    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes))
 
 
 def parse_with(chunker: Chunker, path: str, digest: str, max_bytes: int) -> Parsed:
@@ -237,7 +240,7 @@ class Ingestor:
                         pending[pool.submit(_parse, nxt[0], nxt[1], self.max_bytes)] = nxt[0]
 
     @staticmethod
-    def _guard(path: str, fn: Callable[[], Parsed]) -> FileResult | Parsed:
+    def _guard(path: str, fn: Callable[[], Parsed | FileResult]) -> FileResult | Parsed:
         try:
             return fn()
         except DocumentError as exc:

@@ -27,6 +27,8 @@ def make_settings(data_dir: Path, **kw) -> Settings:
     kw.setdefault("max_tokens", 96)
     kw.setdefault("temperature", 0.0)
     kw.setdefault("workers", 1)
+    # llama.cpp threads busy-wait: on a loaded 2-core machine two threads run far slower than one.
+    kw.setdefault("n_threads", 1)
     return Settings(_env_file=None, data_dir=data_dir, **kw)
 
 

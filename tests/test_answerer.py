@@ -115,6 +115,12 @@ def test_unsupported_cited_sentence_is_not_grounded() -> None:
     assert [c.n for c in a.citations] == [1, 2]  # still shown, with their best quote
 
 
+def test_wrong_number_is_not_supported() -> None:
+    # Lexically close (and close in embedding space), but the number is not the passage's.
+    a = answer_with("BERT-base has 24 transformer layers [1].")
+    assert a.sentences[0].score == 0.0 and not a.sentences[0].supported and not a.grounded
+
+
 def test_answer_without_markers_is_checked_but_not_grounded() -> None:
     a = answer_with("The Eiffel Tower was completed in 1889. It has 99 floors of pizza.")
     check_invariants(a)

@@ -114,6 +114,18 @@ def chromium() -> Iterator:
             browser.close()
 
 
+@contextlib.contextmanager
+def shot_on_failure(page, path: Path) -> Iterator[None]:
+    """A full-page screenshot where a step fails, to see what the browser saw."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(path), full_page=True)
+            shutil.copy(path, Path("/tmp") / path.name)
+        raise
+
+
 def open_app(browser, url: str):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.set_default_timeout(ANSWER_S * 1000)
@@ -133,40 +145,46 @@ def wait_answered(page, n: int = 1) -> None:
     page.get_by_test_id("stChatMessage").filter(has_text="total").nth(n - 1).wait_for()
 
 
+def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
+    # Library: upload, live progress, per-file result.
+    page.get_by_role("tab", name=re.compile("Library")).click()
+    page.locator("input[type=file]").set_input_files(str(pdf))
+    page.get_by_role("button", name=re.compile(r"Add 1 file\(s\) to the library")).click()
+    page.get_by_text("1 file(s) in the library").wait_for()
+    assert (tmp_path / "data" / "uploads" / pdf.name).is_file()
+
+    # Chat: the answer streams in (the ▌ cursor shows while it is generated), then its sources.
+    page.get_by_role("tab", name=re.compile("Chat")).click()
+    ask(page, "What was the maximum depth of Aurora Lake in the 2023 survey?")
+    page.get_by_text("▌").first.wait_for()
+    wait_answered(page)
+    answer = page.get_by_test_id("stChatMessage").nth(1)
+    assert "▌" not in answer.inner_text()
+
+    # A source: "[n] file, p. X · score" (cited) or under "Other retrieved passages".
+    cited = answer.get_by_test_id("stExpander").filter(has_text=re.compile(r"\[\d+\] aurora_lake_field_station_2023\.pdf, p\. \d"))
+    source = cited.first if cited.count() else answer.get_by_test_id("stExpander").filter(has_text="Other retrieved").first
+    source.locator("summary").click()
+    assert re.search(r"score \d", source.inner_text())
+    source.get_by_text("Show page").first.click()
+    image = source.get_by_test_id("stImage").locator("img").first
+    image.wait_for(timeout=60_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=image.element_handle())
+    image.scroll_into_view_if_needed()
+    assert source.get_by_role("button", name=re.compile("Download file")).count()
+
+    page.set_viewport_size({"width": 1440, "height": 2200})  # the app scrolls inside its own container
+    image.scroll_into_view_if_needed()
+    shot = tmp_path / "citeqa-chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    shutil.copy(shot, SHOT)
+    assert shot.stat().st_size > 10_000
+
+
 def test_upload_ask_and_view_the_cited_page(tmp_path: Path):
     _need_browser()
     pdf = SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf"
     with streamlit_server(tmp_path / "data", tmp_path) as url, chromium() as browser:
         page = open_app(browser, url)
-
-        # Library: upload, live progress, per-file result.
-        page.get_by_role("tab", name=re.compile("Library")).click()
-        page.locator("input[type=file]").set_input_files(str(pdf))
-        page.get_by_role("button", name=re.compile(r"Add 1 file\(s\) to the library")).click()
-        page.get_by_text("1 file(s) in the library").wait_for()
-        assert (tmp_path / "data" / "uploads" / pdf.name).is_file()
-
-        # Chat: the answer streams in (the ▌ cursor shows while it is generated), then its sources.
-        page.get_by_role("tab", name=re.compile("Chat")).click()
-        ask(page, "What was the maximum depth of Aurora Lake in the 2023 survey?")
-        page.get_by_text("▌").first.wait_for()
-        wait_answered(page)
-        answer = page.get_by_test_id("stChatMessage").nth(1)
-        assert "▌" not in answer.inner_text()
-
-        # A source: "[n] file, p. X · score" (cited) or under "Other retrieved passages".
-        cited = answer.get_by_test_id("stExpander").filter(has_text=re.compile(r"\[\d+\] aurora_lake_field_station_2023\.pdf, p\. \d"))
-        source = cited.first if cited.count() else answer.get_by_test_id("stExpander").filter(has_text="Other retrieved").first
-        source.locator("summary").click()
-        assert re.search(r"score \d", source.inner_text())
-        source.get_by_text("Show page").first.click()
-        image = source.get_by_test_id("stImage").locator("img").first
-        image.wait_for()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=image.element_handle())
-        image.scroll_into_view_if_needed()
-        assert source.get_by_role("button", name=re.compile("Download file")).count()
-
-        shot = tmp_path / "citeqa-chat.png"
-        page.screenshot(path=str(shot), full_page=True)
-        shutil.copy(shot, SHOT)
-        assert shot.stat().st_size > 10_000
+        with shot_on_failure(page, tmp_path / "citeqa-failure.png"):
+            _upload_ask_and_view(page, tmp_path, pdf)

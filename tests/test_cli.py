@@ -19,6 +19,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CITEQA_MAX_TOKENS", "64")
     monkeypatch.setenv("CITEQA_TEMPERATURE", "0")
     monkeypatch.setenv("CITEQA_WORKERS", "1")
+    monkeypatch.setenv("CITEQA_N_THREADS", "1")
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
 
     def invoke(*args: str):

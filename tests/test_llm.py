@@ -169,6 +169,8 @@ def test_template_bos_is_not_doubled() -> None:
 
 
 def test_template_without_system_role_gets_it_in_the_first_user_turn() -> None:
-    g = Generator(bundled.llm_path(), n_ctx=512, n_threads=THREADS, n_gpu_layers=0, chat_format="mistral-instruct")
+    g = Generator(
+        bundled.llm_path(), n_ctx=512, n_threads=THREADS, n_gpu_layers=0, chat_format="mistral-instruct"
+    )
     assert g.render("SYS", [("user", "Hi")]).endswith("[INST] SYS\n\nHi [/INST]")
     g.close()
