@@ -147,7 +147,13 @@ class Answerer:
         )
 
     def stream(
-        self, question: str, hits: Sequence[Hit], *, history: History = (), retrieve_s: float = 0.0
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        *,
+        history: History = (),
+        retrieve_s: float = 0.0,
+        temperature: float | None = None,
     ) -> AnswerStream:
         t0 = time.perf_counter()
         prompt, sources = build_prompt(self.generator, question, hits, history) if hits else ("", [])
@@ -165,7 +171,11 @@ class Answerer:
             return self._check(question, raw, sources, timings)
 
         return AnswerStream(
-            self.generator.stream(prompt, stop=echo_stops(sources)), finish, sources, prompt, started=t0
+            self.generator.stream(prompt, stop=echo_stops(sources), temperature=temperature),
+            finish,
+            sources,
+            prompt,
+            started=t0,
         )
 
     def answer(self, question: str, hits: Sequence[Hit], *, history: History = ()) -> Answer:

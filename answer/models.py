@@ -71,10 +71,9 @@ def _chat_format(path: Path) -> str:
     """The chat format citeqa would use, read from the GGUF's metadata without loading weights."""
     try:
         import llama_cpp
+        from llama_cpp._utils import suppress_stdout_stderr
 
         from answer.llm import is_llama2
-
-        from llama_cpp._utils import suppress_stdout_stderr
 
         # Even with verbose=False llama.cpp logs context warnings for a vocab-only load.
         with suppress_stdout_stderr(disable=False):

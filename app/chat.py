@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +13,7 @@ import streamlit as st
 
 from app.safe_text import escape_md
 from app.sources import score_text, show_citation, show_passage
-from app.state import holding, model_turn, supports_temperature
+from app.state import holding, model_turn
 from citeqa.engine import Citeqa
 from citeqa.errors import CiteqaError
 from citeqa.settings import RetrievalMode
@@ -117,22 +115,29 @@ def render_answer(answer: Answer, key: str) -> None:
     if answer.abstained:
         st.info(escape_md(answer.text), icon=":material/search_off:")
         if answer.sources:
-            with st.expander(f"Closest passages ({len(answer.sources)}), none relevant enough", expanded=_showing_page(answer, key)):
+            with st.expander(
+                f"Closest passages ({len(answer.sources)}), none relevant enough",
+                expanded=_showing_page(answer, key),
+            ):
                 _other_passages(answer, set(), key)
         st.caption(_timings(answer))
         return
     st.markdown(answer_markdown(answer))
     if any(not s.supported for s in answer.sentences):
-        st.caption("⚠ unsupported: the cited passages do not clearly support that sentence; check it before relying on it.")
+        st.caption("⚠ unsupported: no passage clearly supports that sentence; check it before relying on it.")
     if answer.standalone_question:
         st.caption(escape_md(f"Searched for: {answer.standalone_question}", single_line=True))
     if answer.citations:
         st.markdown("**Sources**")
         for c in answer.citations:
             show_citation(c, key)
+    elif answer.sources:
+        st.caption("The answer cites no passage: check it against the passages it was given, below.")
     cited = {c.n for c in answer.citations}
     if len(cited) < len(answer.sources):
-        with st.expander(f"Other retrieved passages ({len(answer.sources) - len(cited)})", expanded=_showing_page(answer, key)):
+        n_rest = len(answer.sources) - len(cited)
+        label = f"Other retrieved passages ({n_rest})" if cited else f"Retrieved passages ({n_rest})"
+        with st.expander(label, expanded=_showing_page(answer, key)):
             _other_passages(answer, cited, key)
     st.caption(_timings(answer))
 
@@ -162,30 +167,14 @@ def render_turn(turn: Turn) -> None:
 # -- asking -------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _temperature(engine: Citeqa, options: AskOptions) -> Iterator[dict]:
-    """Keyword arguments for ask_stream carrying the chosen temperature.
-
-    Until the engine takes `temperature=`, the shared generator's default is set for
-    the duration of the question; safe because questions run one at a time (model_turn).
-    """
-    if options.temperature is None:
-        yield {}
-        return
-    if supports_temperature(engine):
-        yield {"temperature": options.temperature}
-        return
-    gen = engine.generator
-    before = gen.temperature
-    gen.temperature = options.temperature
-    try:
-        yield {}
-    finally:
-        gen.temperature = before
-
-
-def _stream(engine: Citeqa, question: str, options: AskOptions, previous: list[Turn], out: st.delta_generator.DeltaGenerator) -> Answer:
-    with holding(model_turn(), WAITING), _temperature(engine, options) as extra:
+def _stream(
+    engine: Citeqa,
+    question: str,
+    options: AskOptions,
+    previous: list[Turn],
+    out: st.delta_generator.DeltaGenerator,
+) -> Answer:
+    with holding(model_turn(), WAITING):
         out.markdown(":shimmer[Searching your documents…]")
         stream = engine.ask_stream(
             question,
@@ -193,7 +182,7 @@ def _stream(engine: Citeqa, question: str, options: AskOptions, previous: list[T
             mode=options.mode,
             sources=options.sources,
             history=history(previous),
-            **extra,
+            temperature=options.temperature,
         )
         pieces = iter(stream)
         text, shown_at = "", 0.0
@@ -268,4 +257,9 @@ def transcript_markdown(items: list[Turn]) -> str:
                 if c.quote:
                     lines += [f"Evidence: “{' '.join(c.quote.split())}”", ""]
                 lines += [_quote_block(c.hit.text), ""]
+        elif a.sources:
+            lines += ["### Retrieved passages (none cited)", ""]
+            for n, hit in enumerate(a.sources, 1):
+                where = f"{hit.source}" + (f", page {hit.page}" if hit.page else "")
+                lines += [f"**[{n}]** {where} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -29,8 +29,14 @@ _NOTICE = "citeqa_library_notice"
 _SELECTED = "citeqa_selected_docs"
 _CLEAR_SELECTION = "citeqa_clear_selection"
 WAITING = "Waiting for another library change to finish…"
-_STATUS = {"added": "✅ added", "replaced": "🔄 updated", "unchanged": "➖ unchanged", "failed": "❌ failed",
-           "skipped": "⏭ skipped", "removed": "🗑 removed"}
+_STATUS = {
+    "added": "✅ added",
+    "replaced": "🔄 updated",
+    "unchanged": "➖ unchanged",
+    "failed": "❌ failed",
+    "skipped": "⏭ skipped",
+    "removed": "🗑 removed",
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,9 @@ def doc_label(path: str, settings: Settings) -> str:
 # -- ingest -------------------------------------------------------------------
 
 
-def _progress_fn(bar: st.delta_generator.DeltaGenerator, names: dict[str, str]) -> Callable[[IngestProgress], None]:
+def _progress_fn(
+    bar: st.delta_generator.DeltaGenerator, names: dict[str, str]
+) -> Callable[[IngestProgress], None]:
     def update(p: IngestProgress) -> None:
         frac = p.done / p.total if p.total else 1.0
         text = f"{p.done} of {p.total} file(s) · {p.chunks} chunks added"
@@ -105,10 +113,15 @@ def ingest_uploads(engine: Citeqa, settings: Settings, files: Sequence) -> list[
             rows.append(Row(f.name, _STATUS["failed"], details=str(exc)))
             continue
         except OSError as exc:
-            rows.append(Row(f.name, _STATUS["failed"], details=f"cannot store the upload: {exc.strerror or exc}"))
+            rows.append(
+                Row(f.name, _STATUS["failed"], details=f"cannot store the upload: {exc.strerror or exc}")
+            )
             continue
-        note = {"new": "", "renamed": f"another file has this name; stored as {stored.path.name}",
-                "same": "identical to a file already in the library"}[stored.outcome]
+        note = {
+            "new": "",
+            "renamed": f"another file has this name; stored as {stored.path.name}",
+            "same": "identical to a file already in the library",
+        }[stored.outcome]
         key = str(stored.path)
         if key in todo:  # the same content twice in one batch
             rows.append(Row(f.name, _STATUS["unchanged"], details="identical to another file in this upload"))
@@ -150,8 +163,18 @@ def _show_report() -> None:
     ok = len(rows) - failed
     msg = f"{ok} file(s) in the library" + (f", {failed} failed" if failed else "")
     (st.warning if failed else st.success)(msg)
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"file": "File", "result": "Result", "chunks": "Chunks", "pages": "Pages", "details": "Details"})
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "file": "File",
+            "result": "Result",
+            "chunks": "Chunks",
+            "pages": "Pages",
+            "details": "Details",
+        },
+    )
 
 
 # -- documents ----------------------------------------------------------------
@@ -173,7 +196,13 @@ def _reingest(engine: Citeqa, settings: Settings, paths: list[str]) -> list[Row]
         if os.path.isfile(p):
             todo[p] = (doc_label(p, settings), "")
         else:
-            rows.append(Row(doc_label(p, settings), _STATUS["failed"], details="the file is no longer at this path; delete it instead"))
+            rows.append(
+                Row(
+                    doc_label(p, settings),
+                    _STATUS["failed"],
+                    details="the file is no longer at this path; delete it instead",
+                )
+            )
     if todo:
         with holding(ingest_lock(), WAITING):
             engine.remove(list(todo))
@@ -187,24 +216,46 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
         st.info("No documents yet. Upload some above, or run `citeqa ingest PATH`.")
         return
     table = [
-        {"document": doc_label(d.path, settings), "pages": d.pages, "chunks": d.chunks,
-         "ingested": datetime.fromtimestamp(d.ingested_at)}
+        {
+            "document": doc_label(d.path, settings),
+            "pages": d.pages,
+            "chunks": d.chunks,
+            "ingested": datetime.fromtimestamp(d.ingested_at),
+        }
         for d in docs
     ]
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"document": "Document", "pages": "Pages", "chunks": "Chunks",
-                                "ingested": st.column_config.DatetimeColumn("Ingested", format="YYYY-MM-DD HH:mm")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "document": "Document",
+            "pages": "Pages",
+            "chunks": "Chunks",
+            "ingested": st.column_config.DatetimeColumn("Ingested", format="YYYY-MM-DD HH:mm"),
+        },
+    )
     paths = [d.path for d in docs]
     if st.session_state.pop(_CLEAR_SELECTION, False):
         st.session_state[_SELECTED] = []
     elif _SELECTED in st.session_state:
         st.session_state[_SELECTED] = [p for p in st.session_state[_SELECTED] if p in paths]
-    chosen = st.multiselect("Select documents", paths, key=_SELECTED,
-                            format_func=lambda p: doc_label(p, settings), placeholder="Choose documents to delete or re-ingest")
+    chosen = st.multiselect(
+        "Select documents",
+        paths,
+        key=_SELECTED,
+        format_func=lambda p: doc_label(p, settings),
+        placeholder="Choose documents to delete or re-ingest",
+    )
     left, right, _ = st.columns([1, 1, 4])
     delete = left.button("Delete", icon=":material/delete:", disabled=not chosen, key="doc-delete")
-    reingest = right.button("Re-ingest", icon=":material/refresh:", disabled=not chosen, key="doc-reingest",
-                            help="Parse and embed the selected files again from disk")
+    reingest = right.button(
+        "Re-ingest",
+        icon=":material/refresh:",
+        disabled=not chosen,
+        key="doc-reingest",
+        help="Parse and embed the selected files again from disk",
+    )
     if delete:
         st.session_state[_NOTICE] = _delete(engine, settings, chosen)
     elif reingest:
@@ -220,7 +271,12 @@ def _stats_section(engine: Citeqa) -> None:
     a.metric("Documents", s["documents"])
     b.metric("Pages", s["pages"])
     c.metric("Chunks", s["chunks"])
-    st.caption(escape_md(f"Collection {s['collection']} · Milvus {s['milvus']} · embedder {s['embedder']}", single_line=True))
+    st.caption(
+        escape_md(
+            f"Collection {s['collection']} · Milvus {s['milvus']} · embedder {s['embedder']}",
+            single_line=True,
+        )
+    )
 
 
 def render(engine: Citeqa, settings: Settings, docs: list[DocumentRecord]) -> None:

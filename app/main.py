@@ -49,7 +49,9 @@ def fatal(title: str, exc: BaseException, settings: Settings | None) -> None:
     st.button("Retry", key="citeqa_retry")
 
 
-def chat_panel(engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]) -> None:
+def chat_panel(
+    engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]
+) -> None:
     if problem:
         st.error(
             f"**The chat model cannot be loaded.**  \n{escape_md(problem)}  \n"
@@ -57,12 +59,17 @@ def chat_panel(engine: Citeqa, options: chat.AskOptions, problem: str | None, do
             icon=":material/error:",
         )
     elif not docs:
-        st.info("No documents yet: add some in the **Library** tab, then ask a question.", icon=":material/library_books:")
+        st.info(
+            "No documents yet: add some in the **Library** tab, then ask a question.",
+            icon=":material/library_books:",
+        )
     history = st.container()
     with history:
         for turn in chat.turns():
             chat.render_turn(turn)
-    question = st.chat_input("Ask a question about your documents", disabled=problem is not None, key="citeqa_question")
+    question = st.chat_input(
+        "Ask a question about your documents", disabled=problem is not None, key="citeqa_question"
+    )
     if question and question.strip():
         with history:
             chat.ask(engine, question.strip(), options)

@@ -43,6 +43,7 @@ def _normalize(chars: Sequence[str]) -> tuple[str, list[int]]:
 
 def _longest(hay: str, needle: str, *, from_start: bool) -> tuple[int, int] | None:
     """Span in `hay` of the longest prefix (or suffix) of `needle` found there."""
+
     def find(n: int) -> int:
         return hay.find(needle[:n] if from_start else needle[len(needle) - n :])
 
@@ -139,7 +140,9 @@ def render_page(path: str | Path, page: int, needles: Sequence[str] = ()) -> Ren
         draw = ImageDraw.Draw(overlay)
         for r in rects:
             x0, y0, x1, y1 = _to_pixels(r, crop, rotation, scale)  # type: ignore[arg-type]
-            draw.rectangle((x0 - 2, y0 - 2, x1 + 2, y1 + 2), fill=(255, 214, 0, 90), outline=(230, 140, 0, 255), width=2)
+            draw.rectangle(
+                (x0 - 2, y0 - 2, x1 + 2, y1 + 2), fill=(255, 214, 0, 90), outline=(230, 140, 0, 255), width=2
+            )
         image = Image.alpha_composite(image, overlay)
     buf = io.BytesIO()
     image.convert("RGB").save(buf, format="PNG", optimize=False)

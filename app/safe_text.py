@@ -14,18 +14,27 @@ import re
 # Inline Markdown, HTML, Streamlit directives (:red[...], :material/x:, emoji) and LaTeX ($).
 _INLINE = re.compile(r"([\\`*_\[\]()<>!|~$:{}&])")
 # Block syntax that only matters at the start of a line: headings, quotes, lists, rules.
-_LINE_START = re.compile(r"^([#>+\-=]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)(?:([#>+\-=])|(\d+)([.)]))")
 
 
 def escape_md(text: str, *, single_line: bool = False) -> str:
     """Markdown that renders `text` literally. Line breaks are kept (as hard breaks)
-    unless `single_line`, as for labels."""
-    text = _INLINE.sub(r"\\\1", text)
-    lines = [ln.strip() for ln in text.splitlines()]  # leading spaces would make a code block
+    unless `single_line`, as for labels. Spaces are kept, except that indentation,
+    which would make a code block, is dropped."""
+    text = _INLINE.sub(r"\\\1", text.replace("\r\n", "\n").replace("\r", "\n"))
     if single_line:
-        return " ".join(ln for ln in lines if ln)
-    lines = [_LINE_START.sub(r"\\\1", ln) for ln in lines]
-    return "  \n".join(lines)
+        return " ".join(text.split())
+    first, *rest = text.split("\n")
+    if first[:1].isspace():  # this text may follow other text on its line: keep one space
+        first = " " + first.lstrip()
+    lines = [first, *(ln.lstrip() for ln in rest)]
+    return "  \n".join(_LINE_START.sub(_escape_line_start, ln) for ln in lines)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    indent, mark, number, dot = m.groups()
+    # A backslash escapes punctuation only: "1." becomes "1\.", not "\1.".
+    return f"{indent}\\{mark}" if mark else f"{indent}{number}\\{dot}"
 
 
 def unescape_md(text: str) -> str:

@@ -35,16 +35,35 @@ def model_name(settings: Settings, engine: Citeqa, problem: str | None) -> str:
 def options(settings: Settings, docs: list[DocumentRecord]) -> AskOptions:
     st.subheader("Answering")
     modes = list(_MODES)
-    mode = st.selectbox("Retrieval", modes, index=modes.index(settings.retrieval), format_func=_MODES.__getitem__,
-                        key="citeqa_opt_mode")
-    top_k = st.slider("Passages per question (top-k)", 1, max(20, settings.top_k), settings.top_k, key="citeqa_opt_topk")
-    temperature = st.slider("Temperature", 0.0, 1.5, float(min(settings.temperature, 1.5)), 0.05, key="citeqa_opt_temp",
-                            help="0 answers the same way every time; higher is more varied (and less faithful)")
+    mode = st.selectbox(
+        "Retrieval",
+        modes,
+        index=modes.index(settings.retrieval),
+        format_func=_MODES.__getitem__,
+        key="citeqa_opt_mode",
+    )
+    top_k = st.slider(
+        "Passages per question (top-k)", 1, max(20, settings.top_k), settings.top_k, key="citeqa_opt_topk"
+    )
+    temperature = st.slider(
+        "Temperature",
+        0.0,
+        1.5,
+        float(min(settings.temperature, 1.5)),
+        0.05,
+        key="citeqa_opt_temp",
+        help="0 answers the same way every time; higher is more varied (and less faithful)",
+    )
     paths = [d.path for d in docs]
     if _SOURCES in st.session_state:  # documents deleted meanwhile, maybe by another session
         st.session_state[_SOURCES] = [p for p in st.session_state[_SOURCES] if p in paths]
-    sources = st.multiselect("Only these documents", paths, key=_SOURCES, format_func=lambda p: doc_label(p, settings),
-                             placeholder="All documents")
+    sources = st.multiselect(
+        "Only these documents",
+        paths,
+        key=_SOURCES,
+        format_func=lambda p: doc_label(p, settings),
+        placeholder="All documents",
+    )
     return AskOptions(mode=mode, top_k=int(top_k), sources=tuple(sources), temperature=float(temperature))
 
 

@@ -64,7 +64,12 @@ def _file_bytes(path: str) -> bytes:
 
 def show_passage(hit: Hit, quote: str, key: str) -> None:
     """Passage text (as text), evidence highlighted, score, page image on demand, file download."""
-    st.caption(escape_md(f"{hit.source}" + (f" · page {hit.page}" if hit.page else "") + f" · {score_text(hit.score)}", single_line=True))
+    st.caption(
+        escape_md(
+            f"{hit.source}" + (f" · page {hit.page}" if hit.page else "") + f" · {score_text(hit.score)}",
+            single_line=True,
+        )
+    )
     st.html(passage_html(hit.text, quote))
     exists = os.path.isfile(hit.source)
     is_pdf = hit.source.lower().endswith(".pdf") and hit.page is not None
@@ -72,7 +77,9 @@ def show_passage(hit: Hit, quote: str, key: str) -> None:
     show = False
     with left:
         if is_pdf and exists:
-            show = st.toggle("Show page", key=f"page-{key}", help="Render the cited PDF page with the passage marked")
+            show = st.toggle(
+                "Show page", key=f"page-{key}", help="Render the cited PDF page with the passage marked"
+            )
     with right:
         if exists:
             st.download_button(

@@ -10,7 +10,6 @@ in tests) closes the old engine, releasing its data dir.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import threading
 from collections.abc import Iterator
 
@@ -41,7 +40,9 @@ def _close(engine: Citeqa) -> None:
         engine.close()
 
 
-@st.cache_resource(show_spinner="Loading the embedding model and opening the index…", max_entries=1, on_release=_close)
+@st.cache_resource(
+    show_spinner="Loading the embedding model and opening the index…", max_entries=1, on_release=_close
+)
 def _engine(key: str, _settings: Settings) -> Citeqa:
     return Citeqa(_settings)
 
@@ -57,6 +58,8 @@ def _model_problem(key: str, _engine: Citeqa) -> str | None:
         _engine.generator  # noqa: B018 - loads the model once, here rather than on the first question
     except CiteqaError as exc:
         return str(exc)
+    except Exception as exc:  # llama.cpp's own failures: the library must stay usable
+        return f"cannot load the chat model: {type(exc).__name__}: {exc}"
     return None
 
 
@@ -65,7 +68,7 @@ def model_problem(settings: Settings, engine: Citeqa) -> str | None:
     return _model_problem(_settings_key(settings), engine)
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def model_turn() -> threading.Lock:
     """One question at a time across all sessions.
 
@@ -77,7 +80,7 @@ def model_turn() -> threading.Lock:
     return threading.Lock()
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def ingest_lock() -> threading.Lock:
     """One library change (ingest, delete) at a time."""
     return threading.Lock()
@@ -111,6 +114,3 @@ def holding(lock: threading.Lock, message: str) -> Iterator[None]:
     finally:
         lock.release()
 
-
-def supports_temperature(engine: Citeqa) -> bool:
-    return "temperature" in inspect.signature(engine.ask_stream).parameters

@@ -117,7 +117,7 @@ def ingest(paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
     c = _ctx()
     engine = c.engine()
     show = not as_json and c.verbosity >= 0
-    with IngestBar(enabled=show) as bar:
+    with IngestBar(enabled=show, failures=not as_json, verbose=c.verbosity > 0) as bar:
         report = engine.ingest([str(p) for p in paths], prune=prune, on_progress=bar.update)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
@@ -253,6 +253,70 @@ def _indent(text: str, n: int = 4) -> str:
     return "\n".join(" " * n + line for line in text.strip().splitlines())
 
 
+# -- eval ---------------------------------------------------------------------
+
+
+@cli.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--docs",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Ingest this folder first (incrementally) and search only documents under it.",
+)
+@_retrieval_options
+@click.option("--modes", help="Compare modes, comma-separated: dense,bm25,hybrid (and hybrid-rrf).")
+@click.option("--answers", is_flag=True, help="Also ask the chat model each answerable question (slow).")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write hit@k curves to this PNG.")
+@edge
+def eval_cmd(
+    questions: Path,
+    docs: Path | None,
+    top_k: int | None,
+    mode: str | None,
+    sources: tuple[str, ...],
+    modes: str | None,
+    answers: bool,
+    limit: int | None,
+    as_json: bool,
+    plot: Path | None,
+) -> None:
+    """Measure retrieval (hit@k, MRR), abstention and optionally answers on QUESTIONS (JSONL)."""
+    from retrieval import evaluate
+
+    if mode and modes:
+        raise click.UsageError("give --mode or --modes, not both")
+    c = _ctx()
+    qs = evaluate.load_questions(questions, limit=limit)
+    names = evaluate.parse_modes(modes or mode or c.settings.retrieval)
+    engine = c.engine()
+    show = not as_json and c.verbosity >= 0
+    if docs is not None:
+        from citeqa.progress import IngestBar
+
+        with IngestBar(enabled=show) as bar:
+            ingested = engine.ingest([str(docs)], on_progress=bar.update)
+        if ingested.failed:
+            raise CiteqaError(f"{len(ingested.failed)} file(s) under {docs} failed to ingest; see `citeqa ingest {docs}`")
+        # Stored sources are absolute; an absolute glob keeps other indexed documents out of the ranking.
+        sources = sources or (f"{docs.absolute()}/*",)
+    if answers:
+        _announce_demo_model(c)
+
+    def step(msg: str) -> None:
+        if show:
+            click.echo(msg, err=True)
+
+    report = evaluate.run(engine, qs, modes=names, sources=sources, top_k=top_k, answers=answers, on_step=step)
+    if plot is not None:
+        evaluate.plot(report, plot)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(evaluate.format_table(report))
+
+
 # -- chat ---------------------------------------------------------------------
 
 
@@ -362,6 +426,52 @@ def docs_remove(paths: tuple[str, ...]) -> None:
         click.echo(f"removed {p}")
     if not removed:
         raise CiteqaError("no ingested document matches " + ", ".join(paths))
+
+
+# -- serve-db -----------------------------------------------------------------
+
+
+@cli.command("serve-db")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=19530, show_default=True)
+@edge
+def serve_db(host: str, port: int) -> None:
+    """Serve the data dir's index, so that ingest and the app can run at the same time.
+
+    The embedded index allows one process at a time; served, any number of citeqa commands
+    and the web app share it. In each of them: export CITEQA_MILVUS_URI=http://HOST:PORT
+    """
+    import signal
+    import socket
+
+    from milvus_lite.cmdline import main as milvus_lite
+
+    from retrieval.lock import DataDirLock
+
+    settings = _ctx().settings
+    if not settings.embedded:
+        raise click.UsageError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
+    with socket.socket() as probe:  # grpc's own bind error is a bare "Failed to bind"
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CiteqaError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+    # The same lock as embedded use: while served, a citeqa without CITEQA_MILVUS_URI is told who holds the index.
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire()
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # milvus-lite drains requests and closes the index on it
+
+    signal.signal(signal.SIGTERM, stop)
+    uri = f"http://{host}:{port}"
+    if _ctx().verbosity >= 0:
+        click.echo(f"serving {settings.milvus_path} at {uri}; elsewhere: export CITEQA_MILVUS_URI={uri} (Ctrl-C stops)", err=True)
+    try:
+        milvus_lite(["server", "--data-dir", str(settings.milvus_path), "--host", host, "--port", str(port)])
+    finally:
+        lock.release()
 
 
 @cli.command()

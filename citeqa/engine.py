@@ -28,6 +28,7 @@ from retrieval.store import Store
 if TYPE_CHECKING:
     from answer import Answerer, Generator
 
+# Conversation turns, oldest first: ("user", question) and ("assistant", answer) pairs.
 History = Sequence[tuple[str, str]]
 
 
@@ -141,6 +142,7 @@ class Citeqa:
         mode: RetrievalMode | None = None,
         sources: Sequence[str] = (),
         history: History = (),
+        temperature: float | None = None,
     ) -> AskStream:
         from answer import NOT_IN_DOCS, Answerer
 
@@ -156,7 +158,9 @@ class Citeqa:
 
             return AskStream(iter([NOT_IN_DOCS]), abstain)
 
-        inner = self.answerer.stream(question if not history else standalone, retrieved.hits, history=history)
+        inner = self.answerer.stream(
+            question if not history else standalone, retrieved.hits, history=history, temperature=temperature
+        )
 
         def finish() -> Answer:
             a = inner.answer

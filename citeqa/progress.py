@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+
 from tqdm import tqdm
 
 from ingest.pipeline import IngestProgress
 
 
 class IngestBar:
-    def __init__(self, *, enabled: bool = True) -> None:
+    """`enabled`: the bar and warnings. `failures`: a `failed: PATH: REASON` line per failed file, on
+    by default with the bar (a quiet run keeps them: they are errors). `verbose`: a line for every file.
+
+    Lines go to stderr like the bar, so stdout stays free for a command's own output. The bar is drawn
+    only on a terminal; in a log file its redraws would be noise, while the lines still appear."""
+
+    def __init__(self, *, enabled: bool = True, failures: bool | None = None, verbose: bool = False) -> None:
         self.enabled = enabled
+        self.failures = enabled if failures is None else failures
+        self.verbose = verbose and enabled
         self._bar: tqdm | None = None
 
     def __enter__(self) -> IngestBar:
@@ -19,17 +29,46 @@ class IngestBar:
         if self._bar is not None:
             self._bar.close()
 
+    def _line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
     def update(self, p: IngestProgress) -> None:
-        if not self.enabled:
-            return
-        if self._bar is None:
-            self._bar = tqdm(total=p.total, unit="file", desc="ingest", dynamic_ncols=True, leave=True)
-        self._bar.set_postfix_str(f"{p.chunks} chunks", refresh=False)
-        self._bar.n = p.done
-        self._bar.refresh()
+        if self.enabled:
+            if self._bar is None:
+                self._bar = tqdm(
+                    total=p.total,
+                    unit="file",
+                    desc="ingest",
+                    dynamic_ncols=True,
+                    leave=True,
+                    file=sys.stderr,
+                    disable=not _isatty(),
+                )
+            self._bar.set_postfix_str(f"{p.chunks} chunks", refresh=False)
+            self._bar.n = p.done
+            self._bar.refresh()
         r = p.result
-        if r is not None and r.status == "failed":
-            self._bar.write(f"failed: {r.path}: {r.error}")
-        elif r is not None:
+        if r is None:
+            return
+        if r.status == "failed":
+            if self.failures:
+                self._line(f"failed: {r.path}: {r.error}")
+            return
+        if self.enabled:
             for w in r.warnings:
-                self._bar.write(f"warning: {r.path}: {w}")
+                self._line(f"warning: {r.path}: {w}")
+        if self.verbose:
+            detail = f" ({r.error})" if r.status == "skipped" and r.error else ""
+            if r.status in ("added", "replaced", "unchanged"):
+                detail = f" ({r.chunks} chunks, {r.pages} pages)"
+            self._line(f"{r.status}: {r.path}{detail}")
+
+
+def _isatty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

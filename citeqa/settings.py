@@ -42,8 +42,17 @@ class Settings(BaseSettings):
 
     top_k: int = Field(4, ge=1, le=100)
     retrieval: RetrievalMode = "hybrid"
-    min_score: float = Field(0.0, description="abstain when the best passage's relevance is below this")
-    reranker: str | None = None
+    # Calibrated with `citeqa eval` on SQuAD 2.0 paragraphs (hybrid, top_k 4): the highest threshold
+    # that wrongly abstains on at most 5% of answerable questions (4.4%); it abstains on 10.9% of the
+    # unanswerable ones, and on any question far from every document. 0 never abstains.
+    min_score: float = Field(
+        0.47,
+        description="abstain, without calling the model, when the best cosine of the question with a "
+        "sentence of the retrieved passages is below this",
+    )
+    reranker: str | None = Field(
+        None, description="sentence-transformers CrossEncoder (local folder or cached name) to rerank with; empty: none"
+    )
 
     max_file_mb: float = Field(100.0, gt=0)
     workers: int | None = Field(None, ge=1, description="parser processes; empty means one per core")

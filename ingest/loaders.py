@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import re
@@ -17,6 +18,8 @@ _SNIFF_BYTES = 8192
 # Share of control bytes in the sniffed head above which a "text" file is taken for binary.
 _MAX_CONTROL_SHARE = 0.10
 _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+# Share of NUL bytes in the sniffed head above which even valid UTF-8 is taken for binary (one NUL never is).
+_MAX_NUL_SHARE = 0.01
 
 # C0 and C1 controls, DEL, and private-use code points (PDF symbol fonts map bracket
 # pieces there; the embedder sees them as [UNK] and readers as boxes). \t and \n survive.
@@ -128,11 +131,23 @@ def _decode(path: Path, data: bytes) -> tuple[str, list[str]]:
 
 
 def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
+    # NUL bytes mark binary formats, but a stray few in valid UTF-8 are damage to a text file
+    # (a log cut by a crash, a copy-paste from a terminal): those are cleaned away, not refused.
+    nuls = head.count(0)
+    if nuls and (nuls > max(1, len(head) * _MAX_NUL_SHARE) or not _is_utf8(head)):
         return True
     # Bytes 0x80-0x9f are printable in cp1252, so only C0 controls other than whitespace count.
     controls = sum(1 for b in head if b < 0x20 and b not in b"\t\n\r\f\v\x1b")
     return bool(head) and controls / len(head) > _MAX_CONTROL_SHARE
+
+
+def _is_utf8(head: bytes) -> bool:
+    try:
+        # Not final: the sniffed head may end inside a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # -- PDF --------------------------------------------------------------------------

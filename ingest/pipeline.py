@@ -35,6 +35,15 @@ class Parsed:
     pages: int
     chunks: tuple[Chunk, ...]
     warnings: tuple[str, ...]
+    title: str = ""
+
+    def embedding_texts(self) -> list[str]:
+        """Chunk text prefixed with the document's title (a contextual header): without it a
+        passage like "the lake's maximum depth was 47 m" loses, for "How deep is Aurora Lake?",
+        to the overview page that names Aurora Lake three times. Stored text stays verbatim."""
+        if not self.title:
+            return [c.text for c in self.chunks]
+        return [c.text if c.text.startswith(self.title) else f"{self.title}\n{c.text}" for c in self.chunks]
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,17 @@ def parse_with(chunker: Chunker, path: str, digest: str, max_bytes: int) -> Pars
     chunks = tuple(chunker.split(doc))
     if not chunks:
         raise DocumentError(path, "no extractable text")
-    return Parsed(path, digest, len(doc.pages), chunks, doc.warnings)
+    return Parsed(path, digest, len(doc.pages), chunks, doc.warnings, document_title(doc))
+
+
+def document_title(doc: Document, limit: int = 120) -> str:
+    """The first line of the document (a PDF's title line, a Markdown heading), else the file name."""
+    for page in doc.pages:
+        for line in page.text.splitlines():
+            line = line.strip().lstrip("#").strip()
+            if len(line) >= 3:
+                return line[:limit]
+    return Path(doc.path).stem
 
 
 class Ingestor:
@@ -158,7 +177,7 @@ class Ingestor:
             if isinstance(parsed_or_err, FileResult):
                 settle(parsed_or_err, chunks_added)
                 continue
-            for parsed in self._write_batch(parsed_or_err):
+            for parsed in self._write_batch(parsed_or_err, replacing):
                 chunks_added += len(parsed.chunks)
                 status = "replaced" if parsed.path in replacing else "added"
                 settle(
@@ -251,16 +270,19 @@ class Ingestor:
             log.debug("unexpected error parsing %s", path, exc_info=True)
             return FileResult(path, "failed", error=f"could not parse: {type(exc).__name__}: {exc}")
 
-    def _write_batch(self, batch: list[Parsed]) -> list[Parsed]:
-        vectors = self.embedder.embed_documents([c.text for p in batch for c in p.chunks])
+    def _write_batch(self, batch: list[Parsed], replacing: set[str]) -> Iterator[Parsed]:
+        """Embed the batch, then write it a document at a time, yielding each once it is committed."""
+        vectors = self.embedder.embed_documents([t for p in batch for t in p.embedding_texts()])
         offset = 0
         for parsed in batch:
             n = len(parsed.chunks)
             self.store.begin_document(parsed.path, parsed.content_hash)
             self.store.upsert_chunks(parsed.chunks, vectors[offset : offset + n], parsed.content_hash)
-            self.store.commit_document(parsed.path, parsed.content_hash, pages=parsed.pages, chunks=n)
+            self.store.commit_document(
+                parsed.path, parsed.content_hash, pages=parsed.pages, chunks=n, replacing=parsed.path in replacing
+            )
             offset += n
-        return batch
+            yield parsed
 
 
 def _os_reason(exc: OSError) -> str:

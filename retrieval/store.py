@@ -8,19 +8,22 @@ Crash safety rests on the order of writes for one document:
 1. the manifest row gets `pending_hash` = the new version's hash;
 2. the new version's chunks are upserted (ids derive from content, so a retry
    writes the same rows again rather than duplicates);
-3. the manifest row is committed (`content_hash` = new hash, pending cleared);
-4. chunks of any other version of that file are deleted.
-`recover()` undoes whatever a killed run left between 1 and 3.
+3. the manifest row is committed (`content_hash` = new hash); when it replaces
+   an older version, `pending_hash` stays equal to it until
+4. the chunks of any other version of that file are deleted, and it is cleared.
+`recover()` undoes whatever a killed run left between 1 and 3 and finishes 4.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -36,6 +39,7 @@ PATH_MAX = 4_096
 SCHEMA_VERSION = "2"
 CHUNK_FIELDS = ["text", "source", "page", "chunk_index", "doc_hash"]
 _QUERY_PAGE = 1_000  # rows per query page; Milvus caps offset+limit at 16,384
+_SEARCH_BATCH = 256  # queries per search call
 
 
 @dataclass(frozen=True)
@@ -57,14 +61,32 @@ def glob_to_filter(patterns: Sequence[str]) -> str:
 
     A relative pattern matches at any depth ("reports/*.pdf" finds
     /home/me/reports/q1.pdf), as users type what they see in citations.
+
+    Characters that LIKE would need escaped (`%`, `_`, `\\`, and `"`) become `_`, LIKE's
+    any-one-character, instead: milvus-lite's BM25 search finds nothing on not-yet-sealed segments
+    when a LIKE pattern holds an escape (dense search and queries are fine), and file names are
+    full of `_`. The filter can therefore match a little more than the glob; `glob_matcher`
+    removes those rare extra sources from the results.
     """
     clauses = []
     for pat in patterns:
-        like = pat.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")
+        like = _LIKE_SPECIAL.sub("_", pat).replace("*", "%").replace("?", "_")
         if not pat.startswith("/"):
             like = "%" + like
-        clauses.append(f"source like {_quote(like)}")
+        clauses.append(f'source like "{like}"')
     return " or ".join(clauses)
+
+
+def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """Exactly what `glob_to_filter` means, for checking a source path in Python."""
+    regexes = []
+    for pat in patterns:
+        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pat)
+        regexes.append(re.compile(rx if pat.startswith("/") else ".*" + rx, re.DOTALL))
+    return lambda source: any(r.fullmatch(source) for r in regexes)
+
+
+_LIKE_SPECIAL = re.compile(r'[\\%_"]')
 
 
 class Store:
@@ -124,6 +146,12 @@ class Store:
         with contextlib.suppress(Exception):
             self.client.close()
         if self._lock is not None:
+            # Embedded: pymilvus leaves milvus-lite's in-process server (and its lock on the data dir)
+            # running until exit, so another process could not open the index this one has closed.
+            with contextlib.suppress(Exception):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.uri)
             self._lock.release()
 
     def __enter__(self) -> Store:
@@ -252,13 +280,16 @@ class Store:
             )
         )
 
-    def commit_document(self, path: str, content_hash: str, *, pages: int, chunks: int) -> None:
-        self._write_manifest(
-            ManifestRow(path=path, content_hash=content_hash, pending_hash="", pages=pages, chunks=chunks, ingested_at=time.time())
-        )
-        self._call(
-            self.client.delete, self.collection, filter=f"source == {_quote(path)} and doc_hash != {_quote(content_hash)}"
-        )
+    def commit_document(self, path: str, content_hash: str, *, pages: int, chunks: int, replacing: bool = True) -> None:
+        """`replacing=False` promises there is no older version's chunks to delete (a new file)."""
+        row = ManifestRow(path=path, content_hash=content_hash, pending_hash="", pages=pages, chunks=chunks, ingested_at=time.time())
+        if replacing:
+            # pending == content: committed, but old chunks may remain; recover() finishes the job if we die here.
+            self._write_manifest(dataclasses.replace(row, pending_hash=content_hash))
+            self._call(
+                self.client.delete, self.collection, filter=f"source == {_quote(path)} and doc_hash != {_quote(content_hash)}"
+            )
+        self._write_manifest(row)
 
     def remove_document(self, path: str) -> bool:
         existed = path in self.manifest_rows([path])
@@ -267,19 +298,38 @@ class Store:
         return existed
 
     def recover(self) -> int:
-        """Undo documents a killed run left half-written; returns how many were repaired."""
+        """Repair documents a killed run left half-written; returns how many were repaired.
+
+        A new version that was not committed is removed, and the old one (if any) restored; but two
+        versions can share chunks (same id: same page, offset and text), which the new version's
+        upsert took over, so an old version left incomplete is removed too, to be ingested afresh.
+        A committed version whose predecessor's chunks were not yet all deleted has them deleted."""
         pending = [r for r in self._iter_manifest('pending_hash != ""')]
         for row in pending:
+            done = dataclasses.replace(row, pending_hash="")
+            if row.pending_hash == row.content_hash:
+                self._call(
+                    self.client.delete,
+                    self.collection,
+                    filter=f"source == {_quote(row.path)} and doc_hash != {_quote(row.content_hash)}",
+                )
+                self._write_manifest(done)
+                continue
             self._call(
                 self.client.delete,
                 self.collection,
                 filter=f"source == {_quote(row.path)} and doc_hash == {_quote(row.pending_hash)}",
             )
-            if row.content_hash:
-                self._write_manifest(ManifestRow(**{**row.__dict__, "pending_hash": ""}))
+            if row.content_hash and self._count(f"source == {_quote(row.path)}") == row.chunks:
+                self._write_manifest(done)
             else:
-                self._call(self.client.delete, self.manifest, filter=f"path == {_quote(row.path)}")
+                log.info("removing %s, left incomplete by an interrupted run; ingest it again", row.path)
+                self.remove_document(row.path)
         return len(pending)
+
+    def _count(self, expr: str) -> int:
+        res = self._call(self.client.query, self.collection, filter=expr, output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
 
     def _write_manifest(self, row: ManifestRow) -> None:
         self._call(self.client.upsert, self.manifest, [{**row.__dict__, "_unused": [0.0, 0.0]}])
@@ -342,54 +392,110 @@ class Store:
         return {r["source"] for r in self._query_all(self.collection, "", ["source"])}
 
     # -- search ---------------------------------------------------------------
+    # Every search takes a batch of queries: Milvus answers nq queries in one call far faster than
+    # nq calls (one round trip, one plan), which is what keeps `citeqa eval` over thousands of
+    # questions within minutes. The single-query forms wrap the batch ones.
 
     def search_dense(self, vector: np.ndarray, limit: int, expr: str = "") -> list[Hit]:
-        res = self._call(
-            self.client.search,
-            self.collection,
-            data=[vector.tolist()],
-            anns_field="vector",
-            limit=limit,
-            filter=expr,
-            output_fields=CHUNK_FIELDS,
-            search_params={"metric_type": "COSINE"},
-        )
-        return [_hit(r, r["distance"]) for r in res[0]]
+        return self.search_dense_many(np.asarray(vector)[None, :], limit, expr)[0]
 
     def search_bm25(self, query: str, limit: int, expr: str = "") -> list[Hit]:
-        res = self._call(
-            self.client.search,
-            self.collection,
-            data=[query],
-            anns_field="sparse",
-            limit=limit,
-            filter=expr,
-            output_fields=CHUNK_FIELDS,
-            search_params={"metric_type": "BM25"},
-        )
-        # BM25 scores are non-negative; milvus-lite reports them negated as distances.
-        return [_hit(r, abs(r["distance"])) for r in res[0]]
+        return self.search_bm25_many([query], limit, expr)[0]
 
     def search_hybrid(
-        self, vector: np.ndarray, query: str, limit: int, expr: str = "", *, candidates: int = 50, rrf_k: int = 60
-    ) -> list[tuple[Hit, np.ndarray]]:
-        """RRF fusion of dense and BM25, done by Milvus. Returns each hit with its vector,
-        so callers can compute calibrated cosine relevance for abstention."""
-        from pymilvus import AnnSearchRequest, RRFRanker
+        self, vector: np.ndarray, query: str, limit: int, expr: str = "", *, candidates: int = 50, fusion: Fusion | None = None
+    ) -> list[Hit]:
+        return self.search_hybrid_many(np.asarray(vector)[None, :], [query], limit, expr, candidates=candidates, fusion=fusion)[0]
 
-        reqs = [
-            AnnSearchRequest([vector.tolist()], "vector", {"metric_type": "COSINE"}, candidates, expr=expr or None),
-            AnnSearchRequest([query], "sparse", {"metric_type": "BM25"}, candidates, expr=expr or None),
-        ]
-        res = self._call(
-            self.client.hybrid_search,
-            self.collection,
-            reqs,
-            RRFRanker(rrf_k),
-            limit=limit,
-            output_fields=[*CHUNK_FIELDS, "vector"],
-        )
-        return [(_hit(r, r["distance"]), np.asarray(r["entity"]["vector"], dtype=np.float32)) for r in res[0]]
+    def search_dense_many(self, vectors: np.ndarray, limit: int, expr: str = "") -> list[list[Hit]]:
+        out: list[list[Hit]] = []
+        for i in range(0, len(vectors), _SEARCH_BATCH):
+            res = self._call(
+                self.client.search,
+                self.collection,
+                data=vectors[i : i + _SEARCH_BATCH].tolist(),
+                anns_field="vector",
+                limit=limit,
+                filter=expr,
+                output_fields=CHUNK_FIELDS,
+                search_params={"metric_type": "COSINE"},
+            )
+            out += [[_hit(r, r["distance"]) for r in row] for row in res]
+        return out
+
+    def search_bm25_many(self, queries: Sequence[str], limit: int, expr: str = "") -> list[list[Hit]]:
+        out: list[list[Hit]] = []
+        for i in range(0, len(queries), _SEARCH_BATCH):
+            res = self._call(
+                self.client.search,
+                self.collection,
+                data=list(queries[i : i + _SEARCH_BATCH]),
+                anns_field="sparse",
+                limit=limit,
+                filter=expr,
+                output_fields=CHUNK_FIELDS,
+                search_params={"metric_type": "BM25"},
+            )
+            # BM25 scores are non-negative; milvus-lite reports them negated as distances.
+            out += [[_hit(r, abs(r["distance"])) for r in row] for row in res]
+        return out
+
+    def search_hybrid_many(
+        self,
+        vectors: np.ndarray,
+        queries: Sequence[str],
+        limit: int,
+        expr: str = "",
+        *,
+        candidates: int = 50,
+        fusion: Fusion | None = None,
+    ) -> list[list[Hit]]:
+        """Dense and BM25 legs fused by Milvus itself (hybrid_search); each hit's score is the fused score.
+
+        The filter goes on each leg (AnnSearchRequest expr), so both legs draw their candidates
+        from the matching sources only."""
+        from pymilvus import AnnSearchRequest
+
+        fusion = fusion or Fusion()
+        out: list[list[Hit]] = []
+        for i in range(0, len(queries), _SEARCH_BATCH):
+            reqs = [
+                AnnSearchRequest(
+                    vectors[i : i + _SEARCH_BATCH].tolist(), "vector", {"metric_type": "COSINE"}, candidates, expr=expr or None
+                ),
+                AnnSearchRequest(list(queries[i : i + _SEARCH_BATCH]), "sparse", {"metric_type": "BM25"}, candidates, expr=expr or None),
+            ]
+            res = self._call(
+                self.client.hybrid_search, self.collection, reqs, fusion.ranker(), limit=limit, output_fields=CHUNK_FIELDS
+            )
+            out += [[_hit(r, r["distance"]) for r in row] for row in res]
+        return out
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How hybrid search merges its dense and BM25 legs.
+
+    "weighted" scores a passage `dense * cosine + bm25 * BM25 score` (raw scores, norm_score off).
+    On the SQuAD evaluation (1,062 answerable questions) it beat RRF at every k: hit@1 0.838 vs
+    0.777, hit@5 0.971 vs 0.963, hit@10 0.987 vs 0.985; RRF keeps only ranks, so it cannot tell a
+    BM25 leader far ahead of the rest (usually right) from a near tie. Milvus's own normalisation
+    (arctan) squashes every BM25 score above ~5 to nearly 1 and loses the same signal (hit@1 0.813
+    at best). 0.02 puts a typical BM25 score (5-30) on the scale of cosine differences; 0.02-0.03
+    was best at every chunk size tried (128-384 tokens).
+    """
+
+    kind: Literal["weighted", "rrf"] = "weighted"
+    dense: float = 1.0
+    bm25: float = 0.02
+    rrf_k: int = 60
+
+    def ranker(self) -> Any:
+        from pymilvus import RRFRanker, WeightedRanker
+
+        if self.kind == "rrf":
+            return RRFRanker(self.rrf_k)
+        return WeightedRanker(self.dense, self.bm25, norm_score=False)
 
 
 _MANIFEST_FIELDS = ["path", "content_hash", "pending_hash", "pages", "chunks", "ingested_at"]

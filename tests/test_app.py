@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_ask_streams_an_answer_with_cited_sources(app_env, embedder):
     text = _texts(at)
     assert "aurora_lake_field_station_2023.pdf, p. 2" in text
     assert re.search(r"score \d", text)
-    assert any(lbl.startswith("[") or lbl.startswith("Other retrieved") for lbl in _labels(at))
+    assert any(re.match(r"\[\d|(Other r|R)etrieved passages", lbl) for lbl in _labels(at))
     # The passage itself is shown (html-escaped, evidence in <mark>).
     assert any("47 metres" in h.proto.body for h in at.get("html"))
     # Timings and a transcript that carries the question.
@@ -115,8 +116,21 @@ def test_follow_up_passes_history_and_new_chat_clears(app_env, embedder, monkeyp
     assert [r for r, _ in seen[1]] == ["user", "assistant"] and "warranty" in seen[1][0][1]
     assert len([m for m in at.chat_message if m.name == "user"]) == 2
 
+    transcript = next(d for d in at.get("download_button") if d.proto.label == "Transcript")
+    assert not transcript.proto.disabled
+
     at.button(key="citeqa_new_chat").click().run()
     assert not at.chat_message
+
+
+def test_an_abstained_answer_is_shown_as_such(app_env, embedder, monkeypatch):
+    _ingest(app_env, embedder, [SAMPLE_DOCS])
+    monkeypatch.setenv("CITEQA_MIN_SCORE", "0.99")  # nothing is relevant enough: the model is not called
+    at = _start()
+    _ask(at, "Who won the 1954 football world cup?")
+    assert any("do not contain the answer" in i.value for i in at.info)
+    assert any(e.label.startswith("Closest passages") for e in at.expander)
+    assert not at.error
 
 
 def test_missing_model_is_an_error_message_not_a_traceback(app_env, monkeypatch, tmp_path):
@@ -175,7 +189,11 @@ def test_upload_ingests_with_per_file_results(app_env):
     # The same name with other content is kept beside, never overwriting.
     at.file_uploader[0].set_value(("notes.txt", b"Other notes: the red valve leaks.\n", "text/plain")).run()
     at.button(key="ingest-uploads").click().run()
-    assert sorted(p.name for p in (app_env / "uploads").iterdir()) == ["aurora.pdf", "notes (2).txt", "notes.txt"]
+    assert sorted(p.name for p in (app_env / "uploads").iterdir()) == [
+        "aurora.pdf",
+        "notes (2).txt",
+        "notes.txt",
+    ]
     assert any(m.value == 3 or m.value == "3" for m in at.metric if m.label == "Documents")
 
 
@@ -281,7 +299,10 @@ def _answer() -> Answer:
         abstained=False,
         sources=(hit,),
         citations=(Citation(1, hit, "The rate was 0.3."),),
-        sentences=(Sentence("The rate was 0.3 [1].", (1,), True, 0.9), Sentence("It was *set* by the moon.", (), False, 0.1)),
+        sentences=(
+            Sentence("The rate was 0.3 [1].", (1,), True, 0.9),
+            Sentence("It was *set* by the moon.", (), False, 0.1),
+        ),
     )
 
 
@@ -298,6 +319,10 @@ def test_transcript_has_answers_and_sources():
     assert "**[1]** /docs/r.pdf, page 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
     assert "Not clearly supported" in md and "**Error:** model failed" in md
 
+    uncited = dataclasses.replace(_answer(), text="It is 0.3.", citations=(), sentences=())
+    md = transcript_markdown([Turn("What rate?", uncited)])
+    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, page 2" in md
+
 
 def test_page_render_marks_the_quote():
     pdf = SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf"
@@ -310,6 +335,6 @@ def test_page_render_marks_the_quote():
 
 def test_match_spans_ignores_spacing_hyphens_and_ligatures():
     chars = list("max-\r\nimum depth is 47 metres, de\ufb01ned by sonar")
-    (a, b), = match_spans(chars, "maximum depth is 47 metres, defined by sonar")
+    ((a, b),) = match_spans(chars, "maximum depth is 47 metres, defined by sonar")
     assert a == 0 and b == len(chars)
     assert match_spans(chars, "short") == []

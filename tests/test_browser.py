@@ -69,8 +69,8 @@ def streamlit_server(data_dir: Path, workdir: Path, **env: str) -> Iterator[str]
         CITEQA_N_CTX="2048",
         CITEQA_MAX_TOKENS="64",
         CITEQA_TEMPERATURE="0",
-        **env,
     )
+    full_env.update(env)
     log_path = workdir / "streamlit.log"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(APP),
@@ -78,13 +78,17 @@ def streamlit_server(data_dir: Path, workdir: Path, **env: str) -> Iterator[str]
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=workdir, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_S
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"streamlit did not start:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -106,7 +110,13 @@ def chromium() -> Iterator:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+            ],
         )
         try:
             yield browser
@@ -127,7 +137,9 @@ def shot_on_failure(page, path: Path) -> Iterator[None]:
 
 
 def open_app(browser, url: str):
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    """A new page (of a browser, or of a browser context) with the app loaded."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1440, "height": 1000})
     page.set_default_timeout(ANSWER_S * 1000)
     page.goto(url)
     page.get_by_role("tab", name=re.compile("Library")).wait_for(timeout=SERVER_START_S * 1000)
@@ -161,9 +173,16 @@ def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
     answer = page.get_by_test_id("stChatMessage").nth(1)
     assert "▌" not in answer.inner_text()
 
-    # A source: "[n] file, p. X · score" (cited) or under "Other retrieved passages".
-    cited = answer.get_by_test_id("stExpander").filter(has_text=re.compile(r"\[\d+\] aurora_lake_field_station_2023\.pdf, p\. \d"))
-    source = cited.first if cited.count() else answer.get_by_test_id("stExpander").filter(has_text="Other retrieved").first
+    # A source: "[n] file, p. X · score" (cited) or under "(Other) retrieved passages" (the demo model
+    # often answers without a marker).
+    cited = answer.get_by_test_id("stExpander").filter(
+        has_text=re.compile(r"\[\d+\] aurora_lake_field_station_2023\.pdf, p\. \d")
+    )
+    source = (
+        cited.first
+        if cited.count()
+        else answer.get_by_test_id("stExpander").filter(has_text=re.compile("retrieved passages", re.I)).first
+    )
     source.locator("summary").click()
     assert re.search(r"score \d", source.inner_text())
     source.get_by_text("Show page").first.click()
@@ -173,8 +192,10 @@ def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
     image.scroll_into_view_if_needed()
     assert source.get_by_role("button", name=re.compile("Download file")).count()
 
-    page.set_viewport_size({"width": 1440, "height": 2200})  # the app scrolls inside its own container
-    image.scroll_into_view_if_needed()
+    # The app scrolls inside its own container: a tall window, from the question down to the page image.
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    page.get_by_test_id("stChatMessage").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
     shot = tmp_path / "citeqa-chat.png"
     page.screenshot(path=str(shot), full_page=True)
     shutil.copy(shot, SHOT)

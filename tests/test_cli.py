@@ -31,16 +31,16 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_ingest_search_ask_docs(run, tmp_path: Path):
     r = run("ingest", str(SAMPLE_DOCS), "--json")
     assert r.exit_code == 0, r.output
-    report = json.loads(r.output)
+    report = json.loads(r.stdout)
     assert report["files"]["added"] == 3 and report["files"]["failed"] == 0
     assert report["chunks_added"] > 0 and report["failed"] == []
     assert set(report) >= {"files", "chunks_added", "seconds", "failed"}
 
-    again = json.loads(run("ingest", str(SAMPLE_DOCS), "--json").output)
+    again = json.loads(run("ingest", str(SAMPLE_DOCS), "--json").stdout)
     assert again["files"]["unchanged"] == 3 and again["chunks_added"] == 0
 
     r = run("search", "maximum depth of Aurora Lake", "--json", "--top-k", "3")
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["query"] == "maximum depth of Aurora Lake" and len(out["hits"]) == 3
     top = out["hits"][0]
     assert set(top) == {"source", "page", "text", "score", "chunk_id"}
@@ -48,12 +48,12 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
 
     qfile = tmp_path / "q.jsonl"
     qfile.write_text('{"id": "a", "question": "Kestrel K2 warranty"}\n{"id": "b", "question": "lake depth"}\n')
-    lines = [json.loads(x) for x in run("search", "--queries", str(qfile)).output.splitlines()]
+    lines = [json.loads(x) for x in run("search", "--queries", str(qfile)).stdout.splitlines()]
     assert [x["id"] for x in lines] == ["a", "b"] and all(x["hits"] for x in lines)
 
     r = run("ask", "What was the maximum depth of Aurora Lake?", "--json")
     assert r.exit_code == 0, r.output
-    a = json.loads(r.output)
+    a = json.loads(r.stdout)
     assert set(a) >= {"question", "answer", "abstained", "citations", "sources", "timings"}
     assert set(a["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
     assert a["sources"][0]["source"].endswith("aurora_lake_field_station_2023.pdf")
@@ -61,17 +61,17 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
     source_ids = {s["chunk_id"] for s in a["sources"]}
     assert all(c["chunk_id"] in source_ids for c in a["citations"])
 
-    lines = run("ask", "--questions", str(qfile)).output.splitlines()
+    lines = run("ask", "--questions", str(qfile)).stdout.splitlines()
     assert [json.loads(x)["id"] for x in lines] == ["a", "b"]
 
     r = run("ask", "How long is the warranty on the Kestrel K2?")
     assert r.exit_code == 0 and "Sources:" in r.output and "kestrel_k2_handbook.md" in r.output
 
-    docs = json.loads(run("docs", "--json").output)
+    docs = json.loads(run("docs", "--json").stdout)
     assert len(docs) == 3 and {d["pages"] for d in docs} >= {3}
     pdf = next(d["path"] for d in docs if d["path"].endswith(".pdf"))
     assert run("docs", "remove", pdf).exit_code == 0
-    assert len(json.loads(run("docs", "--json").output)) == 2
+    assert len(json.loads(run("docs", "--json").stdout)) == 2
 
 
 def test_exit_codes(run, tmp_path: Path):
@@ -84,7 +84,7 @@ def test_exit_codes(run, tmp_path: Path):
     (bad / "ok.md").write_text("# Fine\n\nThis file is fine and mentions zebras.\n")
     r = run("ingest", str(bad), "--json")
     assert r.exit_code == 1
-    report = json.loads(r.output)
+    report = json.loads(r.stdout)
     assert report["files"] == {**report["files"], "added": 1, "failed": 1}
     assert report["failed"][0]["path"].endswith("empty.txt") and report["failed"][0]["error"]
 
