@@ -1,6 +1,6 @@
 """Answer benchmark: citeqa against llama-cpp-python called directly and a LangChain tutorial chain.
 
-    .venv/bin/python bench/answer.py [--questions N] [--max-tokens N] [--rounds N] [--model PATH] [--corpus DIR]
+    .venv/bin/python bench/answer.py [--questions N] [--max-tokens N] [--rounds N] [--model PATH] [--corpus DIR] [--out FILE]
 
 For a fixed list of questions over ../shared/corpus, in one long-lived process:
 
@@ -17,10 +17,12 @@ For a fixed list of questions over ../shared/corpus, in one long-lived process:
   Target: citeqa's time to first token lower than this chain's.
 
 Generated tokens are counted with the chat model's tokenizer; generation tokens/s is the tokens
-after the first divided by the time from the first streamed piece to the last. Every system runs
-with one llama.cpp thread (this is meant for small shared machines, where llama.cpp's busy-waiting
-threads slow each other down), and each question is run `--rounds` times, alternating whether
-citeqa or direct goes first; the tables show medians over rounds. Ingestion is not measured.
+after the first over the time from the first streamed piece to the last, by the wall clock (the
+target) and by the streaming thread's CPU time (blind to other processes on a shared machine). An
+empty answer's time to first token is its end. Every system runs with one llama.cpp thread (on a
+small shared machine llama.cpp's busy-waiting threads slow each other down), and each question is
+asked `--rounds` times, alternating whether citeqa or direct goes first; ratios are medians over
+back-to-back pairs, tables show medians over rounds. Ingestion is not measured.
 Needs the bench extra: pip install -e ".[bench]". Writes bench/results/answer.json.
 """
 
@@ -135,7 +137,8 @@ def make_run(system: str, qi: int, rnd: int, timed: Timed, n_tokens: int, **kw: 
         system=system,
         question=qi,
         round=rnd,
-        ttft_s=timed.first_s,
+        # An empty answer's first token was its end (the model stopped at once): count that.
+        ttft_s=timed.first_s if timed.first_s is not None else timed.end_s,
         gen_tokens=n_tokens,
         gen_tps=tokens_per_s(n_tokens, timed.first_s, timed.last_s),
         gen_cpu_tps=tokens_per_s(n_tokens, timed.cpu_first, timed.cpu_last),
@@ -182,6 +185,7 @@ class CiteqaSystem:
         """The run, the prompt citeqa sent (empty if it abstained before generating) and its stop sequences."""
         from answer.prompt import build_prompt, echo_stops
 
+        self.gen.last_prompt_eval_tokens = None  # set again only if this question reaches the model
         t0 = time.perf_counter()
         stream = self.qa.ask_stream(question)
         timed = consume(stream, t0)
@@ -189,12 +193,11 @@ class CiteqaSystem:
         total = time.perf_counter() - t0
         assert answer is not None
         prompt, stops = "", []
-        eval_tokens = None
-        if answer.sources and timed.first_s is not None and answer.timings.first_token_s is not None:
-            # The same call the answerer made: same passages in, same prompt out.
+        eval_tokens = self.gen.last_prompt_eval_tokens
+        if eval_tokens is not None:
+            # The call the answerer made: the same passages in give the same prompt out.
             prompt, kept = build_prompt(self.gen, question, answer.sources)
             stops = list(dict.fromkeys((*self.gen.stop_sequences, *echo_stops(kept))))
-            eval_tokens = self.gen.last_prompt_eval_tokens
         run = make_run(
             "citeqa",
             qi,

@@ -28,11 +28,7 @@ from citeqa.engine import Citeqa
 from retrieval.store import Store
 from tests.conftest import REPO, SAMPLE_DOCS, make_settings
 
-WORDS = (
-    "harbour tide ferry lighthouse keeper storm gale pier crane cargo ledger survey pelican heron marsh "
-    "island channel dredge buoy beacon signal pilot anchor hull rudder sail mast rope knot winch engine "
-    "boiler valve pressure gauge schedule timetable ticket passenger crew captain mate cook galley"
-).split()
+WORDS = ["harbour", "tide", "ferry", "lighthouse", "keeper", "storm", "gale", "pier", "crane", "cargo", "ledger", "survey", "pelican", "heron", "marsh", "island", "channel", "dredge", "buoy", "beacon", "signal", "pilot", "anchor", "hull", "rudder", "sail", "mast", "rope", "knot", "winch", "engine", "boiler", "valve", "pressure", "gauge", "schedule", "timetable", "ticket", "passenger", "crew", "captain", "mate", "cook", "galley"]
 
 
 def make_corpus(root: Path, n_text: int = 40, seed: int = 7) -> Path:
