@@ -95,6 +95,7 @@ class Run:
     prompt_tokens: int | None = None
     prompt_eval_tokens: int | None = None
     after_last_s: float | None = None  # citeqa: last streamed piece to the checked, cited Answer
+    model_called: bool = True  # False: citeqa abstained on retrieval relevance (min_score) alone
     text: str = ""  # as streamed
 
 
@@ -209,6 +210,7 @@ class CiteqaSystem:
             prompt_tokens=self.gen.count_prompt_tokens(prompt) if prompt else None,
             prompt_eval_tokens=eval_tokens,
             after_last_s=None if timed.last_s is None else total - timed.last_s,
+            model_called=eval_tokens is not None,
         )
         return run, prompt, stops
 
@@ -361,8 +363,10 @@ def fmt(v: float | int | None, spec: str, width: int = 0) -> str:
 
 
 def paired_ratio(runs: list[Run], a: str, b: str, metric: str) -> float | None:
-    """Median over (question, round) of a's metric over b's: each pair ran back to back."""
-    by_key = {(r.system, r.question, r.round): getattr(r, metric) for r in runs}
+    """Median over (question, round) of a's metric over b's: each pair ran back to back.
+
+    Runs where citeqa abstained without calling the model are left out: no token was generated."""
+    by_key = {(r.system, r.question, r.round): getattr(r, metric) for r in runs if r.model_called}
     ratios = []
     for (system, qi, rnd), x in by_key.items():
         y = by_key.get((b, qi, rnd))
@@ -385,8 +389,11 @@ def summarize(runs: list[Run], questions: Sequence[str]) -> Summary:
     for qi, q in enumerate(questions, 1):
         row: dict[str, Any] = {"question": qi, "text": q}
         for system in SYSTEMS:
-            mine = [r for r in runs if r.system == system and r.question == qi]
+            mine = [r for r in runs if r.system == system and r.question == qi and r.model_called]
             row[system] = {m: median(getattr(r, m) for r in mine) for m in METRICS}
+        row["citeqa_abstained_rounds"] = sum(
+            1 for r in runs if r.system == "citeqa" and r.question == qi and not r.model_called
+        )
         # Round 1 is what shows the cold start: question 1 evaluates its whole prompt.
         row["citeqa"]["prompt_eval_tokens_round1"] = next(
             (
@@ -398,7 +405,7 @@ def summarize(runs: list[Run], questions: Sequence[str]) -> Summary:
         )
         s.per_question.append(row)
     for system in SYSTEMS:
-        mine = [r for r in runs if r.system == system]
+        mine = [r for r in runs if r.system == system and r.model_called]
         s.medians[system] = {m: median(getattr(r, m) for r in mine) for m in METRICS}
 
     s.ratios = {
@@ -451,7 +458,9 @@ def print_report(s: Summary, max_tokens: int, rounds: int) -> None:
     print(head)
     print("-" * len(head))
     for row in s.per_question:
-        print(f"{row['question']:>2}  {row['text']}")
+        skipped = row["citeqa_abstained_rounds"]
+        note = f"  [citeqa abstained before the model in {skipped} round(s)]" if skipped else ""
+        print(f"{row['question']:>2}  {row['text']}{note}")
         for system in SYSTEMS:
             m = row[system]
             print(

@@ -298,7 +298,9 @@ def eval_cmd(
         with IngestBar(enabled=show) as bar:
             ingested = engine.ingest([str(docs)], on_progress=bar.update)
         if ingested.failed:
-            raise CiteqaError(f"{len(ingested.failed)} file(s) under {docs} failed to ingest; see `citeqa ingest {docs}`")
+            raise CiteqaError(
+                f"{len(ingested.failed)} file(s) under {docs} failed to ingest; see `citeqa ingest {docs}`"
+            )
         # Stored sources are absolute; an absolute glob keeps other indexed documents out of the ranking.
         sources = sources or (f"{docs.absolute()}/*",)
     if answers:
@@ -308,7 +310,9 @@ def eval_cmd(
         if show:
             click.echo(msg, err=True)
 
-    report = evaluate.run(engine, qs, modes=names, sources=sources, top_k=top_k, answers=answers, on_step=step)
+    report = evaluate.run(
+        engine, qs, modes=names, sources=sources, top_k=top_k, answers=answers, on_step=step
+    )
     if plot is not None:
         evaluate.plot(report, plot)
     if as_json:

@@ -11,6 +11,8 @@ import concurrent.futures as cf
 import logging
 import multiprocessing as mp
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -235,8 +237,13 @@ class Ingestor:
         if self.workers <= 1 or len(todo) <= 2:
             if self._local_chunker is None:
                 self._local_chunker = Chunker(self.embedder.tokenizer, self.max_tokens, self.overlap)
-            for path, digest in todo:
-                yield self._guard(path, lambda p=path, d=digest: parse_with(self._local_chunker, p, d, self.max_bytes))  # type: ignore[arg-type]
+            chunker = self._local_chunker
+            # A thread parses ahead while the caller embeds: torch releases the GIL while it computes,
+            # so on a small machine this overlaps the two halves without starting any process.
+            yield from _prefetch(
+                (self._guard(path, lambda p=path, d=digest: parse_with(chunker, p, d, self.max_bytes)) for path, digest in todo),
+                ahead=8,
+            )
             return
         ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
         with cf.ProcessPoolExecutor(
@@ -283,6 +290,43 @@ class Ingestor:
             )
             offset += n
             yield parsed
+
+
+def _prefetch(items: Iterator[FileResult | Parsed], *, ahead: int) -> Iterator[FileResult | Parsed]:
+    """Run `items` in a background thread, up to `ahead` results in advance."""
+    q: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        put(end)
+
+    thread = threading.Thread(target=produce, name="citeqa-parse", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (an error downstream): let the thread end
+        thread.join()
 
 
 def _os_reason(exc: OSError) -> str:

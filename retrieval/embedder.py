@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -15,27 +18,52 @@ class Embedder:
 
     `name` is what the store records with a collection, so that an index is never
     queried with vectors from a different model.
+
+    The model (and torch) load on first use: for a plain model folder the dimension and window
+    are read from its config files, so a run with nothing to embed (an unchanged re-ingest,
+    `citeqa docs`) never pays for them.
     """
 
     def __init__(self, model: str, *, name: str | None = None, batch_size: int = 64) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-
-            # local_files_only: citeqa must never reach for a model hub at run time.
-            self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
-        except Exception as exc:
-            raise ModelError(
-                f"cannot load embedding model {model!r}: {exc}. Set CITEQA_EMBED_MODEL to a local "
-                "sentence-transformers folder, or leave it empty for the bundled all-MiniLM-L6-v2"
-            ) from exc
+        self.model = model
         self.name = name or model
         self.batch_size = batch_size
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        dim = get_dim()
-        if dim is None:
-            raise ModelError(f"embedding model {model!r} does not report its dimension")
-        self.dim: int = int(dim)
-        self.max_tokens: int = int(self._model.max_seq_length)
+        self._st = None
+        self._load_lock = threading.Lock()
+        meta = _folder_meta(model)
+        if meta is None:  # a hub name, or a folder whose layout the shortcut cannot read: load now
+            self._load()
+            return
+        self.dim, self.max_tokens = meta
+
+    def _load(self):
+        with self._load_lock:
+            if self._st is not None:
+                return self._st
+            try:
+                from sentence_transformers import SentenceTransformer
+
+                # local_files_only: citeqa must never reach for a model hub at run time.
+                st = SentenceTransformer(self.model, device="cpu", local_files_only=True)
+            except Exception as exc:
+                raise ModelError(
+                    f"cannot load embedding model {self.model!r}: {exc}. Set CITEQA_EMBED_MODEL to a local "
+                    "sentence-transformers folder, or leave it empty for the bundled all-MiniLM-L6-v2"
+                ) from exc
+            get_dim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+            dim = get_dim()
+            if dim is None:
+                raise ModelError(f"embedding model {self.model!r} does not report its dimension")
+            if getattr(self, "dim", int(dim)) != int(dim):
+                raise ModelError(f"embedding model {self.model!r}: its config says dimension {self.dim}, the model {dim}")
+            self.dim: int = int(dim)
+            self.max_tokens: int = int(st.max_seq_length)
+            self._st = st
+            return st
+
+    @property
+    def _model(self):
+        return self._st if self._st is not None else self._load()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -66,3 +94,27 @@ class Embedder:
             return []
         vecs = self.embed_documents([query, *candidates])
         return [float(x) for x in vecs[1:] @ vecs[0]]
+
+
+# sentence-transformers modules that leave the transformer's hidden size as the embedding dimension
+_SHAPE_KEEPING = {
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+}
+
+
+def _folder_meta(model: str) -> tuple[int, int] | None:
+    """(dimension, max tokens) of a sentence-transformers folder from its config files, or None."""
+    root = Path(model)
+    try:
+        modules = json.loads((root / "modules.json").read_text())
+        types = {m["type"] for m in modules}
+        if not types <= _SHAPE_KEEPING or not {"sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"} <= types:
+            return None
+        pooling = next(m for m in modules if m["type"].endswith(".Pooling"))
+        dim = json.loads((root / pooling["path"] / "config.json").read_text())["word_embedding_dimension"]
+        window = json.loads((root / "sentence_bert_config.json").read_text())["max_seq_length"]
+        return int(dim), int(window)
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None

@@ -403,9 +403,17 @@ class Store:
         return self.search_bm25_many([query], limit, expr)[0]
 
     def search_hybrid(
-        self, vector: np.ndarray, query: str, limit: int, expr: str = "", *, candidates: int = 50, fusion: Fusion | None = None
+        self,
+        vector: np.ndarray,
+        query: str,
+        limit: int,
+        expr: str = "",
+        *,
+        candidates: int = 50,
+        fusion: Fusion | None = None,
     ) -> list[Hit]:
-        return self.search_hybrid_many(np.asarray(vector)[None, :], [query], limit, expr, candidates=candidates, fusion=fusion)[0]
+        vectors = np.asarray(vector)[None, :]
+        return self.search_hybrid_many(vectors, [query], limit, expr, candidates=candidates, fusion=fusion)[0]
 
     def search_dense_many(self, vectors: np.ndarray, limit: int, expr: str = "") -> list[list[Hit]]:
         out: list[list[Hit]] = []
@@ -459,14 +467,23 @@ class Store:
         fusion = fusion or Fusion()
         out: list[list[Hit]] = []
         for i in range(0, len(queries), _SEARCH_BATCH):
+            batch = slice(i, i + _SEARCH_BATCH)
+            where = expr or None
             reqs = [
                 AnnSearchRequest(
-                    vectors[i : i + _SEARCH_BATCH].tolist(), "vector", {"metric_type": "COSINE"}, candidates, expr=expr or None
+                    vectors[batch].tolist(), "vector", {"metric_type": "COSINE"}, candidates, expr=where
                 ),
-                AnnSearchRequest(list(queries[i : i + _SEARCH_BATCH]), "sparse", {"metric_type": "BM25"}, candidates, expr=expr or None),
+                AnnSearchRequest(
+                    list(queries[batch]), "sparse", {"metric_type": "BM25"}, candidates, expr=where
+                ),
             ]
             res = self._call(
-                self.client.hybrid_search, self.collection, reqs, fusion.ranker(), limit=limit, output_fields=CHUNK_FIELDS
+                self.client.hybrid_search,
+                self.collection,
+                reqs,
+                fusion.ranker(),
+                limit=limit,
+                output_fields=CHUNK_FIELDS,
             )
             out += [[_hit(r, r["distance"]) for r in row] for row in res]
         return out

@@ -55,7 +55,10 @@ def build_bad_folder(root: Path) -> Path:
     root.mkdir(parents=True)
     # the good ones
     (root / "good.md").write_text(GOOD_MD, encoding="utf-8")
-    _pdf(root / "good.pdf", ["The lighthouse keeper logged 31 storms in 1911.", "The lamp used paraffin until 1952."])
+    _pdf(
+        root / "good.pdf",
+        ["The lighthouse keeper logged 31 storms in 1911.", "The lamp used paraffin until 1952."],
+    )
     (root / "old.txt").write_text(OLD_TXT, encoding="utf-8")
     # accepted with a warning, or cleaned
     (root / "legacy.txt").write_bytes(LEGACY.encode("cp1252"))
@@ -71,7 +74,9 @@ def build_bad_folder(root: Path) -> Path:
     blank.add_blank_page(612, 792)
     blank.write(root / "scan.pdf")
     (root / "blob.txt").write_bytes(bytes(range(256)) * 16)
-    (root / "big.txt").write_text("A long line about tides and harbours.\n" * 2000, encoding="utf-8")  # ~76 KB
+    (root / "big.txt").write_text(
+        "A long line about tides and harbours.\n" * 2000, encoding="utf-8"
+    )  # ~76 KB
     (root / "loop").symlink_to(root)  # a folder containing itself
     (root / "self.md").symlink_to(root / "self.md")  # ELOOP on open
     # skipped: not a supported type, not a regular file (a FIFO blocks forever if read)
@@ -147,7 +152,11 @@ def test_bad_folder_through_the_cli(run, tmp_path: Path, embedder, workers: int)
 
     # cleaned and decoded text is what got indexed
     hits = json.loads(run("search", "soup price on Tuesdays", "--json", "--mode", "bm25").stdout)["hits"]
-    assert hits[0]["source"].endswith("legacy.txt") and "Caf\u00e9" in hits[0]["text"] and "5\u20ac" in hits[0]["text"]
+    assert (
+        hits[0]["source"].endswith("legacy.txt")
+        and "Caf\u00e9" in hits[0]["text"]
+        and "5\u20ac" in hits[0]["text"]
+    )
     hits = json.loads(run("search", "pump serviced seal replaced", "--json", "--mode", "bm25").stdout)["hits"]
     assert hits[0]["source"].endswith("control.txt")
     assert "The pump was serviced on 4 June;" in hits[0]["text"]
@@ -163,9 +172,14 @@ def test_bad_folder_human_output(run, tmp_path: Path) -> None:
     failed_lines = [ln for ln in lines if ln.startswith("failed: ")]
     assert len(failed_lines) == len(EXPECTED_FAILURES), lines
     for name, reason in EXPECTED_FAILURES.items():
-        assert any(ln.startswith(f"failed: {folder / name}: {reason}") for ln in failed_lines), (name, failed_lines)
+        assert any(ln.startswith(f"failed: {folder / name}: {reason}") for ln in failed_lines), (
+            name,
+            failed_lines,
+        )
     assert f"warning: {folder / 'legacy.txt'}: not UTF-8; decoded as cp1252" in lines
-    assert lines[-1].startswith(f"{len(EXPECTED_ADDED) + 1} added, 0 unchanged, {len(EXPECTED_FAILURES)} failed, 2 skipped")
+    assert lines[-1].startswith(
+        f"{len(EXPECTED_ADDED) + 1} added, 0 unchanged, {len(EXPECTED_FAILURES)} failed, 2 skipped"
+    )
     assert "Traceback" not in r.output
 
     # -q: only errors, i.e. the failed files; -v: a line for every file

@@ -79,7 +79,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.parametrize("holder", ["api", "serve-db"])
-def test_second_process_is_told_which_pid_holds_the_data_dir(tmp_path: Path, monkeypatch, holder: str) -> None:
+def test_second_process_is_told_which_pid_holds_the_data_dir(
+    tmp_path: Path, monkeypatch, holder: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "data"
     doc = tmp_path / "note.md"
@@ -88,10 +90,25 @@ def test_second_process_is_told_which_pid_holds_the_data_dir(tmp_path: Path, mon
         cmd = [sys.executable, "-c", HOLD_WITH_API, str(data)]
         ready = "ready"
     else:
-        cmd = [sys.executable, "-m", "citeqa.cli", "--data-dir", str(data), "serve-db", "--port", str(_free_port())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "citeqa.cli",
+            "--data-dir",
+            str(data),
+            "serve-db",
+            "--port",
+            str(_free_port()),
+        ]
         ready = "listening on"
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=REPO,
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_for(proc, ready)
@@ -133,7 +150,9 @@ def test_ingest_while_the_app_runs_through_serve_db(tmp_path: Path, monkeypatch,
     )
     try:
         _wait_for_port(port, server)
-        app = Citeqa(make_settings(tmp_path / "app-data", milvus_uri=uri), embedder=embedder)  # the web app's engine
+        app = Citeqa(
+            make_settings(tmp_path / "app-data", milvus_uri=uri), embedder=embedder
+        )  # the web app's engine
         try:
             # the served index is the embedded one: what was ingested before is there
             assert [d.path for d in app.documents()] == [str(first)]
@@ -145,7 +164,15 @@ def test_ingest_while_the_app_runs_through_serve_db(tmp_path: Path, monkeypatch,
             assert app.search("where is the boathouse key", top_k=1)[0].source == str(second)
         finally:
             app.close()
-        r = _cli("search", "rowing boat colour", "--json", "-k", "1", CITEQA_DATA_DIR=str(data), CITEQA_MILVUS_URI=uri)
+        r = _cli(
+            "search",
+            "rowing boat colour",
+            "--json",
+            "-k",
+            "1",
+            CITEQA_DATA_DIR=str(data),
+            CITEQA_MILVUS_URI=uri,
+        )
         assert json.loads(r.stdout)["hits"][0]["source"] == str(first)
         # an embedded command while served is refused, naming the server's PID
         r = _cli("docs", CITEQA_DATA_DIR=str(data))
@@ -167,7 +194,11 @@ def test_docs_lists_and_removes(backend_settings, tmp_path: Path, monkeypatch, e
     folder = tmp_path / "docs"
     shutil.copytree(SAMPLE_DOCS, folder)
     s = backend_settings
-    env = {"CITEQA_DATA_DIR": str(s.data_dir), "CITEQA_MILVUS_URI": s.milvus_uri or "", "CITEQA_COLLECTION": s.collection}
+    env = {
+        "CITEQA_DATA_DIR": str(s.data_dir),
+        "CITEQA_MILVUS_URI": s.milvus_uri or "",
+        "CITEQA_COLLECTION": s.collection,
+    }
     try:
         t0 = time.time()
         assert _cli("ingest", str(folder), **env).exit_code == 0
@@ -184,7 +215,8 @@ def test_docs_lists_and_removes(backend_settings, tmp_path: Path, monkeypatch, e
         lines = _cli("docs", **env).stdout.splitlines()
         pdf = by_name["aurora_lake_field_station_2023.pdf"]
         assert any(
-            ln.startswith(pdf["path"] + "\t") and f"\t3 pages\t{pdf['chunks']} chunks\t{pdf['content_hash'][:12]}\t" in ln
+            ln.startswith(pdf["path"] + "\t")
+            and f"\t3 pages\t{pdf['chunks']} chunks\t{pdf['content_hash'][:12]}\t" in ln
             for ln in lines
         ), lines
 
