@@ -18,8 +18,7 @@ from app.uploads import UploadRejected, delete_stored, is_upload, store_upload
 from citeqa.engine import Citeqa
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
-from citeqa.types import DocumentRecord, FileResult
-from ingest.pipeline import IngestProgress
+from citeqa.types import DocumentRecord, FileResult, IngestProgress
 
 log = logging.getLogger(__name__)
 

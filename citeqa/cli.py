@@ -43,9 +43,11 @@ class Ctx:
 
     def engine(self):
         if self._engine is None:
+            from citeqa import logs
             from citeqa.engine import Citeqa
 
             self._engine = Citeqa(self.settings)
+            logs.quiet_libraries()  # again: pymilvus configured its own loggers on import
         return self._engine
 
     def close(self) -> None:
@@ -105,6 +107,24 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, **overrides: Any) -> None
 # -- ingest -------------------------------------------------------------------
 
 
+def _unchanged(settings: Settings, paths: tuple[Path, ...], on_progress: Callable) -> Any:
+    """The report of a re-run that finds every file unchanged, answered from the data dir's
+    record without starting Milvus or loading a model; None when there is work to do."""
+    if not settings.embedded:
+        return None
+    from ingest.quick import unchanged_report
+    from retrieval import synced
+    from retrieval.lock import DataDirLock
+
+    lock = DataDirLock(settings.data_dir)
+    lock.acquire()  # a writer elsewhere gets "in use by PID ..." here, as the full path would
+    try:
+        record = synced.file_for(settings.data_dir, settings.collection)
+        return unchanged_report(record, settings.embed_model_name(), paths, on_progress)
+    finally:
+        lock.release()
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files no longer exist.")
@@ -115,10 +135,11 @@ def ingest(paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
     from citeqa.progress import IngestBar
 
     c = _ctx()
-    engine = c.engine()
     show = not as_json and c.verbosity >= 0
     with IngestBar(enabled=show, failures=not as_json, verbose=c.verbosity > 0) as bar:
-        report = engine.ingest([str(p) for p in paths], prune=prune, on_progress=bar.update)
+        report = None if prune else _unchanged(c.settings, paths, bar.update)
+        if report is None:
+            report = c.engine().ingest([str(p) for p in paths], prune=prune, on_progress=bar.update)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     elif c.verbosity >= 0:

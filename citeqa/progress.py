@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from ingest.pipeline import IngestProgress
+from citeqa.types import IngestProgress
 
 
 class IngestBar:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from citeqa import bundled
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
+EmbedBackend = Literal["torch", "onnx-int8"]
 
 
 class Settings(BaseSettings):
@@ -27,7 +28,17 @@ class Settings(BaseSettings):
     collection: str = "docs"
 
     embed_model: str | None = Field(None, description="sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2")
-    embed_batch: int = 64
+    embed_batch: int = 16
+    embed_backend: EmbedBackend = Field(
+        "onnx-int8",
+        description="onnx-int8: an int8 copy of the embedding model, exported once into the cache dir "
+        "(about 1.5x faster on CPU); torch: the model as shipped. Models other than mean-pooling "
+        "sentence-transformers folders always use torch",
+    )
+    embed_threads: int | None = Field(None, ge=1, description="embedding threads; empty means all cores")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "citeqa", description="derived files shared by every data dir (exported models)"
+    )
     chunk_tokens: int = Field(200, ge=32, description="chunk size bound in embedding-model tokens")
     chunk_overlap: int = Field(30, ge=0)
 
@@ -56,7 +67,12 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: float = Field(100.0, gt=0)
-    workers: int | None = Field(None, ge=1, description="parser processes; empty means one per core")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
+        "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
+    )
 
     @property
     def milvus_path(self) -> Path:
@@ -87,4 +103,6 @@ class Settings(BaseSettings):
         return self.n_threads or os.cpu_count() or 1
 
     def resolved_workers(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        # Measured on 2 cores: 37 s in one process, 43 s with two parser processes fighting
+        # the embedder for the same cores.
+        return self.workers or max(1, (os.cpu_count() or 1) // 4)

@@ -96,6 +96,16 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class IngestProgress:
+    """Sent after each file is settled, and once at the start with `done=0`."""
+
+    total: int
+    done: int
+    chunks: int
+    result: FileResult | None = None
+
+
+@dataclass(frozen=True)
 class IngestReport:
     files: tuple[FileResult, ...]
     chunks_added: int

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from citeqa.errors import DocumentError
 from citeqa.settings import Settings
-from citeqa.types import Chunk, Document, FileResult, IngestReport
+from citeqa.types import Chunk, Document, FileResult, IngestProgress, IngestReport
 from ingest.chunker import Chunker, load_tokenizer
 from ingest.loaders import content_hash, load
 from ingest.walk import discover
@@ -46,16 +46,6 @@ class Parsed:
         if not self.title:
             return [c.text for c in self.chunks]
         return [c.text if c.text.startswith(self.title) else f"{self.title}\n{c.text}" for c in self.chunks]
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """Sent after each file is settled, and once at the start with `done=0`."""
-
-    total: int
-    done: int
-    chunks: int
-    result: FileResult | None = None
 
 
 ProgressFn = Callable[[IngestProgress], None]
@@ -192,6 +182,7 @@ class Ingestor:
                 self.store.remove_document(path)
                 settle(FileResult(path, "removed"), chunks_added)
 
+        self.store.save_synced()
         return IngestReport(tuple(results), chunks_added, time.perf_counter() - t0)
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
@@ -234,6 +225,8 @@ class Ingestor:
             yield batch
 
     def _parse_all(self, todo: list[tuple[str, str]]) -> Iterator[FileResult | Parsed]:
+        if not todo:  # an unchanged re-run must not pay for loading the tokenizer
+            return
         if self.workers <= 1 or len(todo) <= 2:
             if self._local_chunker is None:
                 self._local_chunker = Chunker(self.embedder.tokenizer, self.max_tokens, self.overlap)

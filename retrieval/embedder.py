@@ -3,43 +3,82 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from citeqa.errors import ModelError
-from citeqa.settings import Settings
+from citeqa.settings import EmbedBackend, Settings
+from retrieval import onnx_int8
+
+log = logging.getLogger(__name__)
 
 
 class Embedder:
     """A sentence-transformers model, loaded from local files only.
 
     `name` is what the store records with a collection, so that an index is never
-    queried with vectors from a different model.
+    queried with vectors from a different model. The backend is not part of it: the int8 ONNX
+    copy computes the same model (cosine ≥ 0.98 to fp32), so an index built with one backend
+    is searched correctly with the other.
 
-    The model (and torch) load on first use: for a plain model folder the dimension and window
-    are read from its config files, so a run with nothing to embed (an unchanged re-ingest,
-    `citeqa docs`) never pays for them.
+    The model loads on first use: for a plain model folder the dimension and window are read
+    from its config files, so a run with nothing to embed (an unchanged re-ingest,
+    `citeqa docs`) never pays for it.
     """
 
-    def __init__(self, model: str, *, name: str | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        name: str | None = None,
+        batch_size: int = 16,
+        backend: EmbedBackend = "torch",
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.model = model
         self.name = name or model
         self.batch_size = batch_size
-        self._st = None
+        self._st: Any = None
+        self._onnx: onnx_int8.OnnxEncoder | None = None
         self._load_lock = threading.Lock()
+        self._threads = threads
+        self._cache_dir = cache_dir
+        self.backend: EmbedBackend = backend
         meta = _folder_meta(model)
+        if backend == "onnx-int8" and not (meta and cache_dir is not None and onnx_int8.supported(Path(model))):
+            # Only plain mean-pooling folders can be exported; anything else still works in torch.
+            log.info("embedding model %s: int8 ONNX not available for this model; using torch", model)
+            self.backend = "torch"
         if meta is None:  # a hub name, or a folder whose layout the shortcut cannot read: load now
             self._load()
             return
         self.dim, self.max_tokens = meta
 
-    def _load(self):
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        return cls(
+            settings.resolved_embed_model(),
+            name=settings.embed_model_name(),
+            batch_size=settings.embed_batch,
+            backend=settings.embed_backend,
+            cache_dir=settings.cache_dir,
+            threads=settings.embed_threads,
+        )
+
+    def _load(self) -> Any:
         with self._load_lock:
-            if self._st is not None:
-                return self._st
+            if self._st is not None or self._onnx is not None:
+                return self._st or self._onnx
+            if self.backend == "onnx-int8":
+                assert self._cache_dir is not None
+                self._onnx = self._load_onnx(self._cache_dir)
+                return self._onnx
             try:
                 from sentence_transformers import SentenceTransformer
 
@@ -61,22 +100,28 @@ class Embedder:
             self._st = st
             return st
 
-    @property
-    def _model(self):
-        return self._st if self._st is not None else self._load()
+    def _load_onnx(self, cache_dir: Path) -> onnx_int8.OnnxEncoder:
+        path = onnx_int8.ensure_exported(Path(self.model), cache_dir)
+        try:
+            from transformers import AutoTokenizer
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
-        return cls(settings.resolved_embed_model(), name=settings.embed_model_name(), batch_size=settings.embed_batch)
+            tok = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
+        except Exception as exc:
+            raise ModelError(f"cannot load the tokenizer of embedding model {self.model!r}: {exc}") from exc
+        return onnx_int8.OnnxEncoder(path, tok, self.max_tokens, threads=self._threads)
 
     @property
-    def tokenizer(self):
-        return self._model.tokenizer
+    def tokenizer(self) -> Any:
+        loaded = self._load()
+        return loaded.tokenizer
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(
+        loaded = self._load()
+        if isinstance(loaded, onnx_int8.OnnxEncoder):
+            return loaded.encode(list(texts))
+        vecs = loaded.encode(
             list(texts),
             batch_size=self.batch_size,
             normalize_embeddings=True,

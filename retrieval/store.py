@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ import numpy as np
 from citeqa.errors import EmbedderMismatch, SchemaOutdated, StoreError
 from citeqa.settings import Settings
 from citeqa.types import Chunk, DocumentRecord, Hit
+from retrieval import synced
 from retrieval.lock import DataDirLock
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class Store:
         dim: int,
         token: str | None = None,
         lock: DataDirLock | None = None,
+        synced_file: Path | None = None,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -108,6 +111,9 @@ class Store:
         self.embed_name = embed_name
         self.dim = dim
         self._lock = lock
+        # Embedded only: see retrieval.synced. Deleted before the first change to the manifest.
+        self.synced_file = synced_file
+        self._synced_valid = synced_file is not None
         if lock is not None:
             lock.acquire()
         try:
@@ -140,6 +146,7 @@ class Store:
             dim=dim,
             token=token,
             lock=lock,
+            synced_file=synced.file_for(settings.data_dir, settings.collection) if settings.embedded else None,
         )
 
     def close(self) -> None:
@@ -242,6 +249,7 @@ class Store:
 
     def drop(self) -> None:
         """Delete both collections (used by reindex)."""
+        self._unsync()
         for name in (self.collection, self.manifest):
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
@@ -292,6 +300,7 @@ class Store:
         self._write_manifest(row)
 
     def remove_document(self, path: str) -> bool:
+        self._unsync()
         existed = path in self.manifest_rows([path])
         self._call(self.client.delete, self.collection, filter=f"source == {_quote(path)}")
         self._call(self.client.delete, self.manifest, filter=f"path == {_quote(path)}")
@@ -332,7 +341,24 @@ class Store:
         return int(res[0]["count(*)"])
 
     def _write_manifest(self, row: ManifestRow) -> None:
+        self._unsync()
         self._call(self.client.upsert, self.manifest, [{**row.__dict__, "_unused": [0.0, 0.0]}])
+
+    def _unsync(self) -> None:
+        if self._synced_valid and self.synced_file is not None:
+            synced.invalidate(self.synced_file)
+            self._synced_valid = False
+
+    def save_synced(self) -> None:
+        """Record the manifest for `citeqa ingest` re-runs, unless a document is half-written."""
+        if self.synced_file is None:
+            return
+        rows = list(self._iter_manifest(""))
+        if any(r.pending_hash or not r.content_hash for r in rows):
+            return
+        docs = [DocumentRecord(r.path, r.content_hash, r.pages, r.chunks, r.ingested_at) for r in rows]
+        synced.write(self.synced_file, self.embed_name, docs)
+        self._synced_valid = True
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -1,0 +1,94 @@
+"""An unchanged re-ingest answered from the data dir's record, and every way that record must die."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from citeqa.engine import Citeqa
+from ingest.quick import unchanged_report
+from retrieval import synced
+from tests.conftest import REPO, make_settings
+
+
+def _docs(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "a.md").write_text("# Alpha\n\nThe alpha reactor runs at 451 kelvin during the night shift.\n")
+    (root / "b.txt").write_text("Beta notes.\n\nThe beta pump was replaced on 3 March after a seal failure.\n")
+    (root / "skip.csv").write_text("a,b\n1,2\n")
+    return root
+
+
+def _statuses(report) -> list[tuple[str, str, int, int]]:
+    return sorted((f.path, f.status, f.chunks, f.pages) for f in report.files)
+
+
+def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, embedder) -> None:
+    docs = _docs(tmp_path / "docs")
+    settings = make_settings(tmp_path / "data")
+    record = synced.file_for(settings.data_dir, settings.collection)
+    name = settings.embed_model_name()
+    qa = Citeqa(settings, embedder=embedder)
+    try:
+        assert qa.ingest([docs]).count("added") == 2
+        assert record.exists()
+        quick = unchanged_report(record, name, [docs])
+        full = qa.ingest([docs])
+        assert quick is not None and _statuses(quick) == _statuses(full)
+        assert [f.status for f in quick.files].count("skipped") == 1
+
+        # another embedding model, a new file, a changed file: there is work, so no quick answer
+        assert unchanged_report(record, "some-other-model", [docs]) is None
+        (docs / "c.md").write_text("# Gamma\n\nGamma rays were logged twice.\n")
+        assert unchanged_report(record, name, [docs]) is None
+        qa.ingest([docs])
+        assert unchanged_report(record, name, [docs]) is not None
+        (docs / "a.md").write_text("# Alpha\n\nThe alpha reactor now runs at 480 kelvin.\n")
+        assert unchanged_report(record, name, [docs]) is None
+        qa.ingest([docs])
+
+        # a removed document must come back on the next ingest, so removal kills the record
+        qa.remove([docs / "b.txt"])
+        assert not record.exists()
+        assert unchanged_report(record, name, [docs]) is None
+        assert qa.ingest([docs]).count("added") == 1
+
+        # a run killed between its first manifest write and its commit leaves no record behind
+        qa.store.begin_document(str(docs / "a.md"), "0" * 64)
+        assert not record.exists()
+        assert qa.ingest([docs]).count("unchanged") == 3  # recover() undid the pending write
+        assert record.exists()
+    finally:
+        qa.close()
+
+
+def test_unchanged_rerun_starts_neither_milvus_nor_a_model(tmp_path: Path) -> None:
+    docs = _docs(tmp_path / "docs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    env.update(CITEQA_DATA_DIR=str(tmp_path / "data"), CITEQA_WORKERS="1", PYTHONPATH=str(REPO))
+    probe = (
+        "import json, sys\n"
+        "from citeqa.cli import cli\n"
+        "try:\n"
+        "    cli.main(['ingest', sys.argv[1], '--json'], standalone_mode=False)\n"
+        "finally:\n"
+        "    heavy = sorted(m for m in ('pymilvus', 'torch', 'onnxruntime', 'transformers') if m in sys.modules)\n"
+        "    print(json.dumps(heavy))\n"
+    )
+
+    def run() -> tuple[dict, list[str]]:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(docs)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        report, heavy = out.stdout.strip().splitlines()[-2:]
+        return json.loads(report), json.loads(heavy)
+
+    first, heavy = run()
+    assert first["files"]["added"] == 2 and "pymilvus" in heavy
+    again, heavy = run()
+    assert again["files"] == {"added": 0, "unchanged": 2, "failed": 0, "skipped": 1, "removed": 0}
+    assert heavy == []
