@@ -32,6 +32,25 @@ def make_settings(data_dir: Path, **kw) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **kw)
 
 
+def unprivileged() -> list[str]:
+    """A command prefix that runs a child without the capabilities that let root read any file or
+    folder whatever its mode (util-linux setpriv), so mode 000 really denies; empty when not root.
+    Skips the calling test when that cannot be done here."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+    import subprocess
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root and util-linux setpriv is missing: cannot make a file unreadable")
+    drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+    probe = subprocess.run([*drop, "true"], capture_output=True, text=True)
+    if probe.returncode:
+        pytest.skip(f"cannot drop root's file capabilities here: {probe.stderr.strip()}")
+    return drop
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeqa.cli import cli
-from tests.conftest import REPO, SAMPLE_DOCS, make_settings
+from tests.conftest import REPO, SAMPLE_DOCS, make_settings, unprivileged
 
 SAMPLE_PDF = SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf"
 CAP_MB = 0.05  # 51.2 KB: small enough for a test file to exceed, large enough for the good ones
@@ -194,16 +193,7 @@ def test_bad_folder_human_output(run, tmp_path: Path) -> None:
 
 def test_unreadable_file_and_folder(tmp_path: Path) -> None:
     """Mode 000 stops only a process without root's file capabilities: run the real CLI as one (setpriv)."""
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root and util-linux setpriv is missing: cannot make a file unreadable")
-        drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
-        probe = subprocess.run([*drop, "true"], capture_output=True, text=True)
-        if probe.returncode:
-            pytest.skip(f"cannot drop root's file capabilities here: {probe.stderr.strip()}")
-    else:
-        drop = []
+    drop = unprivileged()
     folder = tmp_path / "in"
     (folder / "locked").mkdir(parents=True)
     (folder / "locked" / "inside.txt").write_text("hidden text")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from citeqa.errors import DocumentError
 from ingest.loaders import SUPPORTED_SUFFIXES, clean_text, content_hash, load
+from tests.conftest import unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO / "sample_docs"
@@ -338,16 +338,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def _run_unprivileged(code: str) -> str:
     """Run `code` in a child Python. As root, without the capabilities that let root read any
     file whatever its mode (util-linux setpriv), so a mode-000 file is really unreadable."""
-    cmd = [sys.executable, "-c", code]
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root and util-linux setpriv is missing: cannot make a file unreadable")
-        drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
-        probe = subprocess.run([*drop, "true"], capture_output=True, text=True)
-        if probe.returncode:
-            pytest.skip(f"cannot drop root's file capabilities here: {probe.stderr.strip()}")
-        cmd = [*drop, *cmd]
+    cmd = [*unprivileged(), sys.executable, "-c", code]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.walk import Candidate, discover
+from tests.conftest import unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,17 +130,7 @@ def test_unreadable_folder(tmp_path: Path) -> None:
         f"for c in discover([Path({str(tmp_path)!r})]):\n"
         "    print(c.path.name, c.problem, c.skipped, sep='|')\n"
     )
-    cmd = [sys.executable, "-c", code]
-    if os.geteuid() == 0:
-        # Root lists any folder whatever its mode; drop the capabilities that allow it (util-linux).
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root and util-linux setpriv is missing: cannot make a folder unreadable")
-        drop = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
-        probe = subprocess.run([*drop, "true"], capture_output=True, text=True)
-        if probe.returncode:
-            pytest.skip(f"cannot drop root's file capabilities here: {probe.stderr.strip()}")
-        cmd = [*drop, *cmd]
+    cmd = [*unprivileged(), sys.executable, "-c", code]
     try:
         out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     finally:
