@@ -41,7 +41,6 @@ test-fast: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 sample-docs: install-test
 	$(BIN)/python scripts/make_sample_docs.py

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from citeqa.types import IngestProgress
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class IngestBar:
@@ -38,6 +40,8 @@ class IngestBar:
     def update(self, p: IngestProgress) -> None:
         if self.enabled:
             if self._bar is None:
+                from tqdm import tqdm  # not before a bar is drawn: an unchanged re-run ends sooner
+
                 self._bar = tqdm(
                     total=p.total,
                     unit="file",

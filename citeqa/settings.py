@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     embed_backend: EmbedBackend = Field(
         "onnx-int8",
         description="onnx-int8: an int8 copy of the embedding model, exported once into the cache dir "
-        "(about 1.5x faster on CPU); torch: the model as shipped. Models other than mean-pooling "
+        "(about 2x faster on CPU); torch: the model as shipped. Models other than mean-pooling "
         "sentence-transformers folders always use torch",
     )
     embed_threads: int | None = Field(None, ge=1, description="embedding threads; empty means all cores")

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from citeqa.errors import ModelError
 from citeqa.types import Chunk, Document
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
+from retrieval.tokenizer import Tokenizer
 
 # Regexes, coarsest first. Sentences come before lines because PDF text is hard-wrapped:
 # its line breaks fall mid-sentence, and most sentences end at ".\n", not ". ".
@@ -30,23 +24,12 @@ SEPARATORS = [
 MAX_CHARS_PER_TOKEN = 8
 
 
-def load_tokenizer(model: str) -> PreTrainedTokenizerBase:
-    """The tokenizer of a sentence-transformers model folder, or of a hub name already in the local cache."""
-    from transformers import AutoTokenizer
-
-    try:
-        # Never download: parser workers run after the embedder has loaded (and cached) the same model.
-        return AutoTokenizer.from_pretrained(model, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot load the tokenizer of embedding model {model!r}: {exc}") from exc
-
-
 class Chunker:
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_tokens: int, overlap: int) -> None:
+    def __init__(self, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> None:
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         # The splitter counts bare word pieces; the model also sees [CLS] and [SEP].
-        budget = max_tokens - tokenizer.num_special_tokens_to_add()
+        budget = max_tokens - tokenizer.num_special
         if budget < 8:
             raise ValueError(f"max_tokens={max_tokens} leaves no room for text")
         if not 0 <= overlap < budget:
@@ -54,8 +37,8 @@ class Chunker:
         self._budget = budget
         # Natural text runs 1-6 characters per token; this only binds on [UNK]-heavy runs (see _char_windows).
         self.max_chars = max_tokens * MAX_CHARS_PER_TOKEN
-        self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-            tokenizer,
+        self._splitter = RecursiveCharacterTextSplitter(
+            length_function=lambda text: tokenizer.count(text, special=False),
             chunk_size=budget,
             chunk_overlap=overlap,
             separators=SEPARATORS,
@@ -67,15 +50,14 @@ class Chunker:
 
     def split(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
-        with _quiet_length_warning():
-            for page in doc.pages:
-                for start, text in self._spans(page.text):
-                    chunks.append(_chunk(doc.path, page.page, len(chunks), start, text))
+        for page in doc.pages:
+            for start, text in self._spans(page.text):
+                chunks.append(_chunk(doc.path, page.page, len(chunks), start, text))
         return chunks
 
     def count(self, text: str) -> int:
         """Tokens as the embedding model sees them, special tokens included."""
-        return len(self.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+        return self.tokenizer.count(text)
 
     def _spans(self, text: str) -> Iterator[tuple[int, str]]:
         cursor = 0
@@ -117,8 +99,7 @@ class Chunker:
         if self.count(piece) <= self.max_tokens:
             yield start, piece
             return
-        enc = self.tokenizer(piece, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        offsets = enc["offset_mapping"]
+        offsets = self.tokenizer.offsets(piece)
         window = self._budget
         i = 0
         while i < len(offsets):
@@ -149,16 +130,3 @@ def _chunk(source: str, page: int | None, index: int, start: int, text: str) -> 
     return Chunk(
         id=digest, source=source, page=page, index=index, start=start, end=start + len(text), text=text
     )
-
-
-@contextlib.contextmanager
-def _quiet_length_warning() -> Iterator[None]:
-    # The splitter measures whole paragraphs, which makes transformers warn that they exceed the
-    # model's window; chunks never do, so the warning would only mislead.
-    log = logging.getLogger("transformers.tokenization_utils_base")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        log.setLevel(level)

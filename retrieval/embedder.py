@@ -14,6 +14,7 @@ import numpy as np
 from citeqa.errors import ModelError
 from citeqa.settings import EmbedBackend, Settings
 from retrieval import onnx_int8
+from retrieval import tokenizer as wordpieces
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Embedder:
         self.batch_size = batch_size
         self._st: Any = None
         self._onnx: onnx_int8.OnnxEncoder | None = None
+        self._tokenizer: wordpieces.Tokenizer | None = None
         self._load_lock = threading.Lock()
         self._threads = threads
         self._cache_dir = cache_dir
@@ -102,18 +104,14 @@ class Embedder:
 
     def _load_onnx(self, cache_dir: Path) -> onnx_int8.OnnxEncoder:
         path = onnx_int8.ensure_exported(Path(self.model), cache_dir)
-        try:
-            from transformers import AutoTokenizer
-
-            tok = AutoTokenizer.from_pretrained(self.model, local_files_only=True)
-        except Exception as exc:
-            raise ModelError(f"cannot load the tokenizer of embedding model {self.model!r}: {exc}") from exc
-        return onnx_int8.OnnxEncoder(path, tok, self.max_tokens, threads=self._threads)
+        return onnx_int8.OnnxEncoder(path, self.tokenizer, self.max_tokens, threads=self._threads)
 
     @property
-    def tokenizer(self) -> Any:
-        loaded = self._load()
-        return loaded.tokenizer
+    def tokenizer(self) -> wordpieces.Tokenizer:
+        """The model's word pieces, for chunking; loading it does not load the model."""
+        if self._tokenizer is None:
+            self._tokenizer = wordpieces.load(self.model)
+        return self._tokenizer
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -202,7 +202,6 @@ class Store:
         self.client.create_collection(
             self.collection,
             schema=s,
-            index_params=idx,
             consistency_level="Strong",
             properties={
                 "citeqa.embed_model": self.embed_name,
@@ -210,6 +209,7 @@ class Store:
                 "citeqa.schema": SCHEMA_VERSION,
             },
         )
+        self._create_indexes(self.collection, idx)
 
     def _create_manifest_collection(self) -> None:
         from pymilvus import DataType
@@ -225,7 +225,13 @@ class Store:
         s.add_field("_unused", DataType.FLOAT_VECTOR, dim=2)
         idx = self.client.prepare_index_params()
         idx.add_index("_unused", index_type="AUTOINDEX", metric_type="L2")
-        self.client.create_collection(self.manifest, schema=s, index_params=idx, consistency_level="Strong")
+        self.client.create_collection(self.manifest, schema=s, consistency_level="Strong")
+        self._create_indexes(self.manifest, idx)
+
+    def _create_indexes(self, collection: str, idx: Any) -> None:
+        # pymilvus polls a new index's state every 0.5 s until it is built; on a collection that
+        # is still empty there is nothing to build, and those polls were 1.5 s of a first ingest.
+        self._call(self.client.create_index, collection, idx, sync=False)
 
     def _check_chunks_collection(self) -> None:
         desc = self.client.describe_collection(self.collection)

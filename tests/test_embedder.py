@@ -41,6 +41,25 @@ def test_int8_vectors_match_torch(tmp_path: Path) -> None:
     assert np.argmax(a[1:] @ a[0]) == np.argmax(b[1:] @ b[0]) == 0
 
 
+def test_int8_vectors_do_not_depend_on_thread_count(tmp_path: Path) -> None:
+    base = make_settings(tmp_path / "d")
+    one = Embedder.from_settings(base.model_copy(update={"embed_threads": 1}))
+    three = Embedder.from_settings(base.model_copy(update={"embed_threads": 3}))
+    texts = TEXTS * 3
+    assert np.array_equal(one.embed_documents(texts), three.embed_documents(texts))
+    assert np.array_equal(three.embed_documents(texts[:1]), one.embed_documents(texts[:1]))
+
+
+def test_export_fuses_attention(tmp_path: Path) -> None:
+    import onnx
+
+    path = onnx_int8.ensure_exported(bundled.embedder_path(), make_settings(tmp_path / "d").cache_dir)
+    ops = [n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node]
+    # The speed of the int8 backend comes from these fused kernels; a silent fallback to the
+    # unfused graph would still pass every other test.
+    assert ops.count("QAttention") == 6 and "MatMulInteger" in ops
+
+
 def test_export_is_cached_per_model(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "d")
     model = bundled.embedder_path()
