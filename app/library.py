@@ -58,6 +58,16 @@ def doc_label(path: str, settings: Settings) -> str:
     return Path(path).name if is_upload(uploads_dir(settings), path) else path
 
 
+def document_picker(label: str, paths: list[str], *, key: str, settings: Settings, placeholder: str) -> list[str]:
+    """A multiselect of document paths that first drops selected documents that are gone
+    (deleted meanwhile, maybe by another session)."""
+    if key in st.session_state:
+        st.session_state[key] = [p for p in st.session_state[key] if p in paths]
+    return st.multiselect(
+        label, paths, key=key, format_func=lambda p: doc_label(p, settings), placeholder=placeholder
+    )
+
+
 # -- ingest -------------------------------------------------------------------
 
 
@@ -237,13 +247,11 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
     paths = [d.path for d in docs]
     if st.session_state.pop(_CLEAR_SELECTION, False):
         st.session_state[_SELECTED] = []
-    elif _SELECTED in st.session_state:
-        st.session_state[_SELECTED] = [p for p in st.session_state[_SELECTED] if p in paths]
-    chosen = st.multiselect(
+    chosen = document_picker(
         "Select documents",
         paths,
         key=_SELECTED,
-        format_func=lambda p: doc_label(p, settings),
+        settings=settings,
         placeholder="Choose documents to delete or re-ingest",
     )
     left, right, _ = st.columns([1, 1, 4])

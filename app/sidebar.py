@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.chat import AskOptions, new_chat, transcript_markdown, turns
-from app.library import doc_label
+from app.library import document_picker
 from citeqa.engine import Citeqa
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
@@ -55,15 +55,7 @@ def options(settings: Settings, docs: list[DocumentRecord]) -> AskOptions:
         help="0 answers the same way every time; higher is more varied (and less faithful)",
     )
     paths = [d.path for d in docs]
-    if _SOURCES in st.session_state:  # documents deleted meanwhile, maybe by another session
-        st.session_state[_SOURCES] = [p for p in st.session_state[_SOURCES] if p in paths]
-    sources = st.multiselect(
-        "Only these documents",
-        paths,
-        key=_SOURCES,
-        format_func=lambda p: doc_label(p, settings),
-        placeholder="All documents",
-    )
+    sources = document_picker("Only these documents", paths, key=_SOURCES, settings=settings, placeholder="All documents")
     return AskOptions(mode=mode, top_k=int(top_k), sources=tuple(sources), temperature=float(temperature))
 
 

@@ -84,7 +84,5 @@ def load(model: str) -> Tokenizer:
         if not getattr(hf, "is_fast", False):
             raise ValueError("it has no fast (tokenizers) tokenizer")
         return Tokenizer(hf.backend_tokenizer)
-    except ModelError:
-        raise
     except Exception as exc:
         raise ModelError(f"cannot load the tokenizer of embedding model {model!r}: {exc}") from exc
