@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import sys
@@ -513,6 +514,11 @@ def stats(as_json: bool) -> None:
 
 
 def main() -> None:
+    # Everything imported so far (pydantic, click, their classes and schemas) lives until exit.
+    # Frozen, it is left out of every later collection, the interpreter's own at exit included;
+    # an unchanged re-ingest, which is mostly start-up and exit, returns about 60 ms sooner (of
+    # 0.44 s). What the command itself creates is collected as usual.
+    gc.freeze()
     cli(prog_name="citeqa")
 
 
