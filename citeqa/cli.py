@@ -437,9 +437,11 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         click.echo("No documents yet. Add some with: citeqa ingest PATH")
     import datetime as dt
 
+    from citeqa.progress import count
+
     for r in records:
         when = dt.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{r.path}\t{r.pages} pages\t{r.chunks} chunks\t{r.content_hash[:12]}\t{when}")
+        click.echo(f"{r.path}\t{count(r.pages, 'page')}\t{count(r.chunks, 'chunk')}\t{r.content_hash[:12]}\t{when}")
 
 
 @docs.command("remove")
@@ -511,6 +513,34 @@ def stats(as_json: bool) -> None:
     else:
         for k, v in s.items():
             click.echo(f"{k}: {v}")
+
+
+def _late_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if not value:
+        return
+    from citeqa import logs
+
+    state = ctx.find_object(Ctx)
+    if state is None:
+        return
+    state.verbosity = -1 if param.name == "quiet" else max(state.verbosity, 0) + value
+    logs.configure(state.verbosity)
+
+
+def _accept_verbosity_after(group: click.Group) -> None:
+    """Let -v and -q follow the subcommand too (`citeqa ingest -q docs/`), as scripts write them."""
+    for command in group.commands.values():
+        command.params += [
+            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity,
+                         help="More logging (-vv for library debug logs)."),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity,
+                         help="Only errors."),
+        ]
+        if isinstance(command, click.Group):
+            _accept_verbosity_after(command)
+
+
+_accept_verbosity_after(cli)
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ def configure(verbosity: int = 0) -> None:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    else:
+        warnings.resetwarnings()  # -vv after the subcommand undoes the default's "ignore"
     quiet_libraries()
 
 

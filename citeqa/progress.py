@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from tqdm import tqdm
 
 
+def count(n: int, noun: str) -> str:
+    """`1 page`, `3 pages`: the nouns used here all take a plain -s."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class IngestBar:
     """`enabled`: the bar and warnings. `failures`: a `failed: PATH: REASON` line per failed file, on
     by default with the bar (a quiet run keeps them: they are errors). `verbose`: a line for every file.
@@ -67,7 +72,7 @@ class IngestBar:
         if self.verbose:
             detail = f" ({r.error})" if r.status == "skipped" and r.error else ""
             if r.status in ("added", "replaced", "unchanged"):
-                detail = f" ({r.chunks} chunks, {r.pages} pages)"
+                detail = f" ({count(r.chunks, 'chunk')}, {count(r.pages, 'page')})"
             self._line(f"{r.status}: {r.path}{detail}")
 
 

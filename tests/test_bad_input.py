@@ -189,6 +189,12 @@ def test_bad_folder_human_output(run, tmp_path: Path) -> None:
     assert f"unchanged: {folder / 'good.pdf'} (2 chunks, 2 pages)" in verbose.stderr.splitlines()
     assert f"skipped: {folder / 'notes.docx'} (unsupported file type .docx)" in verbose.stderr.splitlines()
     assert f"skipped: {folder / 'pipe.txt'} (not a regular file)" in verbose.stderr.splitlines()
+    # the same flags after the subcommand, where scripts tend to put them
+    quiet_after = run("ingest", str(folder), "-q", cap_mb=CAP_MB)
+    assert quiet_after.exit_code == 1
+    assert sorted(quiet_after.stderr.splitlines()) == sorted(failed_lines)
+    verbose_after = run("ingest", "-v", str(folder), cap_mb=CAP_MB)
+    assert verbose_after.stderr.splitlines()[:-1] == verbose.stderr.splitlines()[:-1]  # last: the timing
 
 
 def test_unreadable_file_and_folder(tmp_path: Path) -> None:
