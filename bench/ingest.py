@@ -261,6 +261,7 @@ def main() -> None:
 
     dirs = _inputs(args.corpus.resolve())
     extra = dict(kv.split("=", 1) for kv in args.env)
+    reruns = max(1, args.reruns)
     prepare_s = prepare_embedder(extra) if args.only != "langchain" else None
     runs: dict[str, list[dict]] = {"LangChain": [], "citeqa first ingest": [], "citeqa unchanged re-run": []}
     for i in range(args.repeat):
@@ -269,7 +270,7 @@ def main() -> None:
             if args.only != "citeqa":
                 runs["LangChain"].append(bench_langchain(dirs, work))
             if args.only != "langchain":
-                first, agains = bench_citeqa(dirs, work, extra, max(1, args.reruns))
+                first, agains = bench_citeqa(dirs, work, extra, reruns)
                 runs["citeqa first ingest"].append(first)
                 runs["citeqa unchanged re-run"].extend(agains)
             shutil.rmtree(work, ignore_errors=True)
@@ -280,7 +281,7 @@ def main() -> None:
 
     print(
         f"corpus: {', '.join(map(str, dirs))}; {os.cpu_count()} CPUs; medians of {args.repeat} run(s) "
-        f"({args.repeat * max(1, args.reruns)} for the unchanged re-run)"
+        f"({args.repeat * reruns} for the unchanged re-run)"
     )
     if prepare_s is not None:
         print(f"citeqa one-time embedder preparation (int8 ONNX export, cached per machine): {prepare_s:.1f} s")

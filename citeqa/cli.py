@@ -20,6 +20,8 @@ from citeqa.settings import Settings
 log = logging.getLogger("citeqa")
 
 MODE = click.Choice(["dense", "bm25", "hybrid"])
+VERBOSE_HELP = "More logging (-vv for library debug logs)."
+QUIET_HELP = "Only errors."
 
 
 class Ctx:
@@ -85,8 +87,8 @@ def _ctx() -> Ctx:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="More logging (-vv for library debug logs).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory [CITEQA_DATA_DIR].")
 @click.option("--milvus-uri", help="Milvus server or Zilliz Cloud URI [CITEQA_MILVUS_URI].")
 @click.option("--collection", help="Collection name [CITEQA_COLLECTION].")
@@ -520,9 +522,7 @@ def _late_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> N
         return
     from citeqa import logs
 
-    state = ctx.find_object(Ctx)
-    if state is None:
-        return
+    state = _ctx()  # the group's callback, which made it, runs before a subcommand parses
     state.verbosity = -1 if param.name == "quiet" else max(state.verbosity, 0) + value
     logs.configure(state.verbosity)
 
@@ -531,10 +531,8 @@ def _accept_verbosity_after(group: click.Group) -> None:
     """Let -v and -q follow the subcommand too (`citeqa ingest -q docs/`), as scripts write them."""
     for command in group.commands.values():
         command.params += [
-            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity,
-                         help="More logging (-vv for library debug logs)."),
-            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity,
-                         help="Only errors."),
+            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity, help=VERBOSE_HELP),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity, help=QUIET_HELP),
         ]
         if isinstance(command, click.Group):
             _accept_verbosity_after(command)
