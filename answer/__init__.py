@@ -1,32 +1,6 @@
-"""Answering: the chat model, the prompt, and citations checked against the passages."""
+"""Answering: evidence from the passages, the chat model, the prompt, and support checks.
 
-from answer.answerer import Answerer, AnswerStream
-from answer.citations import (
-    best_quote,
-    lexical_scores,
-    looks_abstained,
-    parse_markers,
-    remove_markers,
-    split_sentences,
-    strip_invalid,
-)
-from answer.llm import Generator, llama2_prompt
-from answer.prompt import NOT_IN_DOCS, SYSTEM_PROMPT, build_prompt, format_context
-
-__all__ = [
-    "NOT_IN_DOCS",
-    "SYSTEM_PROMPT",
-    "AnswerStream",
-    "Answerer",
-    "Generator",
-    "best_quote",
-    "build_prompt",
-    "format_context",
-    "lexical_scores",
-    "llama2_prompt",
-    "looks_abstained",
-    "parse_markers",
-    "remove_markers",
-    "split_sentences",
-    "strip_invalid",
-]
+Import from the modules themselves (`citeqa.answer.answerer`, `citeqa.answer.llm`, ...): this
+package imports nothing, so that using one part (the turn queue, the citation rules) never loads
+the model runtime.
+"""

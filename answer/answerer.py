@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from answer.citations import (
+from citeqa.answer.citations import (
     MARKER,
     ScoreFn,
     content_words,
@@ -21,9 +21,9 @@ from answer.citations import (
     split_sentences,
     strip_invalid,
 )
-from answer.llm import Generator
-from answer.prompt import NOT_IN_DOCS, build_prompt, echo_stops
-from citeqa.types import Answer, Citation, Hit, Sentence, Timings
+from citeqa.answer.llm import Generator
+from citeqa.answer.prompt import NOT_IN_DOCS, build_prompt, echo_stops
+from citeqa.core.types import Answer, Citation, Hit, Sentence, Timings
 
 History = Sequence[tuple[str, str]]
 

@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 
-from answer.prompt import NOT_IN_DOCS
+from citeqa.answer.prompt import NOT_IN_DOCS
 
 ScoreFn = Callable[[str, Sequence[str]], list[float]]
 

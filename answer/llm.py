@@ -17,10 +17,10 @@ import jinja2
 import llama_cpp
 from llama_cpp import llama_chat_format
 
-from citeqa.errors import ConfigError, ModelError
+from citeqa.core.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
-    from citeqa.settings import Settings
+    from citeqa.core.settings import Settings
 
 Message = tuple[str, str]
 _FIX = "set CITEQA_MODEL to a GGUF chat model file"

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from citeqa import bundled
-from citeqa.errors import ModelError
-from citeqa.settings import Settings
+from citeqa.core import bundled
+from citeqa.core.errors import ModelError
+from citeqa.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def _chat_format(path: Path) -> str:
         import llama_cpp
         from llama_cpp._utils import suppress_stdout_stderr
 
-        from answer.llm import is_llama2
+        from citeqa.answer.llm import is_llama2
 
         # Even with verbose=False llama.cpp logs context warnings for a vocab-only load.
         with suppress_stdout_stderr(disable=False):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from citeqa.errors import ModelError
-from citeqa.types import Hit
+from citeqa.core.errors import ModelError
+from citeqa.core.types import Hit
 
 NOT_IN_DOCS = "The documents do not contain the answer."
 

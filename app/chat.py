@@ -11,17 +11,17 @@ from datetime import datetime
 
 import streamlit as st
 
-from app.safe_text import escape_md
-from app.sources import score_text, show_citation, show_passage
-from app.state import holding, model_turn
+from citeqa.answer.citations import MARKER
+from citeqa.app.safe_text import escape_md
+from citeqa.app.sources import score_text, show_citation, show_passage
+from citeqa.app.state import holding, model_turn
+from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import RetrievalMode
+from citeqa.core.types import Answer, Sentence
 from citeqa.engine import Citeqa
-from citeqa.errors import CiteqaError
-from citeqa.settings import RetrievalMode
-from citeqa.types import Answer, Sentence
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\[\s*\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*\s*\]")
 _TURNS = "citeqa_turns"
 WAITING = "Waiting for the model… another question is being answered"
 _REFRESH_S = 0.05
@@ -60,7 +60,7 @@ def history(previous: list[Turn]) -> list[tuple[str, str]]:
     for t in previous:
         if t.answer is None:
             continue
-        out += [("user", t.question), ("assistant", _MARKER.sub("", t.answer.text).strip())]
+        out += [("user", t.question), ("assistant", MARKER.sub("", t.answer.text).strip())]
     return out
 
 
@@ -71,7 +71,7 @@ def _marked(text: str) -> str:
     """Escaped text with [n] markers as badges."""
     parts: list[str] = []
     pos = 0
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         parts.append(escape_md(text[pos : m.start()]))
         inner = re.sub(r"\s+", " ", m.group(0)[1:-1].strip())
         parts.append(f":blue-badge[{escape_md(inner, single_line=True)}]")

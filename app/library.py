@@ -12,13 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.safe_text import escape_md
-from app.state import holding, ingest_lock
-from app.uploads import UploadRejected, delete_stored, is_upload, store_upload
+from citeqa.app.safe_text import escape_md
+from citeqa.app.state import holding, ingest_lock
+from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import Settings
+from citeqa.core.types import DocumentRecord, FileResult, IngestProgress
 from citeqa.engine import Citeqa
-from citeqa.errors import CiteqaError
-from citeqa.settings import Settings
-from citeqa.types import DocumentRecord, FileResult, IngestProgress
+from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
+from citeqa.ingest.uploads import is_upload
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,9 @@ class Row:
     details: str = ""
 
 
-def uploads_dir(settings: Settings) -> Path:
-    return settings.data_dir / "uploads"
-
-
 def doc_label(path: str, settings: Settings) -> str:
     """Uploaded files by name; files ingested from elsewhere (CLI) by full path."""
-    return Path(path).name if is_upload(uploads_dir(settings), path) else path
+    return Path(path).name if is_upload(settings.uploads_dir, path) else path
 
 
 def document_picker(label: str, paths: list[str], *, key: str, settings: Settings, placeholder: str) -> list[str]:
@@ -89,69 +86,44 @@ def _row(r: FileResult, name: str, note: str = "") -> Row:
     return Row(name, _STATUS.get(r.status, r.status), r.chunks, r.pages, details)
 
 
-def run_ingest(engine: Citeqa, paths: dict[str, tuple[str, str]], uploads: Path | None = None) -> list[Row]:
-    """Ingest `paths` (path → (shown name, note)) with a live progress bar; one Row per path.
+def _progress_bar(names: dict[str, str]) -> tuple[st.delta_generator.DeltaGenerator, Callable[[IngestProgress], None]]:
+    bar = st.progress(0.0, text="Starting…")
+    return bar, _progress_fn(bar, names)
 
-    Files that fail and lie in `uploads` are deleted: they were stored only to be indexed.
-    """
+
+def run_ingest(engine: Citeqa, paths: dict[str, str]) -> list[Row]:
+    """Ingest `paths` (path → shown name) with a live progress bar; one Row per path."""
     if not paths:
         return []
-    bar = st.progress(0.0, text="Starting…")
-    names = {p: n for p, (n, _) in paths.items()}
+    bar, update = _progress_bar(paths)
     with holding(ingest_lock(), WAITING):
-        report = engine.ingest(list(paths), on_progress=_progress_fn(bar, names))
+        report = engine.ingest(list(paths), on_progress=update)
     bar.progress(1.0, text=f"Done in {report.seconds:.1f} s: {report.chunks_added} chunks added")
-    rows = []
-    for r in report.files:
-        name, note = paths.get(r.path, (Path(r.path).name, ""))
-        if r.status == "failed" and uploads is not None:
-            delete_stored(uploads, r.path)  # not indexed: keep no orphan copy
-        rows.append(_row(r, name, note))
-    return rows
+    return [_row(r, paths.get(r.path, Path(r.path).name)) for r in report.files]
 
 
-def ingest_uploads(engine: Citeqa, settings: Settings, files: Sequence) -> list[Row]:
-    folder = uploads_dir(settings)
-    max_bytes = int(settings.max_file_mb * 2**20)
-    rows: list[Row] = []
-    todo: dict[str, tuple[str, str]] = {}
-    for f in files:
-        try:
-            stored = store_upload(folder, f.name, f.getvalue(), max_bytes=max_bytes)
-        except UploadRejected as exc:
-            rows.append(Row(f.name, _STATUS["failed"], details=str(exc)))
-            continue
-        except OSError as exc:
-            rows.append(
-                Row(f.name, _STATUS["failed"], details=f"cannot store the upload: {exc.strerror or exc}")
-            )
-            continue
-        note = {
-            "new": "",
-            "renamed": f"another file has this name; stored as {stored.path.name}",
-            "same": "identical to a file already in the library",
-        }[stored.outcome]
-        key = str(stored.path)
-        if key in todo:  # the same content twice in one batch
-            rows.append(Row(f.name, _STATUS["unchanged"], details="identical to another file in this upload"))
-            continue
-        todo[key] = (f.name, note)
-    return rows + run_ingest(engine, todo, folder)
+def ingest_uploads(engine: Citeqa, files: Sequence) -> list[Row]:
+    """Store and ingest browser uploads (the engine's one upload path: safe names, limits, no orphans)."""
+    bar, update = _progress_bar({})
+    with holding(ingest_lock(), WAITING):
+        results = engine.ingest_uploads([(f.name, f.getvalue()) for f in files], on_progress=update)
+    bar.progress(1.0, text="Done")
+    return [_row(u.result, u.name, u.note) for u in results]
 
 
 def _upload_section(engine: Citeqa, settings: Settings) -> None:
     n = st.session_state.setdefault(_UPLOADER, 0)
     files = st.file_uploader(
         "Add PDF, text or Markdown files",
-        type=["pdf", "txt", "md", "markdown"],
+        type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
         accept_multiple_files=True,
         key=f"uploader-{n}",
         max_upload_size=max(1, math.ceil(settings.max_file_mb)),
-        help=f"Up to {settings.max_file_mb:g} MB each (CITEQA_MAX_FILE_MB). Files are stored in {uploads_dir(settings)}.",
+        help=f"Up to {settings.max_file_mb:g} MB each (CITEQA_MAX_FILE_MB). Files are stored in {settings.uploads_dir}.",
     )
     if files and st.button(f"Add {len(files)} file(s) to the library", type="primary", key="ingest-uploads"):
         try:
-            rows = ingest_uploads(engine, settings, files)
+            rows = ingest_uploads(engine, files)
         except CiteqaError as exc:
             st.error(f"Ingest failed: {exc}")
             return
@@ -189,21 +161,19 @@ def _show_report() -> None:
 # -- documents ----------------------------------------------------------------
 
 
-def _delete(engine: Citeqa, settings: Settings, paths: list[str]) -> str:
+def _delete(engine: Citeqa, paths: list[str]) -> str:
     with holding(ingest_lock(), WAITING):
         removed = engine.remove(paths)
-    for p in removed:
-        delete_stored(uploads_dir(settings), p)
     return f"Deleted {len(removed)} document(s)."
 
 
 def _reingest(engine: Citeqa, settings: Settings, paths: list[str]) -> list[Row]:
     """Parse, chunk and embed again from the file on disk (e.g. after changing chunk settings)."""
     rows: list[Row] = []
-    todo: dict[str, tuple[str, str]] = {}
+    todo: dict[str, str] = {}
     for p in paths:
         if os.path.isfile(p):
-            todo[p] = (doc_label(p, settings), "")
+            todo[p] = doc_label(p, settings)
         else:
             rows.append(
                 Row(
@@ -264,7 +234,7 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
         help="Parse and embed the selected files again from disk",
     )
     if delete:
-        st.session_state[_NOTICE] = _delete(engine, settings, chosen)
+        st.session_state[_NOTICE] = _delete(engine, chosen)
     elif reingest:
         st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, settings, chosen)]
     if delete or reingest:

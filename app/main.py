@@ -7,22 +7,16 @@ and passed down. Every citeqa error ends as a message on the page, never a trace
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
-
-if __package__ in (None, "") and str(Path(__file__).resolve().parents[1]) not in sys.path:
-    # `streamlit run app/main.py` puts app/ on sys.path, not the repository root.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import streamlit as st
 
-from app import chat, library, sidebar
-from app.safe_text import escape_md
-from app.state import get_engine, load_settings, model_problem
+from citeqa.app import chat, library, sidebar
+from citeqa.app.safe_text import escape_md
+from citeqa.app.state import get_engine, model_problem
+from citeqa.core.errors import CiteqaError, ConfigError, DataDirInUse, ModelError, StoreError
+from citeqa.core.settings import Settings
+from citeqa.core.types import DocumentRecord
 from citeqa.engine import Citeqa
-from citeqa.errors import CiteqaError, ConfigError, DataDirInUse, ModelError, StoreError
-from citeqa.settings import Settings
-from citeqa.types import DocumentRecord
 
 log = logging.getLogger("citeqa.app")
 
@@ -107,7 +101,7 @@ def main() -> None:
     st.set_page_config(page_title="citeqa", page_icon="📚", layout="wide")
     settings: Settings | None = None
     try:
-        settings = load_settings()
+        settings = Settings.load()
         run(settings)
     except CiteqaError as exc:
         fatal("citeqa hit a problem.", exc, settings)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.chat import AskOptions, new_chat, transcript_markdown, turns
-from app.library import document_picker
+from citeqa.app.chat import AskOptions, new_chat, transcript_markdown, turns
+from citeqa.app.library import document_picker
+from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import Settings
+from citeqa.core.types import DocumentRecord
 from citeqa.engine import Citeqa
-from citeqa.errors import CiteqaError
-from citeqa.settings import Settings
-from citeqa.types import DocumentRecord
 
 DEMO_NOTICE = "Tiny demo model: answers are for trying citeqa out. Set CITEQA_MODEL to a Llama-2-7B-chat GGUF for real use."
 _MODES = {

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.pages import render_page
-from app.safe_text import escape_md, passage_html
-from citeqa.types import Citation, Hit
+from citeqa.app.pages import render_page
+from citeqa.app.safe_text import escape_md, passage_html
+from citeqa.core.types import Citation, Hit
 
 log = logging.getLogger(__name__)
 

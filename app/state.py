@@ -14,21 +14,10 @@ import threading
 from collections.abc import Iterator
 
 import streamlit as st
-from pydantic import ValidationError
 
+from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import Settings
 from citeqa.engine import Citeqa
-from citeqa.errors import CiteqaError, ConfigError
-from citeqa.settings import Settings
-
-
-def load_settings() -> Settings:
-    """Settings from CITEQA_* env vars and .env, built once per script run at the edge."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting CITEQA_{field.upper()}: {first['msg']}") from exc
 
 
 def _settings_key(settings: Settings) -> str:

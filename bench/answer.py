@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from answer import Generator
+    from citeqa.answer.llm import Generator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -156,8 +156,8 @@ class CiteqaSystem:
     """One citeqa engine over a temporary data dir, kept for the whole benchmark."""
 
     def __init__(self, data_dir: Path, model: Path, corpus_paths: Sequence[Path], max_tokens: int) -> None:
+        from citeqa.core.settings import Settings
         from citeqa.engine import Citeqa
-        from citeqa.settings import Settings
 
         self.settings = Settings(
             _env_file=None,
@@ -184,7 +184,7 @@ class CiteqaSystem:
 
     def ask(self, question: str, qi: int, rnd: int) -> tuple[Run, str, list[str]]:
         """The run, the prompt citeqa sent (empty if it abstained before generating) and its stop sequences."""
-        from answer.prompt import build_prompt, echo_stops
+        from citeqa.answer.prompt import build_prompt, echo_stops
 
         self.gen.last_prompt_eval_tokens = None  # set again only if this question reaches the model
         t0 = time.perf_counter()
@@ -266,7 +266,7 @@ class LangChainSystem:
         from langchain_huggingface import HuggingFaceEmbeddings
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from citeqa import bundled
+        from citeqa.core import bundled
 
         t = time.perf_counter()
         docs = []
@@ -541,7 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{e.name} is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 2
 
-    from citeqa import bundled
+    from citeqa.core import bundled
 
     model = (args.model or bundled.llm_path()).expanduser().resolve()
     questions = QUESTIONS[: max(1, min(args.questions, len(QUESTIONS)))]

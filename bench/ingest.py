@@ -120,7 +120,7 @@ def prepare_embedder(extra_env: dict[str, str]) -> float:
     so it is reported on its own line rather than inside the first ingest's time."""
     env = {**_env(), **extra_env}
     code = (
-        "from citeqa.settings import Settings; from retrieval.embedder import Embedder; "
+        "from citeqa.core.settings import Settings; from retrieval.embedder import Embedder; "
         "Embedder.from_settings(Settings()).embed_documents(['warm'])"
     )
     t0 = time.perf_counter()
@@ -174,7 +174,7 @@ def langchain_child(db: str, dirs: list[str]) -> None:
     from langchain_milvus import Milvus
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from citeqa.bundled import embedder_path
+    from citeqa.core.bundled import embedder_path
 
     files = sorted(p for d in dirs for p in Path(d).rglob("*") if p.suffix.lower() in {".pdf", ".txt", ".md"})
     t_import = time.perf_counter()

@@ -5,7 +5,7 @@
         print(qa.ask("What learning rate did they use?").text)
 """
 
-from citeqa.errors import (
+from citeqa.core.errors import (
     CiteqaError,
     ConfigError,
     DataDirInUse,
@@ -15,8 +15,8 @@ from citeqa.errors import (
     SchemaOutdated,
     StoreError,
 )
-from citeqa.settings import Settings
-from citeqa.types import (
+from citeqa.core.settings import Settings
+from citeqa.core.types import (
     Answer,
     Chunk,
     Citation,
@@ -29,19 +29,7 @@ from citeqa.types import (
     Sentence,
     Timings,
 )
-
-# The engine imports every part, and the parts import citeqa's shared modules; loading it
-# lazily keeps `import ingest.pipeline` (as a spawned worker does) free of import cycles.
-_ENGINE_NAMES = ("AskStream", "Citeqa", "open")
-
-
-def __getattr__(name: str):
-    if name in _ENGINE_NAMES:
-        from citeqa import engine
-
-        return getattr(engine, name)
-    raise AttributeError(f"module 'citeqa' has no attribute {name!r}")
-
+from citeqa.engine import AskStream, Citeqa, open
 
 __all__ = [
     "Answer",

@@ -1,12 +1,15 @@
-"""The Python API: one object that ingests, searches and answers.
+"""The Python API, and the one place that wires citeqa's parts together.
 
     import citeqa
     with citeqa.open() as qa:
         qa.ingest(["~/papers"])
         answer = qa.ask("What learning rate did they use?")
 
-Collaborators (embedder, store, generator) can be passed in; otherwise they
-are built from the settings, the chat model only when first needed.
+Every edge (CLI, web app, servers) goes through this object, so documents are ingested,
+searched and answered the same way whichever one calls. Collaborators (embedder, store,
+generator) can be passed in; otherwise each is built from the settings when first needed. The
+parts are imported then too: `citeqa ingest` over unchanged files answers from the data dir's
+synced record in a fraction of a second, without importing pymilvus or a model runtime.
 """
 
 from __future__ import annotations
@@ -14,29 +17,42 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citeqa.settings import RetrievalMode, Settings
-from citeqa.types import Answer, DocumentRecord, Hit, IngestReport, Timings
-from ingest.pipeline import Ingestor, ProgressFn
-from retrieval.embedder import Embedder
-from retrieval.retriever import Retrieved, Retriever
-from retrieval.store import Store
+from citeqa.answer.turns import TurnQueue
+from citeqa.core.errors import ConfigError
+from citeqa.core.settings import RetrievalMode, Settings
+from citeqa.core.types import (
+    Answer,
+    DocumentRecord,
+    History,
+    Hit,
+    IngestProgress,
+    IngestReport,
+    Timings,
+    UploadResult,
+)
+from citeqa.ingest.quick import unchanged_report
+from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
-    from answer import Answerer, Generator
+    from citeqa.answer.answerer import Answerer
+    from citeqa.answer.llm import Generator
+    from citeqa.ingest.pipeline import Ingestor
+    from citeqa.retrieval.embedder import Embedder
+    from citeqa.retrieval.retriever import Retrieved, Retriever
+    from citeqa.retrieval.store import Store
 
-# Conversation turns, oldest first: ("user", question) and ("assistant", answer) pairs.
-History = Sequence[tuple[str, str]]
+ProgressFn = Callable[[IngestProgress], None]
 
 
 class AskStream:
     """Iterate for the answer's text as it is generated; `.answer` holds the full
     Answer once iteration ends (or call `.result()`)."""
 
-    def __init__(self, pieces: Iterator[str], finish: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, pieces: Iterator[str], finish: Callable[[], Answer]) -> None:
         self._pieces = pieces
         self._finish = finish
         self.answer: Answer | None = None
@@ -62,18 +78,34 @@ class Citeqa:
         generator: Generator | None = None,
     ) -> None:
         self.settings = settings
-        self.embedder = embedder or Embedder.from_settings(settings)
-        self.store = store or Store.open(settings, embed_name=self.embedder.name, dim=self.embedder.dim)
-        self.retriever = Retriever.from_settings(settings, self.store, self.embedder)
-        self.ingestor = Ingestor.from_settings(settings, self.store, self.embedder)
+        self._embedder = embedder
+        self._store = store
         self._generator = generator
+        self._owns_generator = generator is None
+        self._retriever: Retriever | None = None
+        self._ingestor: Ingestor | None = None
         self._answerer: Answerer | None = None
-        self._load_lock = threading.Lock()
+        self._build = threading.RLock()
+        # One change to the index at a time, whichever edge asks (milvus-lite's client is not
+        # made for concurrent writers, and two ingests of one file would race on its manifest row).
+        self._writes = threading.RLock()
+        # Every question that needs the chat model queues here, whichever edge asked it.
+        self.turns = TurnQueue(1)
+        self.datadir: EmbeddedDataDir | None = None
+        if store is None and settings.embedded:
+            # Taken now, so that a second process is told who holds the data dir before any work.
+            self.datadir = EmbeddedDataDir(settings.data_dir, settings.collection)
+            self.datadir.acquire()
 
     # -- lifecycle ------------------------------------------------------------
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
+        if self._owns_generator and self._generator is not None:
+            self._generator.close()
+        if self.datadir is not None:
+            self.datadir.release()
 
     def __enter__(self) -> Citeqa:
         return self
@@ -81,11 +113,52 @@ class Citeqa:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- parts, built on first use ----------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._build:
+            if self._embedder is None:
+                from citeqa.retrieval.embedder import Embedder
+
+                self._embedder = Embedder.from_settings(self.settings)
+            return self._embedder
+
+    @property
+    def store(self) -> Store:
+        with self._build:
+            if self._store is None:
+                from citeqa import logs
+                from citeqa.retrieval.store import Store
+
+                e = self.embedder
+                self._store = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir)
+                logs.quiet_libraries()  # again: pymilvus configured its own loggers on import
+            return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        with self._build:
+            if self._retriever is None:
+                from citeqa.retrieval.retriever import Retriever
+
+                self._retriever = Retriever.from_settings(self.settings, self.store, self.embedder)
+            return self._retriever
+
+    @property
+    def ingestor(self) -> Ingestor:
+        with self._build:
+            if self._ingestor is None:
+                from citeqa.ingest.pipeline import Ingestor
+
+                self._ingestor = Ingestor.from_settings(self.settings, self.store, self.embedder)
+            return self._ingestor
+
     @property
     def generator(self) -> Generator:
-        with self._load_lock:
+        with self._build:
             if self._generator is None:
-                from answer import Generator
+                from citeqa.answer.llm import Generator
 
                 self._generator = Generator.from_settings(self.settings)
             return self._generator
@@ -93,23 +166,81 @@ class Citeqa:
     @property
     def answerer(self) -> Answerer:
         gen = self.generator
-        with self._load_lock:
+        with self._build:
             if self._answerer is None:
-                from answer import Answerer
+                from citeqa.answer.answerer import Answerer
 
                 self._answerer = Answerer(gen, self.embedder.similarity)
             return self._answerer
 
     # -- documents ------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, on_progress: ProgressFn | None = None) -> IngestReport:
-        return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress)
+    def ingest(
+        self, paths: Sequence[str | Path], *, prune: bool = False, on_progress: ProgressFn | None = None
+    ) -> IngestReport:
+        """Add new and changed files under `paths` (folders recursively); with `prune`, also drop
+        documents under them whose files are gone."""
+        with self._writes:
+            if not prune and self.datadir is not None:
+                recorded = self.datadir.read_synced(self._embed_name())
+                if recorded is not None:
+                    report = unchanged_report(recorded, paths, on_progress)
+                    if report is not None:
+                        return report
+            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress)
+
+    def reindex(self, *, on_progress: ProgressFn | None = None) -> IngestReport:
+        """Rebuild the index from the files on disk: after changing the embedding model or chunk
+        settings, or after an upgrade whose index layout differs. The list of files is kept in the
+        data dir until the rebuild is done, so a killed reindex resumes where it stopped."""
+        from citeqa.retrieval.store import Store
+
+        pending = self.settings.data_dir / f"{self.settings.collection}.reindex.txt"
+        if pending.exists():
+            paths = [p for p in pending.read_text(encoding="utf-8").splitlines() if p]
+        else:
+            e = self.embedder
+            with self._build:
+                if self._store is not None:
+                    self._store.close()
+                    self._store = self._retriever = self._ingestor = None
+                old = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir, check=False)
+                try:
+                    paths = [d.path for d in old.documents()]
+                    pending.parent.mkdir(parents=True, exist_ok=True)
+                    pending.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+                    old.drop()
+                finally:
+                    old.close()
+        with self._writes:
+            report = self.ingestor.ingest(paths, on_progress=on_progress)
+        pending.unlink(missing_ok=True)
+        return report
+
+    def ingest_uploads(
+        self, uploads: Sequence[tuple[str, bytes]], *, on_progress: ProgressFn | None = None
+    ) -> list[UploadResult]:
+        """Store files sent by a user (web app, HTTP API) under the data dir's uploads folder with
+        safe names, and ingest them; one result per upload, in order. An upload that cannot be
+        stored or indexed leaves no copy behind."""
+        from citeqa.ingest.uploads import ingest_uploads
+
+        with self._writes:
+            return ingest_uploads(self, uploads, on_progress=on_progress)
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
 
     def remove(self, paths: Sequence[str | Path]) -> list[str]:
-        return self.ingestor.remove(paths)
+        """Remove documents by file path, or every document under a folder; files in the uploads
+        folder are deleted too (they were kept only to be indexed)."""
+        from citeqa.ingest.uploads import delete_stored
+
+        with self._writes:
+            removed = self.ingestor.remove(paths)
+        for p in removed:
+            delete_stored(self.settings.uploads_dir, p)
+        return removed
 
     def stats(self) -> dict:
         docs = self.store.documents()
@@ -121,6 +252,9 @@ class Citeqa:
             "milvus": self.store.uri,
             "embedder": self.embedder.name,
         }
+
+    def _embed_name(self) -> str:
+        return self._embedder.name if self._embedder is not None else self.settings.embed_model_name()
 
     # -- questions ------------------------------------------------------------
 
@@ -144,7 +278,8 @@ class Citeqa:
         history: History = (),
         temperature: float | None = None,
     ) -> AskStream:
-        from answer import NOT_IN_DOCS, Answerer
+        from citeqa.answer.answerer import Answerer
+        from citeqa.answer.prompt import NOT_IN_DOCS
 
         t0 = time.perf_counter()
         standalone = self.answerer.rewrite_followup(question, history) if history else question
@@ -185,4 +320,11 @@ class Citeqa:
 
 def open(settings: Settings | None = None, **collaborators) -> Citeqa:
     """Open citeqa with `settings` (default: from CITEQA_* env vars and .env)."""
-    return Citeqa(settings or Settings(), **collaborators)
+    return Citeqa(settings or Settings.load(), **collaborators)
+
+
+def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once."""
+    if not settings.embedded:
+        raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
+    EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, on_ready)

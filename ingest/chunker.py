@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from citeqa.types import Chunk, Document
-from retrieval.tokenizer import Tokenizer
+from citeqa.core.types import Chunk, Document
+from citeqa.retrieval.tokenizer import Tokenizer
 
 # Regexes, coarsest first. Sentences come before lines because PDF text is hard-wrapped:
 # its line breaks fall mid-sentence, and most sentences end at ".\n", not ". ".
@@ -52,7 +52,7 @@ class Chunker:
         chunks: list[Chunk] = []
         for page in doc.pages:
             for start, text in self._spans(page.text):
-                chunks.append(_chunk(doc.path, page.page, len(chunks), start, text))
+                chunks.append(_chunk(doc.path, page.page, page.location, len(chunks), start, text))
         return chunks
 
     def count(self, text: str) -> int:
@@ -125,8 +125,10 @@ def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-def _chunk(source: str, page: int | None, index: int, start: int, text: str) -> Chunk:
-    digest = hashlib.sha256(f"{source}\x00{page}\x00{start}\x00{text}".encode()).hexdigest()[:32]
+def _chunk(source: str, page: int | None, location: str, index: int, start: int, text: str) -> Chunk:
+    # The location is part of the id for formats without pages: two slides may start with the same text.
+    where = f"{page}\x00{location}" if location else f"{page}"
+    digest = hashlib.sha256(f"{source}\x00{where}\x00{start}\x00{text}".encode()).hexdigest()[:32]
     return Chunk(
-        id=digest, source=source, page=page, index=index, start=start, end=start + len(text), text=text
+        id=digest, source=source, page=page, index=index, start=start, end=start + len(text), text=text, location=location
     )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
 import re
 from pathlib import Path
 
-from citeqa.errors import DocumentError
-from citeqa.types import Document, Page
+from citeqa.core.errors import DocumentError
+from citeqa.core.files import content_hash
+from citeqa.core.types import Document, Page
 
 SUPPORTED_SUFFIXES = {".pdf", ".txt", ".md", ".markdown"}
 
@@ -39,14 +39,6 @@ _LIGATURES = str.maketrans(
         "\ufb06": "st",
     }
 )
-
-
-def content_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def clean_text(text: str) -> str:

@@ -18,15 +18,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from citeqa.errors import DocumentError
-from citeqa.settings import Settings
-from citeqa.types import Chunk, Document, FileResult, IngestProgress, IngestReport
-from ingest.chunker import Chunker
-from ingest.loaders import content_hash, load
-from ingest.walk import discover
-from retrieval import tokenizer as wordpieces
-from retrieval.embedder import Embedder
-from retrieval.store import Store
+from citeqa.core.errors import DocumentError
+from citeqa.core.files import content_hash, os_reason
+from citeqa.core.settings import Settings
+from citeqa.core.types import Chunk, Document, FileResult, IngestProgress, IngestReport
+from citeqa.ingest.chunker import Chunker
+from citeqa.ingest.loaders import load
+from citeqa.ingest.walk import discover
+from citeqa.retrieval import tokenizer as wordpieces
+from citeqa.retrieval.embedder import Embedder
+from citeqa.retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class Ingestor:
             try:
                 digest = content_hash(p)
             except OSError as exc:
-                settle(FileResult(str(p), "failed", error=_os_reason(exc)), 0)
+                settle(FileResult(str(p), "failed", error=os_reason(exc)), 0)
                 continue
             row = known.get(str(p))
             if row and row.content_hash == digest and not row.pending_hash:
@@ -164,15 +165,14 @@ class Ingestor:
             else:
                 todo.append((str(p), digest))
 
-        replacing = {p for p, _ in todo if (row := known.get(p)) and row.content_hash}
         chunks_added = 0
         for parsed_or_err in self._parsed(todo):
             if isinstance(parsed_or_err, FileResult):
                 settle(parsed_or_err, chunks_added)
                 continue
-            for parsed in self._write_batch(parsed_or_err, replacing):
+            for parsed, replaced in self._write_batch(parsed_or_err):
                 chunks_added += len(parsed.chunks)
-                status = "replaced" if parsed.path in replacing else "added"
+                status = "replaced" if replaced else "added"
                 settle(
                     FileResult(parsed.path, status, chunks=len(parsed.chunks), pages=parsed.pages, warnings=parsed.warnings),
                     chunks_added,
@@ -268,24 +268,23 @@ class Ingestor:
         except DocumentError as exc:
             return FileResult(path, "failed", error=exc.reason)
         except OSError as exc:
-            return FileResult(path, "failed", error=_os_reason(exc))
+            return FileResult(path, "failed", error=os_reason(exc))
         except Exception as exc:  # a parser bug on one file must not stop a bulk run
             log.debug("unexpected error parsing %s", path, exc_info=True)
             return FileResult(path, "failed", error=f"could not parse: {type(exc).__name__}: {exc}")
 
-    def _write_batch(self, batch: list[Parsed], replacing: set[str]) -> Iterator[Parsed]:
-        """Embed the batch, then write it a document at a time, yielding each once it is committed."""
+    def _write_batch(self, batch: list[Parsed]) -> Iterator[tuple[Parsed, bool]]:
+        """Embed the batch, then store it a document at a time, yielding each once it is committed
+        (with whether it replaced an older version)."""
         vectors = self.embedder.embed_documents([t for p in batch for t in p.embedding_texts()])
         offset = 0
         for parsed in batch:
             n = len(parsed.chunks)
-            self.store.begin_document(parsed.path, parsed.content_hash)
-            self.store.upsert_chunks(parsed.chunks, vectors[offset : offset + n], parsed.content_hash)
-            self.store.commit_document(
-                parsed.path, parsed.content_hash, pages=parsed.pages, chunks=n, replacing=parsed.path in replacing
+            replaced = self.store.write_document(
+                parsed.path, parsed.content_hash, parsed.chunks, vectors[offset : offset + n], pages=parsed.pages
             )
             offset += n
-            yield parsed
+            yield parsed, replaced
 
 
 def _prefetch(items: Iterator[FileResult | Parsed], *, ahead: int) -> Iterator[FileResult | Parsed]:
@@ -324,10 +323,3 @@ def _prefetch(items: Iterator[FileResult | Parsed], *, ahead: int) -> Iterator[F
         stop.set()  # the consumer stopped early (an error downstream): let the thread end
         thread.join()
 
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "no such file or directory"
-    return exc.strerror or str(exc)

@@ -1,30 +1,26 @@
-"""Answer an ingest that has nothing to do without opening the index (see retrieval.synced)."""
+"""Answer an ingest that has nothing to do without opening the index (see retrieval.datadir)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from citeqa.types import FileResult, IngestProgress, IngestReport
-from ingest.loaders import content_hash
-from ingest.walk import discover
-from retrieval import synced
+from citeqa.core.files import content_hash
+from citeqa.core.types import FileResult, IngestProgress, IngestReport
+from citeqa.ingest.walk import discover
 
 
 def unchanged_report(
-    record: Path,
-    embed_name: str,
+    docs: Mapping[str, tuple[str, int, int]],
     paths: Sequence[str | Path],
     on_progress: Callable[[IngestProgress], None] | None = None,
 ) -> IngestReport | None:
-    """The report of an ingest of `paths` that finds every file unchanged, or None when there
-    may be something to do (a new, changed or failing file, or no usable record): the caller
-    then runs the real ingest, which does it and reports it properly."""
+    """The report of an ingest of `paths` that finds every file unchanged against `docs` (the
+    synced record: {path: (content hash, pages, chunks)}), or None when there may be something to
+    do (a new, changed or failing file): the caller then runs the real ingest, which does it and
+    reports it properly."""
     t0 = time.perf_counter()
-    docs = synced.read(record, embed_name)
-    if docs is None:
-        return None
     results: list[FileResult] = []
     for c in discover(Path(p) for p in paths):
         if c.skipped:

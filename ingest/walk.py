@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.loaders import SUPPORTED_SUFFIXES
+from citeqa.core.files import os_reason
+from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Candidate]:
             try:
                 st = os.stat(path)
             except OSError as exc:
-                yield Candidate(path, _reason(exc))
+                yield Candidate(path, os_reason(exc))
                 continue
             key = (st.st_dev, st.st_ino)
             if stat.S_ISDIR(st.st_mode):
@@ -51,7 +51,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Candidate]:
                 try:
                     names = sorted(e.name for e in os.scandir(path) if not e.name.startswith("."))
                 except OSError as exc:
-                    yield Candidate(path, _reason(exc))
+                    yield Candidate(path, os_reason(exc))
                     continue
                 inner = ancestors | {key}
                 stack.extend((path / name, inner) for name in reversed(names))
@@ -70,13 +70,3 @@ def _file(path: Path, st: os.stat_result) -> Candidate:
     if suffix not in SUPPORTED_SUFFIXES:
         return Candidate(path, f"unsupported file type {suffix or '(no extension)'}", skipped=True)
     return Candidate(path)
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "symlink loop"
-    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        return "no such file or directory"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return (exc.strerror or str(exc)).lower()

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.errors import ModelError
-from citeqa.settings import EmbedBackend, Settings
-from retrieval import onnx_int8
-from retrieval import tokenizer as wordpieces
+from citeqa.core.errors import ModelError
+from citeqa.core.settings import EmbedBackend, Settings
+from citeqa.retrieval import onnx_int8
+from citeqa.retrieval import tokenizer as wordpieces
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A LangChain retriever over citeqa's search, for users who build their own chains.
 
-    from retrieval.langchain import CiteqaRetriever
+    from citeqa.retrieval.langchain import CiteqaRetriever
     retriever = CiteqaRetriever(retriever=qa.retriever, top_k=4)
     docs = retriever.invoke("What learning rate did they use?")
 """
@@ -12,8 +12,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from citeqa.settings import RetrievalMode
-from retrieval.retriever import Retriever
+from citeqa.core.settings import RetrievalMode
+from citeqa.retrieval.retriever import Retriever
 
 
 class CiteqaRetriever(BaseRetriever):

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa.errors import ModelError
-from retrieval.tokenizer import Tokenizer
+from citeqa.core.errors import ModelError
+from citeqa.retrieval.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from citeqa.errors import ConfigError
-from citeqa.settings import Settings
-from citeqa.types import Hit
+from citeqa.core.errors import ConfigError
+from citeqa.core.settings import Settings
+from citeqa.core.types import Hit
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from citeqa.errors import ConfigError
-from citeqa.settings import RetrievalMode, Settings
-from citeqa.types import Hit
-from retrieval.embedder import Embedder
-from retrieval.reranker import Reranker
-from retrieval.store import Fusion, Store, glob_matcher, glob_to_filter
+from citeqa.core.errors import ConfigError
+from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
+from citeqa.core.types import Hit
+from citeqa.retrieval.embedder import Embedder
+from citeqa.retrieval.fusion import Fusion
+from citeqa.retrieval.reranker import Reranker
+from citeqa.retrieval.sources import glob_matcher, glob_to_filter
+from citeqa.retrieval.store import Store
 
-MODES: tuple[RetrievalMode, ...] = ("dense", "bm25", "hybrid")
 _WORD = re.compile(r"\w+")
 # Sentence ends; chunk text keeps the source's line breaks, and a line break often ends a heading.
 _SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
@@ -102,8 +103,8 @@ class Retriever:
         (the evaluation ranks 10 passages but abstains as `ask` would, on the `top_k` it gives the
         model); `vectors` are the queries' embeddings if the caller already has them."""
         mode = mode or self.mode
-        if mode not in MODES:
-            raise ConfigError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}")
+        if mode not in RETRIEVAL_MODES:
+            raise ConfigError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
         if not queries:
             return []
         k = top_k or self.top_k
@@ -113,17 +114,12 @@ class Retriever:
         # all the candidates it reorders.
         fetch = max(k + max(k, 10), self.reranker.candidates if self.reranker else 0)
         if mode == "dense":
-            ranked = self.store.search_dense_many(qvecs, fetch, expr)
+            ranked = self.store.search_dense(qvecs, fetch, expr)
         elif mode == "bm25":
-            ranked = self.store.search_bm25_many(queries, fetch, expr)
+            ranked = self.store.search_bm25(queries, fetch, expr)
         else:
-            ranked = self.store.search_hybrid_many(
-                qvecs,
-                queries,
-                fetch,
-                expr,
-                candidates=max(self.candidates, fetch),
-                fusion=fusion or self.fusion,
+            ranked = self.store.search_hybrid(
+                qvecs, queries, fetch, expr, candidates=max(self.candidates, fetch), ranker=(fusion or self.fusion).ranker()
             )
         if sources:
             # The Milvus filter may over-match a little (see glob_to_filter); make it exact.

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.errors import ModelError
+from citeqa.core.errors import ModelError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.settings import Settings
+from citeqa.core.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO / "sample_docs"
@@ -58,14 +58,14 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from retrieval.embedder import Embedder
+    from citeqa.retrieval.embedder import Embedder
 
     return Embedder.from_settings(make_settings(Path("unused")))
 
 
 @pytest.fixture(scope="session")
 def generator():
-    from answer import Generator
+    from citeqa.answer.llm import Generator
 
     return Generator.from_settings(make_settings(Path("unused")))
 

@@ -6,9 +6,12 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from answer import NOT_IN_DOCS, Answerer, Generator, parse_markers
-from citeqa import bundled
-from citeqa.types import Answer, Hit
+from citeqa.answer.answerer import Answerer
+from citeqa.answer.citations import parse_markers
+from citeqa.answer.llm import Generator
+from citeqa.answer.prompt import NOT_IN_DOCS
+from citeqa.core import bundled
+from citeqa.core.types import Answer, Hit
 
 BERT = Hit(
     "c1",

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import citeqa
 from citeqa.cli import cli
-from retrieval.langchain import CiteqaRetriever
+from citeqa.retrieval.langchain import CiteqaRetriever
 from tests.conftest import SAMPLE_DOCS
 
 

@@ -11,11 +11,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app.chat import Turn, answer_markdown, transcript_markdown
-from app.pages import match_spans, render_page
-from app.safe_text import escape_md, find_quote, passage_html, unescape_md
-from app.uploads import UploadRejected, safe_name, store_upload
-from citeqa.types import Answer, Citation, Hit, Sentence
+from citeqa.app.chat import Turn, answer_markdown, transcript_markdown
+from citeqa.app.pages import match_spans, render_page
+from citeqa.app.safe_text import escape_md, find_quote, passage_html, unescape_md
+from citeqa.core.types import Answer, Citation, Hit, Sentence
+from citeqa.ingest.uploads import UploadRejected, safe_name, store_upload
 from tests.conftest import SAMPLE_DOCS, make_settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")

@@ -105,7 +105,7 @@ def _docs(run) -> dict[str, dict]:
 
 
 def _chunk_ids(data_dir: Path, embedder, path: Path) -> list[str]:
-    from retrieval.store import Store
+    from citeqa.retrieval.store import Store
 
     with Store.open(make_settings(data_dir), embed_name=embedder.name, dim=embedder.dim) as store:
         return sorted(c["id"] for c in store.chunks_of(str(path)))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from citeqa import bundled
-from citeqa.errors import ModelError
-from citeqa.types import Document, Page
-from ingest.chunker import Chunker
-from ingest.loaders import load
-from retrieval.tokenizer import load as load_tokenizer
+from citeqa.core import bundled
+from citeqa.core.errors import ModelError
+from citeqa.core.types import Document, Page
+from citeqa.ingest.chunker import Chunker
+from citeqa.ingest.loaders import load
+from citeqa.retrieval.tokenizer import load as load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO / "sample_docs"

@@ -6,16 +6,17 @@ from collections.abc import Sequence
 
 import pytest
 
-from answer import (
-    NOT_IN_DOCS,
+from citeqa.answer.citations import (
     best_quote,
     lexical_scores,
     looks_abstained,
     parse_markers,
+    remove_markers,
+    sentence_spans,
     split_sentences,
     strip_invalid,
 )
-from answer.citations import remove_markers, sentence_spans
+from citeqa.answer.prompt import NOT_IN_DOCS
 
 
 @pytest.mark.parametrize(
@@ -191,7 +192,7 @@ def test_does_not_look_abstained(text: str) -> None:
 
 
 def test_number_agreement() -> None:
-    from answer.citations import number_agreement, numbers_in
+    from citeqa.answer.citations import number_agreement, numbers_in
 
     assert numbers_in("It got 1,204 responses in 2021 [3].") == {"1204", "2021"}
     assert number_agreement("It has 24 layers [1].", ["It has 12 layers.", "24 layers, 110M."]) == [0.0, 1.0]

@@ -43,7 +43,7 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
     out = json.loads(r.stdout)
     assert out["query"] == "maximum depth of Aurora Lake" and len(out["hits"]) == 3
     top = out["hits"][0]
-    assert set(top) == {"source", "page", "text", "score", "chunk_id"}
+    assert set(top) == {"source", "page", "location", "text", "score", "chunk_id"}
     assert top["source"].endswith("aurora_lake_field_station_2023.pdf") and top["page"] == 2
 
     qfile = tmp_path / "q.jsonl"

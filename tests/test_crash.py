@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.engine import Citeqa
-from retrieval.store import Store
+from citeqa.retrieval.store import Store
 from tests.conftest import REPO, SAMPLE_DOCS, make_settings
 
 WORDS = [

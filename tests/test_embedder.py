@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from citeqa import bundled
-from retrieval import onnx_int8
-from retrieval.embedder import Embedder
+from citeqa.core import bundled
+from citeqa.retrieval import onnx_int8
+from citeqa.retrieval.embedder import Embedder
 from tests.conftest import make_settings
 
 TEXTS = [

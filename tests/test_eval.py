@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from citeqa.cli import cli
-from citeqa.errors import CiteqaError, ConfigError
-from citeqa.types import Hit
-from retrieval import evaluate as ev
-from retrieval.evaluate import Question
+from citeqa.core.errors import CiteqaError, ConfigError
+from citeqa.core.types import Hit
+from citeqa.evaluation import metrics, runner
+from citeqa.evaluation import report as table
+from citeqa.questions import Question, read_questions
 from tests.conftest import CORPUS, make_settings
 
 SQUAD = CORPUS / "squad"
@@ -35,48 +36,48 @@ def _hit(text: str, source: str = "/docs/normans.txt") -> Hit:
 
 
 def test_normalize_and_contains_answer() -> None:
-    assert ev.normalize("  The\n10th  and\t11th ") == "the 10th and 11th"
-    assert ev.contains_answer("in the 10th and\n11th centuries", ["10TH AND 11th"])
-    assert not ev.contains_answer("in the 10th century", ["11th"])
-    assert not ev.contains_answer("anything", [])
-    assert not ev.contains_answer("anything", ["", "  "])  # an empty answer matches nothing
+    assert metrics.normalize("  The\n10th  and\t11th ") == "the 10th and 11th"
+    assert metrics.contains_answer("in the 10th and\n11th centuries", ["10TH AND 11th"])
+    assert not metrics.contains_answer("in the 10th century", ["11th"])
+    assert not metrics.contains_answer("anything", [])
+    assert not metrics.contains_answer("anything", ["", "  "])  # an empty answer matches nothing
 
 
 def test_hits_must_come_from_the_gold_file_by_name() -> None:
-    q = Question("1", "When?", ("1066",), True, "normans.txt")
-    assert ev.is_hit(_hit("in 1066 they came", "/any/folder/normans.txt"), q)
-    assert not ev.is_hit(_hit("in 1066 they came", "/docs/huguenot.txt"), q)
-    assert not ev.is_hit(_hit("in 1067 they came"), q)
-    anywhere = Question("2", "When?", ("1066",), True, None)
-    assert ev.is_hit(_hit("in 1066", "/x/other.pdf"), anywhere)
+    q = Question(id="1", question="When?", answers=("1066",), source="normans.txt")
+    assert metrics.is_hit(_hit("in 1066 they came", "/any/folder/normans.txt"), q)
+    assert not metrics.is_hit(_hit("in 1066 they came", "/docs/huguenot.txt"), q)
+    assert not metrics.is_hit(_hit("in 1067 they came"), q)
+    anywhere = Question(id="2", question="When?", answers=("1066",))
+    assert metrics.is_hit(_hit("in 1066", "/x/other.pdf"), anywhere)
     hits = [_hit("nothing"), _hit("also nothing"), _hit("in 1066"), _hit("1066 again")]
-    assert ev.first_hit_rank(hits, q) == 3
-    assert ev.first_hit_rank(hits[:2], q) is None
+    assert metrics.first_hit_rank(hits, q) == 3
+    assert metrics.first_hit_rank(hits[:2], q) is None
 
 
 def test_hit_at_and_mrr() -> None:
     ranks = [1, 2, None, 5, 11]
-    assert ev.hit_at(ranks, 1) == pytest.approx(1 / 5)
-    assert ev.hit_at(ranks, 5) == pytest.approx(3 / 5)
-    assert ev.hit_at(ranks, 10) == pytest.approx(3 / 5)
-    assert ev.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 5) / 5)
-    assert ev.mrr_at(ranks, 1) == pytest.approx(1 / 5)
-    assert ev.hit_at([], 5) == 0.0 and ev.mrr_at([], 5) == 0.0
+    assert metrics.hit_at(ranks, 1) == pytest.approx(1 / 5)
+    assert metrics.hit_at(ranks, 5) == pytest.approx(3 / 5)
+    assert metrics.hit_at(ranks, 10) == pytest.approx(3 / 5)
+    assert metrics.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 5) / 5)
+    assert metrics.mrr_at(ranks, 1) == pytest.approx(1 / 5)
+    assert metrics.hit_at([], 5) == 0.0 and metrics.mrr_at([], 5) == 0.0
 
 
 def test_abstention_rate_and_calibration() -> None:
     rel = [0.1, 0.2, 0.3, 0.4]
-    assert ev.abstention_rate(rel, 0.3) == pytest.approx(0.5)  # strictly below abstains, as in is_relevant
-    assert ev.abstention_rate([], 0.3) is None
+    assert metrics.abstention_rate(rel, 0.3) == pytest.approx(0.5)  # strictly below abstains, as in is_relevant
+    assert metrics.abstention_rate([], 0.3) is None
     # 100 answerable questions, relevance 0.00 .. 0.99: at most 5 may be abstained on.
     answerable = [i / 100 for i in range(100)]
-    t = ev.calibrate(answerable)
+    t = metrics.calibrate(answerable)
     assert t == pytest.approx(0.05)
-    assert ev.abstention_rate(answerable, t) <= 0.05 < ev.abstention_rate(answerable, t + 0.011)
-    assert ev.calibrate([0.4567] * 10) == pytest.approx(0.456)  # rounded down: never abstains more
-    assert ev.calibrate([0.7, 0.9], max_wrong=0.0) == pytest.approx(0.7)
-    assert ev.calibrate([]) is None
-    assert ev.calibrate([-math.inf] * 3 + [0.5]) is None  # empty results abstain whatever the threshold
+    assert metrics.abstention_rate(answerable, t) <= 0.05 < metrics.abstention_rate(answerable, t + 0.011)
+    assert metrics.calibrate([0.4567] * 10) == pytest.approx(0.456)  # rounded down: never abstains more
+    assert metrics.calibrate([0.7, 0.9], max_wrong=0.0) == pytest.approx(0.7)
+    assert metrics.calibrate([]) is None
+    assert metrics.calibrate([-math.inf] * 3 + [0.5]) is None  # empty results abstain whatever the threshold
 
 
 def test_load_questions_and_its_errors(tmp_path: Path) -> None:
@@ -86,39 +87,40 @@ def test_load_questions_and_its_errors(tmp_path: Path) -> None:
         '{"question": "Q2?", "answers": []}\n'
         '{"question": "Q3?", "answers": "y", "answerable": true}\n'
     )
-    qs = ev.load_questions(f)
+    qs = list(read_questions(f))
     assert qs == [
-        Question("a", "Q1?", ("x",), True, "d/n.txt"),
-        Question("3", "Q2?", (), False, None),
-        Question("4", "Q3?", ("y",), True, None),
+        Question(id="a", question="Q1?", answers=("x",), answerable=True, source="d/n.txt"),
+        Question(id="3", question="Q2?", answers=(), answerable=False, source=None),
+        Question(id="4", question="Q3?", answers=("y",), answerable=True, source=None),
     ]
-    assert len(ev.load_questions(f, limit=2)) == 2
+    assert len(list(read_questions(f, limit=2))) == 2
     for bad, msg in [
         ("not json", "not valid JSON"),
-        ('{"q": 1}', "non-empty string field 'question'"),
-        ('{"question": "Q?", "answers": [1]}', "list of strings"),
+        ('{"q": 1}', "field 'question': Field required"),
+        ('{"question": "  "}', "field 'question': Value error, must not be blank"),
+        ('{"question": "Q?", "answers": [1]}', r"field 'answers.0': Input should be a valid string"),
         ('{"question": "Q?", "answerable": true}', "needs at least one answer"),
-        ('{"question": "Q?", "answers": ["a"], "source": 3}', "'source' must be a file name"),
+        ('{"question": "Q?", "answers": ["a"], "source": 3}', "field 'source': Input should be a valid string"),
     ]:
         f.write_text(bad + "\n")
         with pytest.raises(CiteqaError, match=msg):
-            ev.load_questions(f)
+            list(read_questions(f))
     f.write_text("\n")
     with pytest.raises(CiteqaError, match="no questions"):
-        ev.load_questions(f)
+        list(read_questions(f))
 
 
 def test_parse_modes() -> None:
-    assert ev.parse_modes("dense, bm25,hybrid,dense") == ["dense", "bm25", "hybrid"]
-    assert ev.parse_modes("hybrid-rrf") == ["hybrid-rrf"]
+    assert runner.parse_modes("dense, bm25,hybrid,dense") == ["dense", "bm25", "hybrid"]
+    assert runner.parse_modes("hybrid-rrf") == ["hybrid-rrf"]
     with pytest.raises(ConfigError, match="unknown mode"):
-        ev.parse_modes("dense,fuzzy")
+        runner.parse_modes("dense,fuzzy")
 
 
-def _report() -> ev.Report:
-    r = ev.Report(questions=4, answerable=2, unanswerable=2, top_k=4, min_score=0.47, default_mode="hybrid")
+def _report() -> runner.Report:
+    r = runner.Report(questions=4, answerable=2, unanswerable=2, top_k=4, min_score=0.47, default_mode="hybrid")
     for name, base in [("dense", 0.5), ("hybrid", 0.75)]:
-        r.modes[name] = ev.ModeResult(
+        r.modes[name] = runner.ModeResult(
             mode=name,
             questions=2,
             hit={k: min(1.0, base + k / 20) for k in range(1, 11)},
@@ -134,16 +136,16 @@ def _report() -> ev.Report:
 
 def test_table_json_and_plot(tmp_path: Path) -> None:
     r = _report()
-    table = ev.format_table(r)
-    assert "hybrid*" in table and "dense " in table and "0.800" in table  # hybrid hit@1
+    text = table.format_table(r)
+    assert "hybrid*" in text and "dense " in text and "0.800" in text  # hybrid hit@1
     d = r.to_dict()
     assert d["retrieval"]["hybrid"]["hit@1"] == 0.8 and len(d["retrieval"]["dense"]["hit_curve"]) == 10
     json.dumps(d)
     png = tmp_path / "curves.png"
-    ev.plot(r, png)
+    table.plot(r, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(CiteqaError, match="cannot write"):
-        ev.plot(r, tmp_path / "no-such-dir" / "x.png")
+        table.plot(r, tmp_path / "no-such-dir" / "x.png")
 
 
 # -- the CLI on a subset ----------------------------------------------------------
@@ -242,8 +244,8 @@ def test_full_squad_meets_the_retrieval_targets(squad: Path, tmp_path: Path, emb
 
     with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
         assert not qa.ingest([squad / "docs"]).failed
-        questions = ev.load_questions(squad / "questions.jsonl")
-        report = ev.run(qa, questions, modes=["dense", "bm25", "hybrid"])
+        questions = list(read_questions(squad / "questions.jsonl"))
+        report = runner.run(qa, questions, modes=["dense", "bm25", "hybrid"])
     assert report.answerable == 1062
     dense, bm25, hybrid = (report.modes[m] for m in ("dense", "bm25", "hybrid"))
     assert hybrid.hit[5] >= 0.95 and hybrid.hit[1] >= 0.78

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from answer import Generator, llama2_prompt
-from answer.llm import is_llama2
-from citeqa import bundled
-from citeqa.errors import ConfigError, ModelError
-from citeqa.settings import Settings
+from citeqa.answer.llm import Generator, is_llama2, llama2_prompt
+from citeqa.core import bundled
+from citeqa.core.errors import ConfigError, ModelError
+from citeqa.core.settings import Settings
 
 # One thread: llama.cpp's worker threads spin-wait, so on a busy 2-core machine two threads
 # can be 10x slower than one; a 135M model gains nothing from the second.

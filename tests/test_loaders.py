@@ -12,8 +12,9 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from citeqa.errors import DocumentError
-from ingest.loaders import SUPPORTED_SUFFIXES, clean_text, content_hash, load
+from citeqa.core.errors import DocumentError
+from citeqa.core.files import content_hash
+from citeqa.ingest.loaders import SUPPORTED_SUFFIXES, clean_text, load
 from tests.conftest import unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
@@ -350,7 +351,7 @@ def test_permission_denied(tmp_path: Path) -> None:
     path.chmod(0o000)
     code = (
         "from pathlib import Path\n"
-        "from citeqa.errors import DocumentError\n"
+        "from citeqa.core.errors import DocumentError\n"
         "from ingest.loaders import load\n"
         "try:\n"
         f"    load(Path({str(path)!r}), max_bytes=10**6)\n"
@@ -366,7 +367,7 @@ def test_pypdf_noise_is_silenced(pdfs: Path, tmp_path: Path) -> None:
     (tmp_path / "cut.pdf").write_bytes(data[: len(data) // 2])
     code = (
         "from pathlib import Path\n"
-        "from citeqa.errors import DocumentError\n"
+        "from citeqa.core.errors import DocumentError\n"
         "from ingest.loaders import load\n"
         "for name in ('cut.pdf', 'starcoder2.pdf', 'wizardmath.pdf'):\n"
         "    try:\n"

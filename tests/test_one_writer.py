@@ -21,8 +21,8 @@ from tests.conftest import REPO, SAMPLE_DOCS, make_settings
 
 HOLD_WITH_API = """
 import sys
-from citeqa.settings import Settings
-from retrieval.store import Store
+from citeqa.core.settings import Settings
+from citeqa.retrieval.store import Store
 store = Store.open(Settings(_env_file=None, data_dir=sys.argv[1]), embed_name="all-MiniLM-L6-v2", dim=384)
 print("ready", flush=True)
 sys.stdin.read()  # hold until the test closes stdin (or kills us)
@@ -234,7 +234,7 @@ def test_docs_lists_and_removes(backend_settings, tmp_path: Path, monkeypatch, e
         assert r.exit_code == 1 and "no ingested document matches" in r.output
     finally:
         if s.milvus_uri:
-            from retrieval.store import Store
+            from citeqa.retrieval.store import Store
 
             with Store.open(s, embed_name=embedder.name, dim=embedder.dim) as store:
                 store.drop()

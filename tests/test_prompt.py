@@ -7,11 +7,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from answer import NOT_IN_DOCS, SYSTEM_PROMPT, Generator, build_prompt, format_context
-from answer.prompt import echo_stops, user_message
-from citeqa import bundled
-from citeqa.errors import ModelError
-from citeqa.types import Hit
+from citeqa.answer.llm import Generator
+from citeqa.answer.prompt import (
+    NOT_IN_DOCS,
+    SYSTEM_PROMPT,
+    build_prompt,
+    echo_stops,
+    format_context,
+    user_message,
+)
+from citeqa.core import bundled
+from citeqa.core.errors import ModelError
+from citeqa.core.types import Hit
 
 
 @pytest.fixture(scope="module")

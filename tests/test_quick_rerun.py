@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -9,8 +10,7 @@ import sys
 from pathlib import Path
 
 from citeqa.engine import Citeqa
-from ingest.quick import unchanged_report
-from retrieval import synced
+from citeqa.ingest.quick import unchanged_report as quick_report
 from tests.conftest import REPO, make_settings
 
 
@@ -29,9 +29,15 @@ def _statuses(report) -> list[tuple[str, str, int, int]]:
 def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, embedder) -> None:
     docs = _docs(tmp_path / "docs")
     settings = make_settings(tmp_path / "data")
-    record = synced.file_for(settings.data_dir, settings.collection)
-    name = settings.embed_model_name()
     qa = Citeqa(settings, embedder=embedder)
+    assert qa.datadir is not None
+    record = qa.datadir.synced_path
+    name = settings.embed_model_name()
+
+    def unchanged_report(_record: Path, embed_name: str, paths: list[Path]):
+        recorded = qa.datadir.read_synced(embed_name)
+        return None if recorded is None else quick_report(recorded, paths)
+
     try:
         assert qa.ingest([docs]).count("added") == 2
         assert record.exists()
@@ -57,7 +63,8 @@ def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, e
         assert qa.ingest([docs]).count("added") == 1
 
         # a run killed between its first manifest write and its commit leaves no record behind
-        qa.store.begin_document(str(docs / "a.md"), "0" * 64)
+        row = qa.store.manifest_rows([str(docs / "a.md")])[str(docs / "a.md")]
+        qa.store._write_manifest(dataclasses.replace(row, pending_hash="0" * 64))
         assert not record.exists()
         assert qa.ingest([docs]).count("unchanged") == 3  # recover() undid the pending write
         assert record.exists()

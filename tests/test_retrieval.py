@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from citeqa.core.errors import ConfigError
+from citeqa.core.settings import RETRIEVAL_MODES as MODES
+from citeqa.core.settings import Settings
+from citeqa.core.types import Hit
 from citeqa.engine import Citeqa
-from citeqa.errors import ConfigError
-from citeqa.settings import Settings
-from citeqa.types import Hit
-from retrieval.reranker import Reranker
-from retrieval.retriever import MODES, Retriever, diverse, split_sentences
-from retrieval.store import Fusion, glob_matcher, glob_to_filter
+from citeqa.retrieval.fusion import Fusion
+from citeqa.retrieval.reranker import Reranker
+from citeqa.retrieval.retriever import Retriever, diverse, split_sentences
+from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from tests.conftest import make_settings
 
 DOCS = {
@@ -262,7 +264,7 @@ def cross_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Its scores mean nothing, but it loads, scores and ranks as any CrossEncoder does."""
     from sentence_transformers import CrossEncoder
 
-    from citeqa import bundled
+    from citeqa.core import bundled
 
     path = tmp_path_factory.mktemp("cross-encoder")
     CrossEncoder(

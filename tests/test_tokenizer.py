@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import bundled
-from retrieval.tokenizer import load
+from citeqa.core import bundled
+from citeqa.retrieval.tokenizer import load
 
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.walk import Candidate, discover
+from citeqa.ingest.walk import Candidate, discover
 from tests.conftest import unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_unreadable_folder(tmp_path: Path) -> None:
     assert out.stdout.splitlines() == ["locked|permission denied|False", "open.txt|None|False"]
 
 
-@pytest.mark.parametrize("module", ["ingest.walk", "ingest.loaders", "ingest.chunker"])
+@pytest.mark.parametrize("module", ["citeqa.ingest.walk", "citeqa.ingest.loaders", "citeqa.ingest.chunker"])
 def test_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
     # Parser worker processes are spawned, so they import ingest modules before anything else.
     out = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO, capture_output=True, text=True)

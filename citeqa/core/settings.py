@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from citeqa import bundled
+from citeqa.core import bundled
+from citeqa.core.errors import ConfigError
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 EmbedBackend = Literal["torch", "onnx-int8"]
 
 
@@ -73,6 +75,26 @@ class Settings(BaseSettings):
         description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
         "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
     )
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from CITEQA_* variables and .env, with `overrides` on top; an invalid value is
+        a ConfigError naming its variable, as every edge reports it."""
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(x) for x in first["loc"]) or "settings"
+            raise ConfigError(f"invalid setting CITEQA_{field.upper()}: {first['msg']}") from exc
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where files added through the web app or the HTTP API are kept."""
+        return self.data_dir / "uploads"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 2**20)
 
     @property
     def milvus_path(self) -> Path:

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Literal
+
+# Conversation turns, oldest first: ("user", question) and ("assistant", answer) pairs.
+History = Sequence[tuple[str, str]]
+
+
+def where(source: str, page: int | None = None, location: str = "", *, full_path: bool = False) -> str:
+    """How citeqa names a place in a document: "report.pdf, p. 7", "deck.pptx, slide 3",
+    "notes.md". The one place this is spelled out."""
+    name = source if full_path else PurePath(source).name
+    if page:
+        return f"{name}, p. {page}"
+    return f"{name}, {location}" if location else name
 
 
 @dataclass(frozen=True)
 class Page:
-    """Text of one page of a source file. `page` is 1-based for PDFs, None for files without pages."""
+    """Text of one page (or slide, or section) of a source file. `page` is 1-based for PDFs and
+    None for files without pages; `location` names the place where there is no page number
+    ("slide 7", "section 'Warranty'"), and is empty otherwise."""
 
     text: str
     page: int | None
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,15 +65,16 @@ class Hit:
     text: str
     score: float
     index: int = 0
+    location: str = ""
 
-    def label(self) -> str:
-        name = self.source.rsplit("/", 1)[-1]
-        return f"{name}, p. {self.page}" if self.page else name
+    def label(self, *, full_path: bool = False) -> str:
+        return where(self.source, self.page, self.location, full_path=full_path)
 
     def to_dict(self) -> dict:
         return {
             "source": self.source,
             "page": self.page,
+            "location": self.location,
             "text": self.text,
             "score": round(self.score, 6),
             "chunk_id": self.chunk_id,
@@ -93,6 +112,29 @@ class FileResult:
     pages: int = 0
     error: str | None = None
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """One uploaded file: the name it was sent under, what became of it, and a note for the user
+    ("another file has this name; stored as report (2).pdf")."""
+
+    name: str
+    result: FileResult
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        r = self.result
+        return {
+            "name": self.name,
+            "path": r.path or None,
+            "status": r.status,
+            "chunks": r.chunks,
+            "pages": r.pages,
+            "error": r.error,
+            "note": self.note,
+            "warnings": list(r.warnings),
+        }
 
 
 @dataclass(frozen=True)

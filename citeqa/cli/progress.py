@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from citeqa.types import IngestProgress
+from citeqa.core.types import IngestProgress
 
 if TYPE_CHECKING:
     from tqdm import tqdm

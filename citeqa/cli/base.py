@@ -1,0 +1,139 @@
+"""The `citeqa` group, its per-invocation state, and the edge that turns errors into one line.
+
+Errors become one-line messages here and nowhere else in the CLI: commands raise CiteqaError
+(or click's own usage errors), and `edge` prints them and sets the exit status.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import RETRIEVAL_MODES, Settings
+
+if TYPE_CHECKING:
+    from citeqa.engine import Citeqa
+
+log = logging.getLogger("citeqa")
+
+VERBOSE_HELP = "More logging (-vv for library debug logs)."
+QUIET_HELP = "Only errors."
+
+
+class Ctx:
+    """Per-invocation state: settings from env/.env plus CLI overrides, and the engine once opened."""
+
+    def __init__(self, overrides: dict[str, Any], verbosity: int) -> None:
+        self.overrides = overrides
+        self.verbosity = verbosity
+        self._settings: Settings | None = None
+        self._engine: Citeqa | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(**self.overrides)
+        return self._settings
+
+    def engine(self) -> Citeqa:
+        if self._engine is None:
+            from citeqa.engine import Citeqa
+
+            self._engine = Citeqa(self.settings)
+        return self._engine
+
+    @property
+    def shows_progress(self) -> bool:
+        return self.verbosity >= 0
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def ctx() -> Ctx:
+    return click.get_current_context().find_object(Ctx)  # type: ignore[return-value]
+
+
+def edge(fn: Callable) -> Callable:
+    """Turn citeqa errors into a one-line message and exit 1; tracebacks only with -v."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = click.get_current_context().find_object(Ctx)
+        try:
+            return fn(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CiteqaError as exc:
+            if state and state.verbosity > 0:
+                log.exception("error")
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            if state and state.verbosity > 0:
+                log.exception("unexpected error")
+            raise click.ClickException(f"{type(exc).__name__}: {exc} (run with -v for details)") from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory [CITEQA_DATA_DIR].")
+@click.option("--milvus-uri", help="Milvus server or Zilliz Cloud URI [CITEQA_MILVUS_URI].")
+@click.option("--collection", help="Collection name [CITEQA_COLLECTION].")
+@click.option("--model", type=click.Path(path_type=Path), help="GGUF chat model [CITEQA_MODEL].")
+@click.option("--embed-model", help="sentence-transformers model name or path [CITEQA_EMBED_MODEL].")
+@click.version_option(package_name="citeqa")
+@click.pass_context
+def cli(click_ctx: click.Context, verbose: int, quiet: bool, **overrides: Any) -> None:
+    """citeqa: ask questions of your own documents and get answers cited down to the page."""
+    from citeqa import logs
+
+    verbosity = -1 if quiet else verbose
+    logs.configure(verbosity)
+    state = Ctx(overrides, verbosity)
+    click_ctx.obj = state
+    click_ctx.call_on_close(state.close)
+
+
+def retrieval_options(fn: Callable) -> Callable:
+    """--top-k, --mode and --source, shared by search, ask, chat and eval."""
+    fn = click.option("--source", "sources", multiple=True, help="Only sources matching this glob (repeatable).")(fn)
+    fn = click.option("--mode", type=click.Choice(RETRIEVAL_MODES), help="Retrieval mode [CITEQA_RETRIEVAL].")(fn)
+    fn = click.option("-k", "--top-k", type=click.IntRange(1, 100), help="Passages to retrieve [CITEQA_TOP_K].")(fn)
+    return fn
+
+
+def _late_verbosity(click_ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if not value:
+        return
+    from citeqa import logs
+
+    state = ctx()  # the group's callback, which made it, runs before a subcommand parses
+    state.verbosity = -1 if param.name == "quiet" else max(state.verbosity, 0) + value
+    logs.configure(state.verbosity)
+
+
+def accept_verbosity_after(group: click.Group) -> None:
+    """Let -v and -q follow the subcommand too (`citeqa ingest -q docs/`), as scripts write them."""
+    for command in group.commands.values():
+        command.params += [
+            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity, help=VERBOSE_HELP),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity, help=QUIET_HELP),
+        ]
+        if isinstance(command, click.Group):
+            accept_verbosity_after(command)
+
+
+def indent(text: str, n: int = 4) -> str:
+    return "\n".join(" " * n + line for line in text.strip().splitlines())

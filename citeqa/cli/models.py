@@ -1,0 +1,39 @@
+"""`citeqa models`: the chat models citeqa can use, and fetching a known one."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from citeqa.cli.base import cli, ctx, edge
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@edge
+def models(click_ctx: click.Context, as_json: bool) -> None:
+    """List the configured, bundled, downloaded and known chat models (or `models pull NAME`)."""
+    if click_ctx.invoked_subcommand:
+        return
+    from citeqa.answer.models import list_models
+
+    infos = list_models(ctx().settings)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos]))
+        return
+    for i in infos:
+        size = f"{i.size_bytes / 2**20:.0f} MB" if i.present else "not downloaded"
+        click.echo(f"{i.name}\t{i.role}\t{size}\t{i.quantization}\t{i.chat_format}\t{i.path}")
+
+
+@models.command("pull")
+@click.argument("name")
+@edge
+def models_pull(name: str) -> None:
+    """Download a known model (e.g. llama-2-7b-chat) into the data dir."""
+    from citeqa.answer.models import pull
+
+    path = pull(ctx().settings, name)
+    click.echo(f"downloaded {path}\nuse it with: export CITEQA_MODEL={path}")

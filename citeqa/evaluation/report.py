@@ -1,0 +1,69 @@
+"""The evaluation report as a table, and hit@k curves as a PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from citeqa.core.errors import CiteqaError, ConfigError
+from citeqa.evaluation.runner import MAX_K, Report
+
+
+def _pct(v: float | None) -> str:
+    return "   -" if v is None else f"{v:.3f}"
+
+
+def format_table(report: Report) -> str:
+    lines = [
+        f"{report.questions} questions ({report.answerable} answerable, {report.unanswerable} unanswerable); "
+        f"top_k {report.top_k}, min_score {report.min_score:g}; default mode {report.default_mode}",
+        "",
+        f"{'mode':<11} {'hit@1':>6} {'hit@5':>6} {'hit@10':>6} {'MRR@10':>6}   {'abstained: unans.':>17} {'answerable':>10}"
+        f"   {'min_score for ≤5% wrong':>23} {'→ unans.':>8}",
+    ]
+    for name, r in report.modes.items():
+        cal = "-" if r.calibrated_min_score is None else f"{r.calibrated_min_score:.3f}"
+        lines.append(
+            f"{name + ('*' if name == report.default_mode else ''):<11} {r.hit[1]:>6.3f} {r.hit[5]:>6.3f} {r.hit[10]:>6.3f} {r.mrr:>6.3f}"
+            f"   {_pct(r.abstained_unanswerable):>17} {_pct(r.abstained_answerable):>10}"
+            f"   {cal:>23} {_pct(r.calibrated_abstained_unanswerable):>8}"
+        )
+    lines.append("* the configured mode (CITEQA_RETRIEVAL); hit@k and MRR over answerable questions")
+    if report.answers:
+        a = report.answers
+        lines += [
+            "",
+            f"answers ({a.mode}, {a.questions} answerable questions): answer accuracy {a.answer_accuracy:.3f}, "
+            f"citation accuracy {a.citation_accuracy:.3f}, abstained {a.abstained:.3f}",
+        ]
+    lines.append(f"\n{report.seconds:.1f}s")
+    return "\n".join(lines)
+
+
+def plot(report: Report, path: Path) -> None:
+    """hit@k for k = 1..10, one curve per mode."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display needed, and none is touched
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError(
+            "--plot needs matplotlib: pip install 'citeqa[dev]' (or pip install matplotlib)"
+        ) from None
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    ks = list(range(1, MAX_K + 1))
+    for name, r in report.modes.items():
+        ax.plot(ks, [r.hit[k] for k in ks], marker="o", label=name)
+    ax.set_xlabel("k (passages retrieved)")
+    ax.set_ylabel("hit@k (answerable questions)")
+    ax.set_xticks(ks)
+    ax.set_title(f"Retrieval hit@k, {report.answerable} answerable questions")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CiteqaError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)

@@ -1,0 +1,141 @@
+"""An embedded data dir: milvus-lite's files, the one-process lock, and the synced record.
+
+milvus-lite allows one process per data directory, and a second one fails with a bare "Open local
+milvus failed"; the pid lock here lets citeqa name the holder instead. The lock is held by
+whoever opens the index (the engine, or `serve-db`, which serves it to other processes).
+
+The synced record, `<collection>.synced.json`, is the state the last complete ingest left,
+readable without Milvus. Re-running an ingest over an unchanged folder is the nightly case, and
+its cost should be hashing the files, not starting milvus-lite and importing pymilvus and a model
+(about 3 s). The store writes the record after an ingest that left nothing pending and deletes it
+before any change to the manifest, so it exists only while it matches the index exactly: a killed
+run always finds it gone and takes the full path, which repairs what the run left.
+
+Only for embedded data dirs: a Milvus server may be changed by other machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+from citeqa.core.errors import DataDirInUse, StoreError
+from citeqa.core.types import DocumentRecord
+
+_FORMAT = 1
+LOCK_NAME = "citeqa.pid"
+
+
+class EmbeddedDataDir:
+    def __init__(self, path: Path, collection: str) -> None:
+        self.path = Path(path)
+        self.collection = collection
+        self.lock_path = self.path / LOCK_NAME
+        self.synced_path = self.path / f"{collection}.synced.json"
+        self._fh: IO[str] | None = None
+
+    @property
+    def milvus_path(self) -> Path:
+        return self.path / "milvus.db"
+
+    # -- the lock -------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return self._fh is not None
+
+    def acquire(self) -> None:
+        if self._fh is not None:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        fh = open(self.lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            raise DataDirInUse(self.path, int(holder) if holder.isdigit() else None) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> EmbeddedDataDir:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # -- serving it ------------------------------------------------------------
+
+    def serve(self, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve this data dir's index as a Milvus gRPC server until Ctrl-C or SIGTERM, holding the
+        lock all the while: a citeqa without CITEQA_MILVUS_URI is then told who holds the index."""
+        import signal
+        import socket
+
+        from milvus_lite.cmdline import main as milvus_lite
+
+        with socket.socket() as probe:  # grpc's own bind error is a bare "Failed to bind"
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+
+        def stop(*_: object) -> None:
+            raise KeyboardInterrupt  # milvus-lite drains requests and closes the index on it
+
+        with self:
+            signal.signal(signal.SIGTERM, stop)
+            if on_ready is not None:
+                on_ready()
+            milvus_lite(["server", "--data-dir", str(self.milvus_path), "--host", host, "--port", str(port)])
+
+    # -- the synced record ----------------------------------------------------
+
+    def write_synced(self, embed_name: str, docs: Iterable[DocumentRecord]) -> None:
+        """Atomically record `docs` (committed documents only) as the index's whole content."""
+        data = {
+            "format": _FORMAT,
+            "embed": embed_name,
+            "docs": {d.path: [d.content_hash, d.pages, d.chunks] for d in docs},
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".synced-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+            os.replace(tmp, self.synced_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def invalidate_synced(self) -> None:
+        self.synced_path.unlink(missing_ok=True)
+
+    def read_synced(self, embed_name: str) -> dict[str, tuple[str, int, int]] | None:
+        """{path: (content hash, pages, chunks)} as recorded, or None if absent, unreadable or made
+        with another embedding model."""
+        try:
+            data = json.loads(self.synced_path.read_text(encoding="utf-8"))
+            if data.get("format") != _FORMAT or data.get("embed") != embed_name:
+                return None
+            return {p: (str(h), int(pages), int(chunks)) for p, (h, pages, chunks) in data["docs"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
