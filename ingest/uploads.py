@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -20,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pathvalidate import sanitize_filename
+
 from citeqa.core.files import content_hash, os_reason
 from citeqa.core.settings import Settings
 from citeqa.core.types import FileResult, IngestProgress, IngestReport, UploadResult
 from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
 
 _MAX_NAME_BYTES = 200  # well under the 255 most file systems allow, leaving room for a suffix
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
 class UploadRejected(Exception):
@@ -41,19 +41,17 @@ class Stored:
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside the uploads folder, keeping the extension."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFC", base)
-    base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
+    """A file name that stays inside the uploads folder, keeping the extension: the browser's
+    folders are dropped, then pathvalidate removes what no file system allows (control and
+    reserved characters, names like CON) and bounds the length in bytes."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1]).strip().lstrip(".")
     stem, dot, ext = base.rpartition(".")
     if not dot:
         stem, ext = base, ""
-    ext = ext.lower()
-    stem = stem.strip(" .") or "upload"
-    suffix = f".{ext}" if ext else ""
-    while len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
-        stem = stem[:-1]
-    return stem + suffix
+    suffix = "." + sanitize_filename(ext.lower(), replacement_text="_") if ext else ""
+    room = _MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    stem = sanitize_filename(stem.strip(" ."), platform="universal", replacement_text="_", max_len=room)
+    return (stem.strip(" .") or "upload") + suffix
 
 
 def _file_digest(path: Path) -> str | None:

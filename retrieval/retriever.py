@@ -17,6 +17,7 @@ from citeqa.core.types import Hit
 from citeqa.retrieval.embedder import Embedder
 from citeqa.retrieval.fusion import Fusion
 from citeqa.retrieval.reranker import Reranker
+from citeqa.retrieval.search import Searcher
 from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from citeqa.retrieval.store import Store
 
@@ -53,6 +54,7 @@ class Retriever:
         reranker: Reranker | None = None,
     ) -> None:
         self.store = store
+        self.searcher = Searcher(store)
         self.embedder = embedder
         self.mode = mode
         self.top_k = top_k
@@ -114,11 +116,11 @@ class Retriever:
         # all the candidates it reorders.
         fetch = max(k + max(k, 10), self.reranker.candidates if self.reranker else 0)
         if mode == "dense":
-            ranked = self.store.search_dense(qvecs, fetch, expr)
+            ranked = self.searcher.dense(qvecs, fetch, expr)
         elif mode == "bm25":
-            ranked = self.store.search_bm25(queries, fetch, expr)
+            ranked = self.searcher.bm25(queries, fetch, expr)
         else:
-            ranked = self.store.search_hybrid(
+            ranked = self.searcher.hybrid(
                 qvecs, queries, fetch, expr, candidates=max(self.candidates, fetch), ranker=(fusion or self.fusion).ranker()
             )
         if sources:

@@ -28,14 +28,13 @@ import numpy as np
 
 from citeqa.core.errors import DataDirInUse, StoreError
 from citeqa.core.settings import Settings
-from citeqa.core.types import Chunk, DocumentRecord, Hit
+from citeqa.core.types import Chunk, DocumentRecord
 from citeqa.retrieval import schema
 from citeqa.retrieval.datadir import EmbeddedDataDir
 
 log = logging.getLogger(__name__)
 
 _QUERY_PAGE = 1_000  # rows per query page; Milvus caps offset+limit at 16,384
-_SEARCH_BATCH = 256  # queries per search call
 _MANIFEST_BATCH = 200  # paths per manifest lookup
 
 
@@ -201,16 +200,16 @@ class Store:
             }
             for c, v in zip(chunks, vectors, strict=True)
         ]
-        self._call(self.client.upsert, self.collection, rows)
+        self.call(self.client.upsert, self.collection, rows)
 
     def _delete_other_versions(self, path: str, content_hash: str) -> None:
-        self._call(self.client.delete, self.collection, filter=f"source == {quote(path)} and doc_hash != {quote(content_hash)}")
+        self.call(self.client.delete, self.collection, filter=f"source == {quote(path)} and doc_hash != {quote(content_hash)}")
 
     def remove_document(self, path: str) -> bool:
         self._unsync()
         existed = path in self.manifest_rows([path])
-        self._call(self.client.delete, self.collection, filter=f"source == {quote(path)}")
-        self._call(self.client.delete, self.manifest, filter=f"path == {quote(path)}")
+        self.call(self.client.delete, self.collection, filter=f"source == {quote(path)}")
+        self.call(self.client.delete, self.manifest, filter=f"path == {quote(path)}")
         return existed
 
     def recover(self) -> int:
@@ -227,7 +226,7 @@ class Store:
                 self._delete_other_versions(row.path, row.content_hash)
                 self._write_manifest(done)
                 continue
-            self._call(
+            self.call(
                 self.client.delete,
                 self.collection,
                 filter=f"source == {quote(row.path)} and doc_hash == {quote(row.pending_hash)}",
@@ -240,12 +239,12 @@ class Store:
         return len(pending)
 
     def _count(self, expr: str) -> int:
-        res = self._call(self.client.query, self.collection, filter=expr, output_fields=["count(*)"])
+        res = self.call(self.client.query, self.collection, filter=expr, output_fields=["count(*)"])
         return int(res[0]["count(*)"])
 
     def _write_manifest(self, row: ManifestRow) -> None:
         self._unsync()
-        self._call(self.client.upsert, self.manifest, [{**dataclasses.asdict(row), "_unused": [0.0, 0.0]}])
+        self.call(self.client.upsert, self.manifest, [{**dataclasses.asdict(row), "_unused": [0.0, 0.0]}])
 
     def _unsync(self) -> None:
         if self._synced_valid and self.datadir is not None:
@@ -262,7 +261,7 @@ class Store:
         self.datadir.write_synced(self.embed_name, [r.record() for r in rows])
         self._synced_valid = True
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
@@ -278,7 +277,7 @@ class Store:
                 batch.append(p)
             if batch and (p is None or len(batch) == _MANIFEST_BATCH):
                 expr = "path in [" + ", ".join(quote(x) for x in batch) + "]"
-                rows = self._call(self.client.query, self.manifest, filter=expr, output_fields=schema.MANIFEST_FIELDS)
+                rows = self.call(self.client.query, self.manifest, filter=expr, output_fields=schema.MANIFEST_FIELDS)
                 out.update((r["path"], _manifest_row(r)) for r in rows)
                 batch = []
         return out
@@ -288,7 +287,7 @@ class Store:
             yield _manifest_row(r)
 
     def _query_all(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict]:
-        it = self._call(self.client.query_iterator, collection, filter=expr, output_fields=fields, batch_size=_QUERY_PAGE)
+        it = self.call(self.client.query_iterator, collection, filter=expr, output_fields=fields, batch_size=_QUERY_PAGE)
         try:
             while True:
                 page = it.next()
@@ -310,56 +309,6 @@ class Store:
     def chunks_of(self, path: str) -> list[dict]:
         return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))
 
-    # -- search ---------------------------------------------------------------
-    # Every search takes a batch of queries: Milvus answers nq queries in one call far faster than
-    # nq calls (one round trip, one plan), which is what keeps `citeqa eval` over thousands of
-    # questions within minutes.
-
-    def search_dense(self, vectors: np.ndarray, limit: int, expr: str = "") -> list[list[Hit]]:
-        return self._search(vectors.tolist(), "vector", "COSINE", limit, expr, abs_score=False)
-
-    def search_bm25(self, queries: Sequence[str], limit: int, expr: str = "") -> list[list[Hit]]:
-        # BM25 scores are non-negative; milvus-lite reports them negated as distances.
-        return self._search(list(queries), "sparse", "BM25", limit, expr, abs_score=True)
-
-    def _search(self, data: list, field: str, metric: str, limit: int, expr: str, *, abs_score: bool) -> list[list[Hit]]:
-        out: list[list[Hit]] = []
-        for i in range(0, len(data), _SEARCH_BATCH):
-            res = self._call(
-                self.client.search,
-                self.collection,
-                data=data[i : i + _SEARCH_BATCH],
-                anns_field=field,
-                limit=limit,
-                filter=expr,
-                output_fields=schema.CHUNK_FIELDS,
-                search_params={"metric_type": metric},
-            )
-            out += [[_hit(r, abs(r["distance"]) if abs_score else r["distance"]) for r in row] for row in res]
-        return out
-
-    def search_hybrid(
-        self, vectors: np.ndarray, queries: Sequence[str], limit: int, expr: str, *, candidates: int, ranker: Any
-    ) -> list[list[Hit]]:
-        """Dense and BM25 legs merged by Milvus itself with `ranker` (a pymilvus ranker); each hit's
-        score is the fused score. The filter goes on each leg, so both draw their candidates from
-        the matching sources only."""
-        from pymilvus import AnnSearchRequest
-
-        out: list[list[Hit]] = []
-        where = expr or None
-        for i in range(0, len(queries), _SEARCH_BATCH):
-            batch = slice(i, i + _SEARCH_BATCH)
-            reqs = [
-                AnnSearchRequest(vectors[batch].tolist(), "vector", {"metric_type": "COSINE"}, candidates, expr=where),
-                AnnSearchRequest(list(queries[batch]), "sparse", {"metric_type": "BM25"}, candidates, expr=where),
-            ]
-            res = self._call(
-                self.client.hybrid_search, self.collection, reqs, ranker, limit=limit, output_fields=schema.CHUNK_FIELDS
-            )
-            out += [[_hit(r, r["distance"]) for r in row] for row in res]
-        return out
-
 
 def _manifest_row(r: dict) -> ManifestRow:
     return ManifestRow(**{k: r[k] for k in schema.MANIFEST_FIELDS})
@@ -368,16 +317,3 @@ def _manifest_row(r: dict) -> ManifestRow:
 def _like_prefix(root: str) -> str:
     root = root.rstrip("/")
     return root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
-
-
-def _hit(r: dict, score: float) -> Hit:
-    e = r["entity"]
-    return Hit(
-        chunk_id=str(r["id"]),
-        source=e["source"],
-        page=e["page"] or None,
-        text=e["text"],
-        score=float(score),
-        index=int(e["chunk_index"]),
-        location=e.get("location") or "",
-    )

@@ -270,7 +270,7 @@ WRITES = {"upsert", "insert", "delete"}
 
 def _crash_after(store: Store, n: int) -> list[str]:
     """Make `store` die before its (n+1)-th write to Milvus; returns the log of writes made."""
-    real = store._call
+    real = store.call
     done: list[str] = []
 
     def call(fn, *args, **kwargs):
@@ -281,7 +281,7 @@ def _crash_after(store: Store, n: int) -> list[str]:
             done.append(f"{name} {args[0] if args else ''}")
         return real(fn, *args, **kwargs)
 
-    store._call = call  # type: ignore[method-assign]
+    store.call = call  # type: ignore[method-assign]
     return done
 
 
