@@ -93,8 +93,13 @@ def test_ask_streams_an_answer_with_cited_sources(app_env, embedder):
     assert any(re.match(r"\[\d|(Other r|R)etrieved passages", lbl) for lbl in _labels(at))
     # The passage itself is shown (html-escaped, evidence in <mark>).
     assert any("47 metres" in h.proto.body for h in at.get("html"))
-    # Timings and a transcript that carries the question.
+    # Timings, and a transcript that carries the question and the cited page.
     assert any("total" in c.value for c in at.caption)
+    transcript = next(d for d in at.get("download_button") if d.proto.label == "Transcript")
+    assert not transcript.proto.disabled
+    md = transcript_markdown(at.session_state["citeqa_turns"])
+    assert "## Q1. What was the maximum depth of Aurora Lake in the 2023 survey?" in md
+    assert "aurora_lake_field_station_2023.pdf, page 2" in md
 
 
 def test_follow_up_passes_history_and_new_chat_clears(app_env, embedder, monkeypatch):
