@@ -128,9 +128,6 @@ class Embedder:
         )
         return np.asarray(vecs, dtype=np.float32)
 
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
-
     def similarity(self, query: str, candidates: Sequence[str]) -> list[float]:
         """Cosine similarity of `query` to each candidate; used to score evidence sentences."""
         if not candidates:
