@@ -69,15 +69,11 @@ class AnswerStream:
 
     def close(self) -> None:
         """Stop now: generation ends at the next token, a wait for the model ends within a tick,
-        and `answer` becomes what had been shown."""
+        and `answer` becomes what had been shown. Safe from any thread (one iterating elsewhere
+        right now sees the stop flag at its next step)."""
         self._stop.set()
-        if not self._started:
-            self._started = True
-            self._end()
-            return
-        # Iterated in another thread right now (ValueError): it sees the stop flag at its next step.
-        with contextlib.suppress(ValueError):
-            self._events.close()  # type: ignore[attr-defined]
+        self._started = True
+        self._end()
 
     def _end(self) -> None:
         close = getattr(self._events, "close", None)

@@ -46,7 +46,7 @@ class SupportCheck:
     by default lexical overlap stands in for it."""
 
     similarity: ScoreFn = lexical_scores
-    min_words: float = 0.75
+    min_words: float = 0.8
     min_similarity: float = 0.6
 
     def check(self, text: str, sources: Sequence[Hit]) -> Sentence:

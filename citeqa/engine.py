@@ -276,19 +276,25 @@ class Citeqa:
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
         from citeqa.answer.answerer import Clock
         from citeqa.answer.conversation import search_queries
-        from citeqa.answer.evidence import select
+        from citeqa.answer.evidence import EVIDENCE_POOL, select, with_evidence_passages
 
         t0 = time.perf_counter()
+        k = top_k or self.settings.top_k
         queries = search_queries(question, history)
-        retrieved = self.retriever.retrieve_fused(queries, top_k=top_k, mode=mode, sources=sources)
+        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
+        # and so abstention, is judged on the top k as before.
+        retrieved = self.retriever.retrieve_fused(
+            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k
+        )
         retrieve_s = time.perf_counter() - t0
         assert retrieved.vector is not None
         vectors = self.retriever.sentence_vectors(retrieved.hits)
         evidence = select(queries[0], retrieved.vector, retrieved.hits, vectors)
+        hits, evidence = with_evidence_passages(retrieved.hits, k, evidence)
         clock = Clock(t0, retrieve_s, time.perf_counter() - t0)
         return self.answerer.stream(
             question,
-            retrieved.hits,
+            hits,
             evidence,
             relevant=self.retriever.is_relevant(retrieved),
             clock=clock,

@@ -143,12 +143,13 @@ class Retriever:
         top_k: int | None = None,
         mode: RetrievalMode | None = None,
         sources: Sequence[str] = (),
+        relevance_k: int | None = None,
         rrf_k: int = 60,
     ) -> Retrieved:
         """Several phrasings of one question (a follow-up joined with the question before it, and
         its own words): each list retrieved, fused by reciprocal rank, ties going to the earlier
-        query. Relevance and the vector are the first query's, over the fused hits."""
-        got = self.retrieve_many(queries, top_k=top_k, mode=mode, sources=sources)
+        query. Relevance (over the first `relevance_k` hits) and the vector are the first query's."""
+        got = self.retrieve_many(queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k)
         if len(got) == 1:
             return got[0]
         score: dict[str, float] = {}
@@ -161,7 +162,7 @@ class Retriever:
         hits = tuple(sorted(by_id.values(), key=lambda h: -score[h.chunk_id])[:k])
         first = got[0]
         assert first.vector is not None
-        relevance = self._relevance(first.vector[None, :], [hits])[0]
+        relevance = self._relevance(first.vector[None, :], [hits[: min(relevance_k or k, k)]])[0]
         return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
 
     def search(self, query: str, **kwargs) -> list[Hit]:
