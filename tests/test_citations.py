@@ -12,10 +12,9 @@ from citeqa.answer.citations import (
     looks_abstained,
     parse_markers,
     remove_markers,
-    sentence_spans,
-    split_sentences,
     strip_invalid,
 )
+from citeqa.core.sentences import sentence_spans, split_sentences
 from citeqa.answer.prompt import NOT_IN_DOCS
 
 
@@ -72,10 +71,33 @@ def test_remove_markers() -> None:
         ("A line broken\nmid sentence. Next.", ["A line broken\nmid sentence.", "Next."]),
         ("   ", []),
         ("No terminal punctuation", ["No terminal punctuation"]),
+        ("Dr. Ingrid Valtonen leads it. Since 2016.", ["Dr. Ingrid Valtonen leads it.", "Since 2016."]),
+        ("It is differentiable w.r.t. parameters. Next.", ["It is differentiable w.r.t. parameters.", "Next."]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_hard_wrapped_pdf_text_keeps_sentences_and_splits_headings() -> None:
+    # As citeqa.ingest.loaders extracts a PDF page: full-width lines wrap sentences, short ones end them.
+    text = (
+        "Published as a conference paper at ICLR 2015\n"
+        "Good default settings for the tested machine learning problems are a = 0.001,\n"
+        "b1 = 0.9, b2 = 0.999 and eps = 10-8. All operations on vectors are element-wise.\n"
+        "2 ALGORITHM\n"
+        "See algorithm 1 for pseudo-code of our proposed algorithm Adam. Let f be a noisy objec-\n"
+        "tive function: a stochastic scalar function that is differentiable w.r.t. its parameters."
+    )
+    assert split_sentences(text) == [
+        "Published as a conference paper at ICLR 2015",
+        "Good default settings for the tested machine learning problems are a = 0.001,\n"
+        "b1 = 0.9, b2 = 0.999 and eps = 10-8.",
+        "All operations on vectors are element-wise.",
+        "2 ALGORITHM",
+        "See algorithm 1 for pseudo-code of our proposed algorithm Adam.",
+        "Let f be a noisy objec-\ntive function: a stochastic scalar function that is differentiable w.r.t. its parameters.",
+    ]
 
 
 def test_sentence_spans_are_exact_offsets() -> None:
