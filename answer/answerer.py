@@ -151,7 +151,7 @@ class _Job:
                 return  # stopped while waiting
             gen = model()
             quotes = self.quotes()
-            prompt, quotes = evidence_prompt(gen, self.question, quotes)
+            prompt, quotes = evidence_prompt(gen, self.standalone or self.question, quotes)
             self.wait_s = time.perf_counter() - self.clock.t0
             yield from self._tokens(gen, prompt, quote_stops(quotes), temperature, stopped)
         finally:
@@ -200,15 +200,7 @@ class _Job:
         yield SentenceChecked(sentence, piece)
 
     def quotes(self) -> list[tuple[int, str]]:
-        """The evidence with its neighbouring sentences, one block per passage, in evidence order."""
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for e in self.shown:
-            spans.setdefault(e.n, []).append(window(e, self.a.window))
-        out = []
-        for n, ss in spans.items():
-            text = self.sources[n - 1].text
-            out.append((n, " … ".join(text[s:e] for s, e in _merged(ss))))
-        return out
+        return evidence_quotes(self.shown, self.sources, self.a.window)
 
     # -- the answer ------------------------------------------------------------
 
@@ -267,6 +259,19 @@ class _Job:
             claim = " ".join(s.text for s in self.sentences if s.supported and n in s.citations)
             out.append(Citation(n=n, hit=hit, quote=quotes.get(n) or best_quote(claim, hit.text)))
         return tuple(out)
+
+
+def evidence_quotes(evidence: Sequence[Evidence], sources: Sequence[Hit], size: int = 1) -> list[tuple[int, str]]:
+    """What the model is given: each evidence sentence with `size` sentences on either side, one
+    block per passage ([n] as among `sources`), in evidence order."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for e in evidence:
+        spans.setdefault(e.n, []).append(window(e, size))
+    out = []
+    for n, ss in spans.items():
+        text = sources[n - 1].text
+        out.append((n, " … ".join(text[s:e] for s, e in _merged(ss))))
+    return out
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -14,8 +14,8 @@ from citeqa.answer.citations import (
     remove_markers,
     strip_invalid,
 )
-from citeqa.core.sentences import sentence_spans, split_sentences
 from citeqa.answer.prompt import NOT_IN_DOCS
+from citeqa.core.sentences import sentence_spans, split_sentences
 
 
 @pytest.mark.parametrize(
