@@ -93,22 +93,6 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-def number_agreement(claim: str, candidates: Sequence[str]) -> list[float]:
-    """Share of the claim's numbers that each candidate also has (1.0 when the claim has none).
-
-    Embedding similarity barely tells "12 layers" from "24 layers"; a wrong number is the
-    most common way a fluent answer misstates its source.
-    """
-    want = numbers_in(claim)
-    if not want:
-        return [1.0 for _ in candidates]
-    return [len(want & numbers_in(c)) / len(want) for c in candidates]
-
-
-def content_words(text: str) -> int:
-    return len(_tokens(text))
-
-
 @functools.lru_cache(maxsize=16384)
 def content_word_set(text: str) -> frozenset[str]:
     """The words of `text` that carry content: no stop words, markers or punctuation, plurals folded."""

@@ -224,11 +224,6 @@ def scorable_spans(text: str) -> list[tuple[int, int]]:
     return [(start, start + len(stripped))] if stripped else [(0, len(text))]
 
 
-def split_sentences(text: str) -> list[str]:
-    """The scorable sentences of a passage (`scorable_spans`), as text."""
-    return [text[s:e] for s, e in scorable_spans(text)]
-
-
 @functools.lru_cache(maxsize=8192)
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     # Cached: the same passages come back for query after query (an evaluation computed each

@@ -213,10 +213,8 @@ def test_does_not_look_abstained(text: str) -> None:
     assert not looks_abstained(text)
 
 
-def test_number_agreement() -> None:
-    from citeqa.answer.citations import number_agreement, numbers_in
+def test_numbers_in() -> None:
+    from citeqa.answer.citations import numbers_in
 
     assert numbers_in("It got 1,204 responses in 2021 [3].") == {"1204", "2021"}
-    assert number_agreement("It has 24 layers [1].", ["It has 12 layers.", "24 layers, 110M."]) == [0.0, 1.0]
-    assert number_agreement("No numbers here.", ["1 2 3"]) == [1.0]
     assert numbers_in("2. The tower is 330 m tall.") == {"330"}

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from citeqa.answer.answerer import GENERATED_HEADER
 from citeqa.answer.evidence import EVIDENCE_POOL
 from citeqa.core.errors import ConfigError
 from citeqa.core.settings import RetrievalMode
@@ -96,7 +97,8 @@ class ModeResult:
 class AnswerResult:
     """Answers asked with one generation mode (CITEQA_GENERATE). Shares of answerable questions
     unless said otherwise; `unsupported_shown` counts generated sentences that failed the support
-    check yet appear in an answer's text (it must be 0)."""
+    check yet appear in the generated part of an answer's text (it must be 0; a model repeating a
+    quote word for word without citing it is not counted, as the quote is shown anyway)."""
 
     mode: str  # the generation mode
     questions: int  # questions asked, answerable and not
@@ -269,7 +271,8 @@ def _answers(
         generated += a.answer_kind == "generated"
         sentences += len(a.sentences)
         supported += sum(s.supported for s in a.sentences)
-        shown_bad += sum(1 for s in a.unsupported if s.text in a.text)
+        written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
+        shown_bad += sum(1 for s in a.unsupported if s.text in written)
         if not q.answerable:
             continue
         right += (not a.abstained) and contains_answer(a.text, q.answers)
