@@ -1,279 +1,284 @@
-"""From a question and retrieved passages to a streamed, cited, support-checked Answer."""
+"""From a question, its passages and their evidence to an `AnswerStream`: evidence first, then
+generated sentences that passed the support check, or the one "not in your documents" message.
+
+Abstention is decided here and nowhere else (`Policy`).
+"""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from citeqa.answer.citations import (
-    MARKER,
-    ScoreFn,
-    content_words,
-    lexical_scores,
-    looks_abstained,
-    number_agreement,
-    parse_markers,
-    pick_quote,
-    quote_candidates,
-    remove_markers,
-    split_sentences,
-    strip_invalid,
-)
-from citeqa.answer.llm import Generator
-from citeqa.answer.prompt import NOT_IN_DOCS, build_prompt, echo_stops
-from citeqa.core.types import Answer, Citation, Hit, Sentence, Timings
+from citeqa.answer.citations import best_quote, looks_abstained, parse_markers, strip_invalid
+from citeqa.answer.evidence import window
+from citeqa.answer.prompt import NOT_IN_DOCS, evidence_prompt, quote_stops
+from citeqa.answer.sentence_buffer import SentenceBuffer
+from citeqa.answer.stream import AnswerStream
+from citeqa.answer.support import SupportCheck, strip_places
+from citeqa.answer.turns import TurnQueue, wait_for_turn
+from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting
+from citeqa.core.types import Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
 
-History = Sequence[tuple[str, str]]
+if TYPE_CHECKING:
+    from citeqa.answer.llm import Generator
 
-REWRITE_SYSTEM = (
-    "Rewrite the user's follow-up question as one standalone question that can be understood "
-    "without the conversation. Reply with the question only."
-)
-# One worked example: without it small models answer the follow-up instead of rewriting it.
-_REWRITE_EXAMPLE = (
-    "Conversation:\nUser: Who wrote the 2021 annual report?\nAssistant: Jane Doe wrote it [1].\n"
-    "Follow-up question: when was it published?\n"
-    "Standalone question: When was the 2021 annual report by Jane Doe published?\n\n"
-)
-_REWRITE_MAX_TOKENS = 48
-_LABEL = re.compile(r"^\s*(?:standalone\s+question|question|rewritten(?:\s+question)?)\s*:\s*", re.IGNORECASE)
-_SPEAKER = re.compile(r"^(?:user|assistant|conversation)\s*:", re.IGNORECASE)
-_PARTIAL_MARKER = re.compile(r"\[[\d\s,;\-–and]*$")
+Plan = Literal["abstain", "show", "hold"]
+
+EVIDENCE_HEADER = "Quoted from your documents:"
+GENERATED_HEADER = "\n\nIn short: "
+CUT_NOTE = "\n\n(The model's answer was cut at CITEQA_MAX_TOKENS tokens.)"
 
 
-class AnswerStream:
-    """Iterate for the answer's text as it is generated; `.answer` is set once iteration ends.
+@dataclass(frozen=True)
+class Policy:
+    """When citeqa says the documents do not answer: the one place that decides.
 
-    Pieces come with invalid [n] markers already removed. When the model abstains, the
-    pieces are its own words while `.answer.text` is NOT_IN_DOCS: show `.answer.text` at the end.
-    """
+    Before generating: abstain when no passage is relevant enough (`relevant`: the retriever's
+    CITEQA_MIN_SCORE test) or there is no evidence; when the best evidence scores under
+    `weak_evidence`, hold it back and let the model decide (or abstain, with generation off).
+    After generating held-back evidence: abstain unless some generated sentence was supported and
+    the model did not say the documents lack the answer. Evidence already shown stays the answer
+    whatever the model writes (its text cannot be taken back from a stream, and a strong match
+    is a better signal than a small model's refusal)."""
 
-    def __init__(
-        self,
-        pieces: Iterator[str],
-        finish: Callable[[str, float | None], Answer],
-        sources: Sequence[Hit],
-        prompt: str = "",
-        started: float | None = None,
-    ) -> None:
-        self._pieces = pieces
-        self._finish = finish
-        self.sources: tuple[Hit, ...] = tuple(sources)
-        self.prompt = prompt
-        self.answer: Answer | None = None
-        self._started = time.perf_counter() if started is None else started
+    weak_evidence: float = 0.6
 
-    def __iter__(self) -> Iterator[str]:
-        if self.answer is not None:
-            return
-        raw: list[str] = []
-        first: float | None = None
-        markers = _MarkerFilter(len(self.sources))
-        for piece in self._pieces:
-            if first is None:
-                first = time.perf_counter() - self._started
-            raw.append(piece)
-            if out := markers.feed(piece):
-                yield out
-        if out := markers.flush():
-            yield out
-        self.answer = self._finish("".join(raw), first)
+    def before(self, relevant: bool, evidence: Sequence[Evidence], generate: bool) -> Plan:
+        if not relevant or not evidence:
+            return "abstain"
+        if evidence[0].score < self.weak_evidence:
+            return "hold" if generate else "abstain"
+        return "show"
 
-    def result(self) -> Answer:
-        for _ in self:
-            pass
-        assert self.answer is not None
-        return self.answer
+    def after(self, plan: Plan, model_abstained: bool, supported: int) -> AnswerKind:
+        if plan == "abstain" or (plan == "hold" and (model_abstained or not supported)):
+            return "abstained"
+        return "generated" if supported else "extractive"
 
 
-class _MarkerFilter:
-    """Removes invalid markers from streamed text: holds back a "[..." until it is closed."""
+@dataclass(frozen=True)
+class Clock:
+    """When the question came (perf_counter) and the seconds retrieval and evidence took."""
 
-    def __init__(self, n_sources: int) -> None:
-        self.n_sources = n_sources
-        self.held = ""
-
-    def feed(self, piece: str) -> str:
-        text = self.held + piece
-        m = _PARTIAL_MARKER.search(text)
-        # Spaces before a marker go with it, so a removed marker leaves no gap.
-        cut = m.start() if m and len(text) - m.start() <= 16 else len(text)
-        cut = len(text[:cut].rstrip(" \t"))
-        self.held = text[cut:]
-        return strip_invalid(text[:cut], self.n_sources)[0]
-
-    def flush(self) -> str:
-        text, self.held = self.held, ""
-        return strip_invalid(text, self.n_sources)[0]
+    t0: float
+    retrieve_s: float
+    evidence_s: float
 
 
-@dataclass
-class _Passage:
-    hit: Hit
-    spans: list[tuple[int, int]]
-    n_single: int
-
-    @property
-    def candidates(self) -> list[str]:
-        return [self.hit.text[s:e] for s, e in self.spans]
+def evidence_text(evidence: Sequence[Evidence]) -> str:
+    """The evidence answer as shown: each quote with its [n], file and page."""
+    lines = [f"[{e.n}] “{' '.join(e.quote.split())}” ({e.label()})" for e in evidence]
+    return "\n".join([EVIDENCE_HEADER, *lines])
 
 
 class Answerer:
-    """Answers a question from given hits with `generator`, and checks the answer against them.
-
-    `score_fn(claim, candidates)` scores how well each passage sentence supports an answer
-    sentence (the engine passes embedding similarity; the default is lexical overlap).
-    """
-
-    def __init__(
-        self, generator: Generator, score_fn: ScoreFn | None = None, *, support_threshold: float = 0.5
-    ) -> None:
-        self.generator = generator
-        self.score_fn: ScoreFn = score_fn or lexical_scores
-        self.support_threshold = support_threshold
-
-    @staticmethod
-    def abstained(question: str, hits: Sequence[Hit] = (), timings: Timings | None = None) -> Answer:
-        """The answer given when the passages do not answer the question."""
-        return Answer(
-            question=question,
-            text=NOT_IN_DOCS,
-            abstained=True,
-            sources=tuple(hits),
-            citations=(),
-            timings=timings or Timings(),
-        )
+    def __init__(self, check: SupportCheck, *, policy: Policy | None = None, shown: int = 2, window: int = 1) -> None:
+        self.check = check
+        self.policy = policy or Policy()
+        self.shown = shown  # evidence sentences shown (and given to the model)
+        self.window = window  # sentences on each side of an evidence sentence in the prompt
 
     def stream(
         self,
         question: str,
         hits: Sequence[Hit],
+        evidence: Sequence[Evidence],
         *,
-        history: History = (),
-        retrieve_s: float = 0.0,
+        relevant: bool,
+        clock: Clock,
+        model: Callable[[], Generator] | None = None,
+        turns: TurnQueue | None = None,
         temperature: float | None = None,
+        standalone: str | None = None,
     ) -> AnswerStream:
-        t0 = time.perf_counter()
-        prompt, sources = build_prompt(self.generator, question, hits, history) if hits else ("", [])
-        if not sources:
-            # Without passages the model could only answer from memory.
-            def nothing(_raw: str, _first: float | None) -> Answer:
-                return self.abstained(
-                    question, (), Timings(retrieve_s=retrieve_s, total_s=time.perf_counter() - t0)
-                )
+        """`model` loads the chat model when first called (after the evidence is out); None: no generation."""
+        sources = tuple(hits)
+        plan = self.policy.before(relevant, evidence, model is not None)
+        shown = tuple(evidence[: self.shown]) if plan != "abstain" else ()
+        job = _Job(self, question, sources, shown, plan, clock, standalone)
 
-            return AnswerStream(iter([NOT_IN_DOCS]), nothing, (), started=t0)
+        def run(stopped: Callable[[], bool]) -> Iterator[Event]:
+            yield EvidenceReady(shown, sources, evidence_text(shown) if plan == "show" else "")
+            if plan != "abstain" and model is not None:
+                yield from job.generate(model, turns or TurnQueue(1), temperature, stopped)
+            answer = job.answer()
+            yield Done(answer, answer.text[len(job.streamed) :])
 
-        def finish(raw: str, first: float | None) -> Answer:
-            timings = Timings(retrieve_s=retrieve_s, first_token_s=first, total_s=time.perf_counter() - t0)
-            return self._check(question, raw, sources, timings)
+        return AnswerStream(question, sources, shown, run, job.partial)
 
-        return AnswerStream(
-            self.generator.stream(prompt, stop=echo_stops(sources), temperature=temperature),
-            finish,
-            sources,
-            prompt,
-            started=t0,
-        )
 
-    def answer(self, question: str, hits: Sequence[Hit], *, history: History = ()) -> Answer:
-        return self.stream(question, hits, history=history).result()
+class _Job:
+    """One answer being made: what was shown, generated and checked so far."""
 
-    # -- checking ----------------------------------------------------------------
+    def __init__(
+        self,
+        answerer: Answerer,
+        question: str,
+        sources: tuple[Hit, ...],
+        shown: tuple[Evidence, ...],
+        plan: Plan,
+        clock: Clock,
+        standalone: str | None,
+    ) -> None:
+        self.a = answerer
+        self.question = question
+        self.sources = sources
+        self.shown = shown
+        self.plan = plan
+        self.clock = clock
+        self.standalone = standalone
+        self.streamed = evidence_text(shown) if plan == "show" else ""
+        self.sentences: list[Sentence] = []
+        self.invalid = 0
+        self.model_abstained = False
+        self.truncated = False
+        self.wait_s: float | None = None
+        self.first_s: float | None = None
 
-    def _check(self, question: str, raw: str, sources: Sequence[Hit], timings: Timings) -> Answer:
-        text, invalid = strip_invalid(raw.strip(), len(sources))
-        text = text.strip()
-        if not text or looks_abstained(text):
-            return replace(self.abstained(question, sources, timings), invalid_citations=invalid)
+    def generate(
+        self, model: Callable[[], Generator], turns: TurnQueue, temperature: float | None, stopped: Callable[[], bool]
+    ) -> Iterator[Event]:
+        turn = None
+        try:
+            for item in wait_for_turn(turns, stopped):
+                if isinstance(item, int):
+                    yield Waiting(item)
+                else:
+                    turn = item
+            if turn is None:
+                return  # stopped while waiting
+            gen = model()
+            quotes = self.quotes()
+            prompt, quotes = evidence_prompt(gen, self.standalone or self.question, quotes)
+            self.wait_s = time.perf_counter() - self.clock.t0
+            yield from self._tokens(gen, prompt, quote_stops(quotes), temperature, stopped)
+        finally:
+            if turn is not None:
+                turn.release()
 
-        passages = [_Passage(h, *quote_candidates(h.text)) for h in sources]
-        # For each cited n: summed scores over passage n's candidates, across the sentences citing it.
-        quote_scores: dict[int, list[float]] = {}
-        sentences: list[Sentence] = []
-        for sent in split_sentences(text):
-            cites = tuple(parse_markers(sent))
-            claim = remove_markers(sent)
-            if content_words(claim) == 0:
-                sentences.append(Sentence(sent, cites, True, 1.0))  # no claim, nothing to support
-                continue
-            # A sentence that cites nothing is still checked, against every passage (never credited to one).
-            pool = cites or tuple(range(1, len(sources) + 1))
-            candidates = [c for n in pool for c in passages[n - 1].candidates]
-            scores = self._support(claim, candidates)
-            score = max(scores, default=0.0)
-            sentences.append(Sentence(sent, cites, score >= self.support_threshold, float(score)))
-            offset = 0
-            for n in cites:
-                k = len(passages[n - 1].spans)
-                own = scores[offset : offset + k]
-                acc = quote_scores.setdefault(n, [0.0] * k)
-                quote_scores[n] = [a + b for a, b in zip(acc, own, strict=True)]
-                offset += k
+    def _tokens(
+        self, gen: Generator, prompt: str, stops: list[str], temperature: float | None, stopped: Callable[[], bool]
+    ) -> Iterator[Event]:
+        buffer = SentenceBuffer()
+        pieces = gen.stream(prompt, temperature=temperature, stop=stops)
+        n = 0
+        try:
+            for piece in pieces:
+                if self.first_s is None:
+                    self.first_s = time.perf_counter() - self.clock.t0
+                n += 1
+                yield Draft(piece)
+                for sentence in buffer.feed(piece):
+                    yield from self._checked(sentence)
+                if stopped() or self.model_abstained:
+                    return
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+        self.truncated = n >= gen.max_tokens
+        for sentence in buffer.flush():
+            yield from self._checked(sentence)
 
-        # Markers in sentences without a claim still cite their passage.
-        for s in sentences:
-            for n in s.citations:
-                quote_scores.setdefault(n, [0.0] * len(passages[n - 1].spans))
+    def _checked(self, raw: str) -> Iterator[Event]:
+        if not self.sentences and looks_abstained(raw):
+            self.model_abstained = True
+            return
+        text, removed = strip_invalid(strip_places(raw), len(self.sources))
+        self.invalid += removed
+        if not text.strip():
+            return
+        sentence = self.a.check.check(text.strip(), self.sources)
+        first = not any(s.supported for s in self.sentences)
+        self.sentences.append(sentence)
+        piece = ""
+        if sentence.supported and self.plan == "show":
+            piece = (GENERATED_HEADER if first else " ") + sentence.text
+            self.streamed += piece
+        yield SentenceChecked(sentence, piece)
 
-        citations = []
-        for n in sorted(quote_scores):
-            p = passages[n - 1]
-            quote = (
-                pick_quote(p.hit.text, p.spans, p.n_single, quote_scores[n])[0]
-                if p.spans
-                else p.hit.text.strip()
-            )
-            citations.append(Citation(n=n, hit=p.hit, quote=quote))
+    def quotes(self) -> list[tuple[int, str]]:
+        return evidence_quotes(self.shown, self.sources, self.a.window)
 
+    # -- the answer ------------------------------------------------------------
+
+    def kind(self) -> AnswerKind:
+        return self.a.policy.after(self.plan, self.model_abstained, sum(s.supported for s in self.sentences))
+
+    def answer(self, kind: AnswerKind | None = None, text: str | None = None) -> Answer:
+        kind = kind or self.kind()
+        supported = [s.text for s in self.sentences if s.supported]
+        if text is None:
+            if kind == "abstained":
+                text = NOT_IN_DOCS
+            else:
+                text = evidence_text(self.shown) + (GENERATED_HEADER + " ".join(supported) if supported else "")
+                text += CUT_NOTE if self.truncated and kind == "generated" else ""
+        abstained = kind == "abstained"
+        now = time.perf_counter() - self.clock.t0
         return Answer(
-            question=question,
+            question=self.question,
             text=text,
-            abstained=False,
-            sources=tuple(sources),
-            citations=tuple(citations),
-            sentences=tuple(sentences),
-            grounded=bool(citations) and all(s.supported for s in sentences),
-            invalid_citations=invalid,
-            timings=timings,
+            abstained=abstained,
+            sources=self.sources,
+            citations=() if abstained else self._citations(text),
+            sentences=tuple(self.sentences),
+            grounded=not abstained,
+            invalid_citations=self.invalid,
+            timings=Timings(
+                retrieve_s=self.clock.retrieve_s,
+                evidence_s=self.clock.evidence_s,
+                wait_s=self.wait_s,
+                first_token_s=self.first_s,
+                total_s=now,
+            ),
+            standalone_question=self.standalone,
+            evidence=() if abstained else self.shown,
+            answer_kind=kind,
+            truncated=self.truncated,
         )
 
-    def _support(self, claim: str, candidates: list[str]) -> list[float]:
-        if not candidates:
-            return []
-        scores = self.score_fn(claim, candidates)
-        return [s * a for s, a in zip(scores, number_agreement(claim, candidates), strict=True)]
+    def partial(self, shown_text: str) -> Answer:
+        """The answer as far as it was shown when the stream was closed early."""
+        if not shown_text:
+            return self.answer("abstained", NOT_IN_DOCS) if self.plan == "abstain" else self.answer("extractive", "")
+        kind: AnswerKind = "generated" if GENERATED_HEADER in shown_text else "extractive"
+        return self.answer(kind, shown_text)
 
-    # -- follow-ups ----------------------------------------------------------------
-
-    def rewrite_followup(self, question: str, history: History) -> str:
-        """`question` rewritten with the conversation so that it stands alone (for retrieval)."""
-        if not history:
-            return question
-        convo = "\n".join(
-            f"{'User' if role == 'user' else 'Assistant'}: {_clip(content, 300)}"
-            for role, content in list(history)[-4:]
-        )
-        user = f"{_REWRITE_EXAMPLE}Conversation:\n{convo}\nFollow-up question: {question.strip()}\nStandalone question:"
-        prompt = self.generator.render(REWRITE_SYSTEM, [("user", user)])
-        # One line is all we want; stopping there also saves generating the model's chatter.
-        out = self.generator.complete(prompt, max_tokens=_REWRITE_MAX_TOKENS, temperature=0.0, stop=("\n",))
-        rewritten = _LABEL.sub("", out.strip()).strip().strip("\"'“”").strip()
-        earlier = {c.strip().lower() for r, c in history if r == "user"}
-        too_long = (
-            len(rewritten) > 300
-            or self.generator.count_tokens(out) >= _REWRITE_MAX_TOKENS - 2
-            or len(rewritten) > 4 * len(question) + 200
-        )
-        echoed = _SPEAKER.match(rewritten) or rewritten.lower() in earlier
-        if not rewritten or too_long or echoed or MARKER.search(rewritten) or looks_abstained(rewritten):
-            last_user = next((c for r, c in reversed(list(history)) if r == "user"), "")
-            return f"{last_user.strip()} {question.strip()}".strip()
-        return rewritten
+    def _citations(self, text: str) -> tuple[Citation, ...]:
+        quotes: dict[int, str] = {}
+        for e in self.shown:
+            quotes.setdefault(e.n, e.quote)
+        out = []
+        for n in sorted(set(parse_markers(text)) | set(quotes)):
+            if not 1 <= n <= len(self.sources):
+                continue
+            hit = self.sources[n - 1]
+            claim = " ".join(s.text for s in self.sentences if s.supported and n in s.citations)
+            out.append(Citation(n=n, hit=hit, quote=quotes.get(n) or best_quote(claim, hit.text)))
+        return tuple(out)
 
 
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+def evidence_quotes(evidence: Sequence[Evidence], sources: Sequence[Hit], size: int = 1) -> list[tuple[int, str]]:
+    """What the model is given: each evidence sentence with `size` sentences on either side, one
+    block per passage ([n] as among `sources`), in evidence order."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for e in evidence:
+        spans.setdefault(e.n, []).append(window(e, size))
+    out = []
+    for n, ss in spans.items():
+        text = sources[n - 1].text
+        out.append((n, " … ".join(text[s:e] for s, e in _merged(ss))))
+    return out
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
 
 from citeqa.answer.prompt import NOT_IN_DOCS
+from citeqa.core.sentences import REFERENCE, sentence_spans, split_sentences
 
 ScoreFn = Callable[[str, Sequence[str]], list[float]]
 
-# [1], [2, 3], [2-4]; several in a row ([1][2]) are separate matches.
-MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*)\s*\]")
+# [1], [2, 3], [2-4]; several in a row ([1][2]) are separate matches. The splitter keeps such
+# references with the sentence they follow, so the pattern lives with it.
+MARKER = REFERENCE
 _MARKER_WITH_SPACE = re.compile(r"[ \t]*" + MARKER.pattern)
-
-# Words that end in "." without ending a sentence (compared lower-cased, without the dot).
-_ABBREVIATION_WORDS = (
-    "e.g i.e etc cf vs al fig figs eq eqs no nos p pp sec ch vol approx ca dr mr mrs ms prof st jr sr inc ltd "
-    "co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec tab ref refs resp min max"
-)
-_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
-# A candidate end: terminal punctuation, closing quotes/brackets, then any citation markers.
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s*" + MARKER.pattern + ")*")
-_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)])\s)")
-_NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 
 _STOPWORD_TEXT = """a an the and or but if then of in on at to for from by with without as is are was were be been being
@@ -79,57 +71,6 @@ def strip_invalid(text: str, n_sources: int) -> tuple[str, int]:
     return _MARKER_WITH_SPACE.sub(fix, text), removed
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, trimmed of surrounding whitespace."""
-    spans: list[tuple[int, int]] = []
-    block_start = 0
-    for brk in [*_BREAK.finditer(text), None]:
-        block_end = brk.start() if brk else len(text)
-        start = block_start
-        for m in _END.finditer(text, block_start, block_end):
-            end = m.end()
-            if end < block_end and not text[end].isspace():
-                continue  # 3.14, e.g.x, U.S.A
-            if _is_abbreviation(text, m.start(), end, block_end):
-                continue
-            spans.append((start, end))
-            start = end
-        spans.append((start, block_end))
-        block_start = brk.end() if brk else len(text)
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s and _WORD.search(text, s, e):
-            out.append((s, e))
-        elif out and e > s:
-            # A stray marker or punctuation ("[2]." after a break) belongs to the previous sentence.
-            out[-1] = (out[-1][0], e)
-    return out
-
-
-def _is_abbreviation(text: str, dot: int, end: int, limit: int) -> bool:
-    if text[dot] != ".":
-        return False
-    nxt = text[end:limit].lstrip()
-    if nxt[:1].islower():
-        return True  # a sentence never starts in lower case
-    if _NUMBERING.search(text, max(0, dot - 8), dot):
-        return True  # "2. Second item" numbering, not "... in 2020. Then"
-    word = re.search(r"([^\W\d_]+(?:\.[^\W\d_]+)*)\.?$", text[max(0, dot - 20) : dot + 1])
-    if not word:
-        return False
-    w = word.group(1).lower()
-    # A one-letter word before the dot is taken for an initial ("J. Smith").
-    return w in _ABBREVIATIONS or (len(w) == 1 and text[max(0, dot - 2) : dot - 1] in (" ", "", "\n"))
-
-
-def split_sentences(text: str) -> list[str]:
-    return [text[s:e] for s, e in sentence_spans(text)]
-
-
 def _tokens(text: str) -> set[str]:
     out = set()
     for w in _WORD.findall(remove_markers(text).lower()):
@@ -152,20 +93,10 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
-def number_agreement(claim: str, candidates: Sequence[str]) -> list[float]:
-    """Share of the claim's numbers that each candidate also has (1.0 when the claim has none).
-
-    Embedding similarity barely tells "12 layers" from "24 layers"; a wrong number is the
-    most common way a fluent answer misstates its source.
-    """
-    want = numbers_in(claim)
-    if not want:
-        return [1.0 for _ in candidates]
-    return [len(want & numbers_in(c)) / len(want) for c in candidates]
-
-
-def content_words(text: str) -> int:
-    return len(_tokens(text))
+@functools.lru_cache(maxsize=16384)
+def content_word_set(text: str) -> frozenset[str]:
+    """The words of `text` that carry content: no stop words, markers or punctuation, plurals folded."""
+    return frozenset(_tokens(text))
 
 
 def lexical_scores(claim: str, candidates: Sequence[str]) -> list[float]:

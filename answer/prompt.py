@@ -1,4 +1,9 @@
-"""What the chat model is asked: a fixed system prompt, numbered passages, the question."""
+"""What the chat model is asked: a fixed system prompt, numbered passages, the question.
+
+Answers are generated from the evidence (`evidence_prompt`): each evidence sentence with a
+sentence on either side, numbered [n] as its passage is among the answer's sources, without file
+names or pages (the model cannot copy what it is not shown; sources are named from the passages
+only). `build_prompt` with whole passages is what citeqa sent before, kept for the benchmark."""
 
 from __future__ import annotations
 
@@ -18,6 +23,12 @@ SYSTEM_PROMPT = (
     "Never invent facts and do not use outside knowledge. "
     f'If the passages do not contain the answer, reply exactly: "{NOT_IN_DOCS}"'
 )
+EVIDENCE_SYSTEM_PROMPT = (
+    "Answer the question in one or two short sentences, using only the numbered quotes you are given. "
+    "End each sentence with the number of the quote that supports it, for example [1]. "
+    "Do not use outside knowledge. "
+    f'If the quotes do not answer the question, reply exactly: "{NOT_IN_DOCS}"'
+)
 
 
 class PromptModel(Protocol):
@@ -35,6 +46,36 @@ class PromptModel(Protocol):
 
 def format_context(hits: Sequence[Hit]) -> str:
     return "\n\n".join(f"[{i}] {h.label()}\n{h.text.strip()}" for i, h in enumerate(hits, 1))
+
+
+def format_quotes(quotes: Sequence[tuple[int, str]]) -> str:
+    return "\n\n".join(f"[{n}] {' '.join(text.split())}" for n, text in quotes)
+
+
+def evidence_prompt(model: PromptModel, question: str, quotes: Sequence[tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
+    """The rendered prompt for `quotes` ((passage number, evidence text) in order) and the quotes it
+    includes: the last ones go while the prompt plus `model.max_tokens` does not fit `model.n_ctx`."""
+    kept = list(quotes)
+    while True:
+        user = (
+            f"Quotes:\n\n{format_quotes(kept)}\n\nQuestion: {question.strip()}\n"
+            "Answer in one or two sentences and cite the quotes like [1]."
+        )
+        prompt = model.render(EVIDENCE_SYSTEM_PROMPT, [("user", user)])
+        if model.count_prompt_tokens(prompt) + model.max_tokens <= model.n_ctx or len(kept) <= 1:
+            break
+        kept.pop()
+    if model.count_prompt_tokens(prompt) + model.max_tokens > model.n_ctx:
+        raise ModelError(
+            f"the question and its evidence need more than n_ctx {model.n_ctx} minus max_tokens "
+            f"{model.max_tokens} tokens; raise CITEQA_N_CTX or lower CITEQA_MAX_TOKENS"
+        )
+    return prompt, kept
+
+
+def quote_stops(quotes: Sequence[tuple[int, str]]) -> list[str]:
+    """Text that only a model repeating its prompt writes: generation stops there."""
+    return ["\nQuestion:", "Quotes:", *(f"\n[{n}] " for n, _ in quotes)]
 
 
 def user_message(question: str, hits: Sequence[Hit]) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from queue import Empty, Queue
 from types import TracebackType
 
 from citeqa.core.errors import ModelBusy
@@ -96,3 +97,63 @@ class Turn:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.release()
+
+
+def wait_for_turn(queue: TurnQueue, stopped: Callable[[], bool]) -> Iterator[int | Turn]:
+    """Wait for a turn at `queue` while telling the caller its place: yields each place in line
+    (an int, 1 = next) as it is reported, then the Turn itself, which the caller must release.
+    Yields no Turn when `stopped()` turns true while waiting (checked every WAIT_TICK_S at most).
+    ModelBusy propagates when the line is full."""
+    events: Queue[tuple[str, object]] = Queue()
+    lock = threading.Lock()
+    gone = False
+
+    def on_wait(position: int) -> None:
+        if gone:
+            raise _Left()
+        events.put(("wait", position))
+
+    def wait() -> None:
+        try:
+            turn = queue.turn(on_wait=on_wait)
+        except _Left:
+            return
+        except BaseException as exc:  # ModelBusy, or anything else: the caller raises it
+            events.put(("error", exc))
+            return
+        with lock:
+            if gone:
+                turn.release()  # the caller left as the turn came
+            else:
+                events.put(("turn", turn))
+
+    threading.Thread(target=wait, name="citeqa-turn", daemon=True).start()
+    got = False
+    try:
+        while True:
+            try:
+                kind, value = events.get(timeout=WAIT_TICK_S / 5)
+            except Empty:
+                if stopped():
+                    return
+                continue
+            if kind == "wait":
+                yield value  # type: ignore[misc]
+            elif kind == "error":
+                raise value  # type: ignore[misc]
+            else:
+                got = True
+                yield value  # type: ignore[misc]
+                return
+    finally:
+        if not got:
+            with lock:
+                gone = True
+                while not events.empty():
+                    kind, value = events.get_nowait()
+                    if kind == "turn":
+                        value.release()  # type: ignore[attr-defined]
+
+
+class _Left(Exception):
+    """Raised in the waiting thread when its caller has gone."""

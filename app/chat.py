@@ -11,13 +11,14 @@ from datetime import datetime
 
 import streamlit as st
 
+from citeqa.answer.answerer import CUT_NOTE, EVIDENCE_HEADER
 from citeqa.answer.citations import MARKER
 from citeqa.app.safe_text import escape_md
 from citeqa.app.sources import score_text, show_citation, show_passage
-from citeqa.app.state import holding, model_turn
 from citeqa.core.errors import CiteqaError
+from citeqa.core.events import Draft, Event, EvidenceReady, Waiting
 from citeqa.core.settings import RetrievalMode
-from citeqa.core.types import Answer, Sentence
+from citeqa.core.types import Answer, Evidence, Sentence
 from citeqa.engine import Citeqa
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ def history(previous: list[Turn]) -> list[tuple[str, str]]:
 
 # -- rendering ----------------------------------------------------------------
 
+NOT_SUPPORTED = "not supported by your documents"
+
 
 def _marked(text: str) -> str:
     """Escaped text with [n] markers as badges."""
@@ -80,31 +83,43 @@ def _marked(text: str) -> str:
     return "".join(parts)
 
 
-def _sentence(s: Sentence) -> str:
-    body = _marked(s.text)
-    return body if s.supported else f"{body} :orange-badge[⚠ unsupported]"
+def evidence_markdown(evidence: tuple[Evidence, ...]) -> str:
+    """The evidence answer: each quote with its [n] badge, file and page."""
+    lines = [f"**{escape_md(EVIDENCE_HEADER, single_line=True)}**"]
+    for e in evidence:
+        quote = escape_md(" ".join(e.quote.split()), single_line=True)
+        lines.append(f":blue-badge[{e.n}] “{quote}” — *{escape_md(e.label(), single_line=True)}*")
+    return "  \n".join(lines)
+
+
+def _unsupported(s: Sentence) -> str:
+    return f":gray[~~{escape_md(s.text, single_line=True)}~~] :orange-badge[{NOT_SUPPORTED}]"
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer with citation badges and unsupported sentences flagged; all text escaped."""
-    text = answer.text
-    if not answer.sentences:
-        return _marked(text)
-    out: list[str] = []
-    pos = 0
-    for s in answer.sentences:
-        i = text.find(s.text, pos)
-        if i < 0:  # the sentence splitter normalised something: fall back to one per line
-            return "  \n".join(_sentence(s) for s in answer.sentences)
-        out += [escape_md(text[pos:i]), _sentence(s)]
-        pos = i + len(s.text)
-    out.append(escape_md(text[pos:]))
-    return "".join(out)
+    """The answer as shown: evidence quotes, then the supported generated sentences with their
+    badges; all text escaped. Unsupported sentences are not part of it (`unsupported_markdown`)."""
+    if answer.abstained:
+        return escape_md(answer.text)
+    out = evidence_markdown(answer.evidence)
+    supported = [s for s in answer.sentences if s.supported]
+    if supported:
+        out += "\n\n**In short:** " + " ".join(_marked(s.text) for s in supported)
+    if answer.truncated and answer.answer_kind == "generated":
+        out += "\n\n" + escape_md(CUT_NOTE.strip())
+    return out
+
+
+def unsupported_markdown(answer: Answer) -> str:
+    """The generated sentences no cited passage supports, struck through and labelled."""
+    return "  \n".join(_unsupported(s) for s in answer.unsupported)
 
 
 def _timings(answer: Answer) -> str:
     t = answer.timings
-    parts = [f"retrieval {t.retrieve_s:.2f} s"]
+    parts = [f"evidence {t.evidence_s:.2f} s"]
+    if t.wait_s is not None:
+        parts.append(f"waited for the model {max(0.0, t.wait_s - t.evidence_s):.1f} s")
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.2f} s")
     parts.append(f"total {t.total_s:.1f} s")
@@ -116,23 +131,22 @@ def render_answer(answer: Answer, key: str) -> None:
         st.info(escape_md(answer.text), icon=":material/search_off:")
         if answer.sources:
             with st.expander(
-                f"Closest passages ({len(answer.sources)}), none relevant enough",
+                f"Closest passages ({len(answer.sources)}), not relevant enough",
                 expanded=_showing_page(answer, key),
             ):
                 _other_passages(answer, set(), key)
         st.caption(_timings(answer))
         return
     st.markdown(answer_markdown(answer))
-    if any(not s.supported for s in answer.sentences):
-        st.caption("⚠ unsupported: no passage clearly supports that sentence; check it before relying on it.")
+    if answer.unsupported:
+        st.caption("The model also wrote this, which no passage it cites supports; it is not part of the answer:")
+        st.markdown(unsupported_markdown(answer))
     if answer.standalone_question:
-        st.caption(escape_md(f"Searched for: {answer.standalone_question}", single_line=True))
+        st.caption(escape_md(f"A follow-up: also searched for: {answer.standalone_question}", single_line=True))
     if answer.citations:
         st.markdown("**Sources**")
         for c in answer.citations:
             show_citation(c, key)
-    elif answer.sources:
-        st.caption("The answer cites no passage: check it against the passages it was given, below.")
     cited = {c.n for c in answer.citations}
     if len(cited) < len(answer.sources):
         n_rest = len(answer.sources) - len(cited)
@@ -167,6 +181,38 @@ def render_turn(turn: Turn) -> None:
 # -- asking -------------------------------------------------------------------
 
 
+class _Live:
+    """The answer while it is made: the evidence at once, then the model's raw text under it."""
+
+    def __init__(self, out: st.delta_generator.DeltaGenerator) -> None:
+        self.out = out
+        self.head = ""
+        self.draft = ""
+        self.note = ""
+        self.shown_at = 0.0
+
+    def show(self, force: bool = False) -> None:
+        if not force and time.monotonic() - self.shown_at < _REFRESH_S:
+            return
+        parts = [p for p in (self.head, self.note) if p]
+        if self.draft:
+            parts.append(":gray[*The model is writing (checked against the quotes when done):*]  \n" + escape_md(self.draft) + " ▌")
+        self.out.markdown("\n\n".join(parts) or ":shimmer[Searching your documents…]")
+        self.shown_at = time.monotonic()
+
+    def on(self, event: Event) -> None:
+        if isinstance(event, EvidenceReady):
+            self.head = evidence_markdown(event.evidence) if event.text else ":shimmer[Checking the closest passages…]"
+            self.show(force=True)
+        elif isinstance(event, Waiting):
+            self.note = ":hourglass_flowing_sand: " + escape_md(WAITING)
+            self.show()
+        elif isinstance(event, Draft):
+            self.note = ""
+            self.draft += event.text
+            self.show()
+
+
 def _stream(
     engine: Citeqa,
     question: str,
@@ -174,29 +220,22 @@ def _stream(
     previous: list[Turn],
     out: st.delta_generator.DeltaGenerator,
 ) -> Answer:
-    with holding(model_turn(), WAITING):
-        out.markdown(":shimmer[Searching your documents…]")
-        stream = engine.ask_stream(
-            question,
-            top_k=options.top_k,
-            mode=options.mode,
-            sources=options.sources,
-            history=history(previous),
-            temperature=options.temperature,
-        )
-        pieces = iter(stream)
-        text, shown_at = "", 0.0
-        try:
-            for piece in pieces:
-                text += piece
-                if time.monotonic() - shown_at > _REFRESH_S:
-                    out.markdown(escape_md(text) + " ▌")
-                    shown_at = time.monotonic()
-        finally:
-            # Closing the generator chain releases the model's lock even if this run is stopped.
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                close()
+    out.markdown(":shimmer[Searching your documents…]")
+    stream = engine.ask_stream(
+        question,
+        top_k=options.top_k,
+        mode=options.mode,
+        sources=options.sources,
+        history=history(previous),
+        temperature=options.temperature,
+    )
+    live = _Live(out)
+    try:
+        for event in stream.events():
+            live.on(event)
+    finally:
+        # Releases the model's turn at once if this run is stopped (the browser left, a rerun).
+        stream.close()
     assert stream.answer is not None
     return stream.answer
 
@@ -246,20 +285,18 @@ def transcript_markdown(items: list[Turn]) -> str:
         lines += [a.text.strip(), ""]
         if a.abstained:
             continue
-        flagged = [s.text for s in a.sentences if not s.supported]
-        if flagged:
-            lines += ["**Not clearly supported by the sources:**", ""] + [f"- {s}" for s in flagged] + [""]
+        if a.unsupported:
+            lines += [f"**Also written by the model, {NOT_SUPPORTED}:**", ""]
+            lines += [f"- ~~{s.text}~~" for s in a.unsupported] + [""]
         if a.citations:
             lines += ["### Sources", ""]
             for c in a.citations:
-                where = f"{c.hit.source}" + (f", page {c.hit.page}" if c.hit.page else "")
-                lines += [f"**[{c.n}]** {where} ({score_text(c.hit.score)})", ""]
+                lines += [f"**[{c.n}]** {c.hit.label(full_path=True)} ({score_text(c.hit.score)})", ""]
                 if c.quote:
                     lines += [f"Evidence: “{' '.join(c.quote.split())}”", ""]
                 lines += [_quote_block(c.hit.text), ""]
         elif a.sources:
             lines += ["### Retrieved passages (none cited)", ""]
             for n, hit in enumerate(a.sources, 1):
-                where = f"{hit.source}" + (f", page {hit.page}" if hit.page else "")
-                lines += [f"**[{n}]** {where} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
+                lines += [f"**[{n}]** {hit.label(full_path=True)} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -53,7 +53,7 @@ def show_page(hit: Hit, quote: str) -> None:
         log.warning("cannot render %s p. %s: %s", hit.source, hit.page, exc)
         st.warning(f"Cannot render this page: {type(exc).__name__}")
         return
-    st.image(png, caption=f"{Path(hit.source).name}, page {hit.page}", width=PAGE_WIDTH_PX)
+    st.image(png, caption=hit.label(), width=PAGE_WIDTH_PX)
     if not highlighted:
         st.caption("The passage could not be located in the page's text layer, so it is not marked.")
 
@@ -64,12 +64,7 @@ def _file_bytes(path: str) -> bytes:
 
 def show_passage(hit: Hit, quote: str, key: str) -> None:
     """Passage text (as text), evidence highlighted, score, page image on demand, file download."""
-    st.caption(
-        escape_md(
-            f"{hit.source}" + (f" · page {hit.page}" if hit.page else "") + f" · {score_text(hit.score)}",
-            single_line=True,
-        )
-    )
+    st.caption(escape_md(f"{hit.label(full_path=True)} · {score_text(hit.score)}", single_line=True))
     st.html(passage_html(hit.text, quote))
     exists = os.path.isfile(hit.source)
     is_pdf = hit.source.lower().endswith(".pdf") and hit.page is not None

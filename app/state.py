@@ -58,18 +58,6 @@ def model_problem(settings: Settings, engine: Citeqa) -> str | None:
 
 
 @st.cache_resource(show_spinner=False)
-def model_turn() -> threading.Lock:
-    """One question at a time across all sessions.
-
-    The generator takes its own lock inside its stream; this app-level lock is
-    taken first, around the whole question (follow-up rewrite, retrieval,
-    generation), so a waiting session can say so instead of silently blocking,
-    and stop waiting when its browser goes away.
-    """
-    return threading.Lock()
-
-
-@st.cache_resource(show_spinner=False)
 def ingest_lock() -> threading.Lock:
     """One library change (ingest, delete) at a time."""
     return threading.Lock()

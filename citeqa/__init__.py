@@ -5,6 +5,7 @@
         print(qa.ask("What learning rate did they use?").text)
 """
 
+from citeqa.answer.stream import AnswerStream
 from citeqa.core.errors import (
     CiteqaError,
     ConfigError,
@@ -15,6 +16,7 @@ from citeqa.core.errors import (
     SchemaOutdated,
     StoreError,
 )
+from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting
 from citeqa.core.settings import Settings
 from citeqa.core.types import (
     Answer,
@@ -22,6 +24,7 @@ from citeqa.core.types import (
     Citation,
     Document,
     DocumentRecord,
+    Evidence,
     FileResult,
     Hit,
     IngestReport,
@@ -29,11 +32,11 @@ from citeqa.core.types import (
     Sentence,
     Timings,
 )
-from citeqa.engine import AskStream, Citeqa, open
+from citeqa.engine import Citeqa, open
 
 __all__ = [
     "Answer",
-    "AskStream",
+    "AnswerStream",
     "Chunk",
     "Citation",
     "Citeqa",
@@ -43,7 +46,12 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentRecord",
+    "Done",
+    "Draft",
     "EmbedderMismatch",
+    "Event",
+    "Evidence",
+    "EvidenceReady",
     "FileResult",
     "Hit",
     "IngestReport",
@@ -51,8 +59,10 @@ __all__ = [
     "Page",
     "SchemaOutdated",
     "Sentence",
+    "SentenceChecked",
     "Settings",
     "StoreError",
     "Timings",
+    "Waiting",
     "open",
 ]

@@ -14,16 +14,15 @@ synced record in a fraction of a second, without importing pymilvus or a model r
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
-from citeqa.core.settings import RetrievalMode, Settings
+from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
     DocumentRecord,
@@ -31,7 +30,6 @@ from citeqa.core.types import (
     Hit,
     IngestProgress,
     IngestReport,
-    Timings,
     UploadResult,
 )
 from citeqa.ingest.quick import unchanged_report
@@ -40,32 +38,13 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
     from citeqa.answer.llm import Generator
+    from citeqa.answer.stream import AnswerStream
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
     from citeqa.retrieval.retriever import Retrieved, Retriever
     from citeqa.retrieval.store import Store
 
 ProgressFn = Callable[[IngestProgress], None]
-
-
-class AskStream:
-    """Iterate for the answer's text as it is generated; `.answer` holds the full
-    Answer once iteration ends (or call `.result()`)."""
-
-    def __init__(self, pieces: Iterator[str], finish: Callable[[], Answer]) -> None:
-        self._pieces = pieces
-        self._finish = finish
-        self.answer: Answer | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._pieces
-        self.answer = self._finish()
-
-    def result(self) -> Answer:
-        for _ in self:
-            pass
-        assert self.answer is not None
-        return self.answer
 
 
 class Citeqa:
@@ -165,13 +144,23 @@ class Citeqa:
 
     @property
     def answerer(self) -> Answerer:
-        gen = self.generator
         with self._build:
             if self._answerer is None:
                 from citeqa.answer.answerer import Answerer
+                from citeqa.answer.support import SupportCheck
 
-                self._answerer = Answerer(gen, self.embedder.similarity)
+                self._answerer = Answerer(SupportCheck(self.embedder.similarity))
             return self._answerer
+
+    def generates(self, generate: GenerateMode | bool | None = None) -> bool:
+        """Whether an answer is generated: `generate` (True/False or a mode), else CITEQA_GENERATE.
+        auto generates with any chat model but the bundled demo model (see README, "Answers")."""
+        mode = generate if generate is not None else self.settings.generate
+        if isinstance(mode, bool):
+            return mode
+        if mode not in ("auto", "always", "never"):
+            raise ConfigError(f"unknown generate mode {mode!r}; use auto, always or never (CITEQA_GENERATE)")
+        return mode == "always" or (mode == "auto" and not self.settings.uses_demo_model)
 
     # -- documents ------------------------------------------------------------
 
@@ -277,42 +266,43 @@ class Citeqa:
         sources: Sequence[str] = (),
         history: History = (),
         temperature: float | None = None,
-    ) -> AskStream:
-        from citeqa.answer.answerer import Answerer
-        from citeqa.answer.prompt import NOT_IN_DOCS
+        generate: GenerateMode | bool | None = None,
+    ) -> AnswerStream:
+        """Retrieve and select evidence now; the returned stream yields the evidence answer at
+        once, then (when generating) waits for the chat model's turn and adds the generated
+        sentences that pass the support check. See citeqa.answer.stream and citeqa.core.events.
+
+        `history` is the conversation so far; it only changes what is searched for when the
+        question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
+        from citeqa.answer.answerer import Clock
+        from citeqa.answer.conversation import search_queries
+        from citeqa.answer.evidence import EVIDENCE_POOL, select, with_evidence_passages
 
         t0 = time.perf_counter()
-        standalone = self.answerer.rewrite_followup(question, history) if history else question
-        retrieved = self.retrieve(standalone, top_k=top_k, mode=mode, sources=sources)
-        retrieve_s = time.perf_counter() - t0
-
-        if not self.retriever.is_relevant(retrieved):
-            # Below the relevance threshold the model is never called: it would answer from memory.
-            def abstain() -> Answer:
-                return Answerer.abstained(question, retrieved.hits, Timings(retrieve_s=retrieve_s, total_s=time.perf_counter() - t0))
-
-            return AskStream(iter([NOT_IN_DOCS]), abstain)
-
-        inner = self.answerer.stream(
-            question if not history else standalone, retrieved.hits, history=history, temperature=temperature
+        k = top_k or self.settings.top_k
+        queries = search_queries(question, history)
+        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
+        # and so abstention, is judged on the top k as before.
+        retrieved = self.retriever.retrieve_fused(
+            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k
         )
-
-        def finish() -> Answer:
-            a = inner.answer
-            assert a is not None
-            first = a.timings.first_token_s
-            return dataclasses.replace(
-                a,
-                question=question,
-                standalone_question=standalone if standalone != question else None,
-                timings=Timings(
-                    retrieve_s=retrieve_s,
-                    first_token_s=None if first is None else retrieve_s + first,
-                    total_s=time.perf_counter() - t0,
-                ),
-            )
-
-        return AskStream(iter(inner), finish)
+        retrieve_s = time.perf_counter() - t0
+        assert retrieved.vector is not None
+        vectors = self.retriever.sentence_vectors(retrieved.hits)
+        evidence = select(queries[0], retrieved.vector, retrieved.hits, vectors)
+        hits, evidence = with_evidence_passages(retrieved.hits, k, evidence)
+        clock = Clock(t0, retrieve_s, time.perf_counter() - t0)
+        return self.answerer.stream(
+            question,
+            hits,
+            evidence,
+            relevant=self.retriever.is_relevant(retrieved),
+            clock=clock,
+            model=(lambda: self.generator) if self.generates(generate) else None,
+            turns=self.turns,
+            temperature=temperature,
+            standalone=queries[0] if len(queries) > 1 else None,
+        )
 
     def ask(self, question: str, **kwargs) -> Answer:
         return self.ask_stream(question, **kwargs).result()

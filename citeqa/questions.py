@@ -7,7 +7,7 @@ One object per line:
 
 Only `question` is required. `answers` lists acceptable answer strings (empty or absent: the
 documents do not answer it); `answerable` may say so explicitly; `source` names the file that
-answers it (compared by file name, so the folder does not matter).
+answers it (compared by file name, so the folder does not matter); `page` the page that does.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class Question(BaseModel):
     answers: tuple[str, ...] = ()
     answerable: bool | None = None
     source: str | None = None
+    page: int | None = None  # the page that answers it, where the source has pages
 
     @field_validator("id", mode="before")
     @classmethod

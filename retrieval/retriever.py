@@ -7,11 +7,12 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from citeqa.core.errors import ConfigError
+from citeqa.core.sentences import sentence_spans, word_count
 from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 from citeqa.core.types import Hit
 from citeqa.retrieval.embedder import Embedder
@@ -22,8 +23,6 @@ from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from citeqa.retrieval.store import Store
 
 _WORD = re.compile(r"\w+")
-# Sentence ends; chunk text keeps the source's line breaks, and a line break often ends a heading.
-_SENTENCE_END = re.compile(r"(?<=[.?!;])\s+|\n+")
 _MIN_SENTENCE_WORDS = 3
 _SENTENCE_CACHE = 4096  # chunks whose sentence vectors are kept (about 10 KB each)
 
@@ -38,6 +37,8 @@ class Retrieved:
     hits: tuple[Hit, ...]
     relevance: float
     mode: RetrievalMode
+    # The query's embedding (unit length), for scoring the passages' sentences against it.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Retriever:
@@ -64,7 +65,7 @@ class Retriever:
         self.candidates = candidates
         self.fusion = fusion or Fusion()
         self.reranker = reranker
-        self._sentences: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._sentences: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -133,9 +134,38 @@ class Retriever:
         rel_k = min(relevance_k or k, k)
         relevance = self._relevance(qvecs, [hits[:rel_k] for hits in kept])
         return [
-            Retrieved(query=q, hits=tuple(h), relevance=r, mode=mode)
-            for q, h, r in zip(queries, kept, relevance, strict=True)
+            Retrieved(query=q, hits=tuple(h), relevance=r, mode=mode, vector=v)
+            for q, h, r, v in zip(queries, kept, relevance, qvecs, strict=True)
         ]
+
+    def retrieve_fused(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        sources: Sequence[str] = (),
+        relevance_k: int | None = None,
+        rrf_k: int = 60,
+    ) -> Retrieved:
+        """Several phrasings of one question (a follow-up joined with the question before it, and
+        its own words): each list retrieved, fused by reciprocal rank, ties going to the earlier
+        query. Relevance (over the first `relevance_k` hits) and the vector are the first query's."""
+        got = self.retrieve_many(queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k)
+        if len(got) == 1:
+            return got[0]
+        score: dict[str, float] = {}
+        by_id: dict[str, Hit] = {}
+        for qi, r in enumerate(got):
+            for rank, h in enumerate(r.hits, 1):
+                score[h.chunk_id] = score.get(h.chunk_id, 0.0) + 1 / (rrf_k + rank) - qi * 1e-9
+                by_id.setdefault(h.chunk_id, h)
+        k = top_k or self.top_k
+        hits = tuple(sorted(by_id.values(), key=lambda h: -score[h.chunk_id])[:k])
+        first = got[0]
+        assert first.vector is not None
+        relevance = self._relevance(first.vector[None, :], [hits[: min(relevance_k or k, k)]])[0]
+        return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
 
     def search(self, query: str, **kwargs) -> list[Hit]:
         return list(self.retrieve(query, **kwargs).hits)
@@ -152,42 +182,48 @@ class Retriever:
         one sentence, which a 200-token passage dilutes with its neighbours. On SQuAD, at the
         threshold that wrongly abstains on 5% of answerable questions, sentence cosine abstains
         on twice the share of unanswerable ones that passage cosine does."""
-        vecs = self._sentence_vectors([h for hits in hit_lists for h in hits])
+        vecs = self.sentence_vectors([h for hits in hit_lists for h in hits])
         out = []
         for q, hits in zip(qvecs, hit_lists, strict=True):
-            out.append(max((float((vecs[h.chunk_id] @ q).max()) for h in hits), default=0.0))
+            out.append(max((float((vecs[h.chunk_id][1] @ q).max()) for h in hits), default=0.0))
         return out
 
-    def _sentence_vectors(self, hits: Sequence[Hit]) -> dict[str, np.ndarray]:
-        """Sentence embeddings of each hit, cached by chunk id (ids derive from content, so an
-        entry can never go stale): repeated questions over the same passages embed nothing."""
+    def sentence_vectors(self, hits: Sequence[Hit]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
+        """Per chunk id: the spans of its sentences worth comparing with a question (see
+        `scorable_spans`) and their embeddings. Cached by chunk id (ids derive from content, so an
+        entry can never go stale): repeated questions over the same passages embed nothing, and
+        evidence selection reuses what relevance computed."""
         with self._lock:
             found = {h.chunk_id: self._sentences[h.chunk_id] for h in hits if h.chunk_id in self._sentences}
             for cid in found:
                 self._sentences.move_to_end(cid)
-        todo: dict[str, list[str]] = {}
+        todo: dict[str, tuple[str, list[tuple[int, int]]]] = {}
         for h in hits:
             if h.chunk_id not in found and h.chunk_id not in todo:
-                todo[h.chunk_id] = split_sentences(h.text)
+                todo[h.chunk_id] = (h.text, scorable_spans(h.text))
         if todo:
-            flat = [s for ss in todo.values() for s in ss]
+            flat = [text[s:e] for text, spans in todo.values() for s, e in spans]
             vecs = self.embedder.embed_documents(flat)
             i = 0
             with self._lock:
-                for cid, ss in todo.items():
-                    found[cid] = self._sentences[cid] = vecs[i : i + len(ss)]
-                    i += len(ss)
+                for cid, (_text, spans) in todo.items():
+                    found[cid] = self._sentences[cid] = (spans, vecs[i : i + len(spans)])
+                    i += len(spans)
                 while len(self._sentences) > _SENTENCE_CACHE:
                     self._sentences.popitem(last=False)
         return found
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage worth comparing with a question: fragments under three words
-    (a heading, a page number) would match short questions on a single shared word."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
-    sentences = [p for p in parts if len(_WORD.findall(p)) >= _MIN_SENTENCE_WORDS]
-    return sentences or [text]
+def scorable_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of a passage worth comparing with a question: fragments under three
+    words (a heading, a page number) would match short questions on a single shared word. A passage
+    with no such sentence is one span."""
+    spans = [(s, e) for s, e in sentence_spans(text) if word_count(text[s:e]) >= _MIN_SENTENCE_WORDS]
+    if spans:
+        return spans
+    stripped = text.strip()
+    start = text.find(stripped) if stripped else 0
+    return [(start, start + len(stripped))] if stripped else [(0, len(text))]
 
 
 @functools.lru_cache(maxsize=8192)

@@ -11,10 +11,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from citeqa.app.chat import Turn, answer_markdown, transcript_markdown
+from citeqa.answer.answerer import GENERATED_HEADER, evidence_text
+from citeqa.app.chat import Turn, answer_markdown, transcript_markdown, unsupported_markdown
 from citeqa.app.pages import match_spans, render_page
 from citeqa.app.safe_text import escape_md, find_quote, passage_html, unescape_md
-from citeqa.core.types import Answer, Citation, Hit, Sentence
+from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence
 from citeqa.ingest.uploads import UploadRejected, safe_name, store_upload
 from tests.conftest import SAMPLE_DOCS, make_settings
 
@@ -85,7 +86,9 @@ def test_ask_streams_an_answer_with_cited_sources(app_env, embedder):
     assert not at.error, [e.value for e in at.error]
     assistant = [m for m in at.chat_message if m.name == "assistant"]
     assert len(assistant) == 1
-    assert assistant[0].markdown and assistant[0].markdown[0].value.strip()
+    first = unescape_md(assistant[0].markdown[0].value)
+    assert first.startswith("**Quoted from your documents:**")  # the evidence answer leads
+    assert "“The station recorded the lake's maximum depth as 47 metres" in first
     # Sources: cited ones as "[n] file, p. X · score", the rest listed below them.
     text = _texts(at)
     assert "aurora_lake_field_station_2023.pdf, p. 2" in text
@@ -93,8 +96,8 @@ def test_ask_streams_an_answer_with_cited_sources(app_env, embedder):
     assert any(re.match(r"\[\d|(Other r|R)etrieved passages", lbl) for lbl in _labels(at))
     # The passage itself is shown (html-escaped, evidence in <mark>).
     assert any("47 metres" in h.proto.body for h in at.get("html"))
-    # Timings, and a transcript that carries the question and the cited page.
-    assert any("total" in c.value for c in at.caption)
+    # Timings, evidence time first; and a transcript that carries the question and the cited page.
+    assert any(c.value.startswith("evidence ") and "total" in c.value for c in at.caption)
     transcript = next(d for d in at.get("download_button") if d.proto.label == "Transcript")
     assert not transcript.proto.disabled
     md = transcript_markdown(at.session_state["citeqa_turns"])
@@ -298,35 +301,41 @@ def test_store_upload_suffixes_and_reuses(tmp_path):
 
 def _answer() -> Answer:
     hit = Hit("c1", "/docs/r.pdf", 2, "The rate was 0.3. Other text.", 0.82)
+    evidence = (Evidence(1, hit, 0, 17, "The rate was 0.3.", 1.1),)
     return Answer(
         question="What rate?",
-        text="The rate was 0.3 [1]. It was *set* by the moon.",
+        text=evidence_text(evidence) + GENERATED_HEADER + "The rate was 0.3 [1].",
         abstained=False,
         sources=(hit,),
         citations=(Citation(1, hit, "The rate was 0.3."),),
         sentences=(
             Sentence("The rate was 0.3 [1].", (1,), True, 0.9),
-            Sentence("It was *set* by the moon.", (), False, 0.1),
+            Sentence("It was *set* by the moon [1].", (1,), False, 0.1),
         ),
+        evidence=evidence,
+        answer_kind="generated",
     )
 
 
-def test_answer_markdown_badges_markers_and_flags_unsupported():
-    md = answer_markdown(_answer())
-    assert ":blue-badge[1]" in md
-    assert md.count(":orange-badge[⚠ unsupported]") == 1 and md.index("moon") < md.index("unsupported")
-    assert "\\*set\\*" in md
+def test_answer_markdown_shows_evidence_then_supported_sentences_only():
+    a = _answer()
+    md = answer_markdown(a)
+    assert md.index("Quoted from your documents") < md.index(":blue-badge[1] “The rate was 0.3.”") < md.index("In short")
+    assert "r.pdf, p. 2" in md and "moon" not in md
+    flagged = unsupported_markdown(a)
+    assert "~~It was \\*set\\* by the moon" in flagged and flagged.count(":orange-badge[not supported by your documents]") == 1
 
 
 def test_transcript_has_answers_and_sources():
     md = transcript_markdown([Turn("What rate?", _answer()), Turn("Broken?", error="model failed")])
-    assert "## Q1. What rate?" in md and "The rate was 0.3 [1]." in md
-    assert "**[1]** /docs/r.pdf, page 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
-    assert "Not clearly supported" in md and "**Error:** model failed" in md
+    assert "## Q1. What rate?" in md and "[1] “The rate was 0.3.” (r.pdf, p. 2)" in md
+    assert "**[1]** /docs/r.pdf, p. 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
+    assert "not supported by your documents" in md and "~~It was *set* by the moon [1].~~" in md
+    assert "**Error:** model failed" in md
 
     uncited = dataclasses.replace(_answer(), text="It is 0.3.", citations=(), sentences=())
     md = transcript_markdown([Turn("What rate?", uncited)])
-    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, page 2" in md
+    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, p. 2" in md
 
 
 def test_page_render_marks_the_quote():

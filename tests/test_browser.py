@@ -165,13 +165,18 @@ def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
     page.get_by_text("1 file(s) in the library").wait_for()
     assert (tmp_path / "data" / "uploads" / pdf.name).is_file()
 
-    # Chat: the answer streams in (the ▌ cursor shows while it is generated), then its sources.
+    # Chat: the evidence answer first, then the model's text streams in under it (the ▌ cursor shows
+    # while it is generated), then the checked answer and its sources.
     page.get_by_role("tab", name=re.compile("Chat")).click()
     ask(page, "What was the maximum depth of Aurora Lake in the 2023 survey?")
+    page.get_by_text("Quoted from your documents").first.wait_for()
     page.get_by_text("▌").first.wait_for()
     wait_answered(page)
     answer = page.get_by_test_id("stChatMessage").nth(1)
-    assert "▌" not in answer.inner_text()
+    text = answer.inner_text()
+    assert "▌" not in text
+    assert "maximum depth as 47 metres" in text and "aurora_lake_field_station_2023.pdf, p. 2" in text
+    assert re.search(r"evidence \d+\.\d\d s .*first token \d+\.\d\d s", text)
 
     # A source: "[n] file, p. X · score" (cited) or under "(Other) retrieved passages" (the demo model
     # often answers without a marker).
@@ -205,7 +210,8 @@ def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
 def test_upload_ask_and_view_the_cited_page(tmp_path: Path):
     _need_browser()
     pdf = SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf"
-    with streamlit_server(tmp_path / "data", tmp_path) as url, chromium() as browser:
+    # Generation on, so that the model's text is seen streaming under the evidence.
+    with streamlit_server(tmp_path / "data", tmp_path, CITEQA_GENERATE="always") as url, chromium() as browser:
         page = open_app(browser, url)
         with shot_on_failure(page, tmp_path / "citeqa-failure.png"):
             _upload_ask_and_view(page, tmp_path, pdf)

@@ -12,11 +12,10 @@ from citeqa.answer.citations import (
     looks_abstained,
     parse_markers,
     remove_markers,
-    sentence_spans,
-    split_sentences,
     strip_invalid,
 )
 from citeqa.answer.prompt import NOT_IN_DOCS
+from citeqa.core.sentences import sentence_spans, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -72,10 +71,33 @@ def test_remove_markers() -> None:
         ("A line broken\nmid sentence. Next.", ["A line broken\nmid sentence.", "Next."]),
         ("   ", []),
         ("No terminal punctuation", ["No terminal punctuation"]),
+        ("Dr. Ingrid Valtonen leads it. Since 2016.", ["Dr. Ingrid Valtonen leads it.", "Since 2016."]),
+        ("It is differentiable w.r.t. parameters. Next.", ["It is differentiable w.r.t. parameters.", "Next."]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected
+
+
+def test_hard_wrapped_pdf_text_keeps_sentences_and_splits_headings() -> None:
+    # As citeqa.ingest.loaders extracts a PDF page: full-width lines wrap sentences, short ones end them.
+    text = (
+        "Published as a conference paper at ICLR 2015\n"
+        "Good default settings for the tested machine learning problems are a = 0.001,\n"
+        "b1 = 0.9, b2 = 0.999 and eps = 10-8. All operations on vectors are element-wise.\n"
+        "2 ALGORITHM\n"
+        "See algorithm 1 for pseudo-code of our proposed algorithm Adam. Let f be a noisy objec-\n"
+        "tive function: a stochastic scalar function that is differentiable w.r.t. its parameters."
+    )
+    assert split_sentences(text) == [
+        "Published as a conference paper at ICLR 2015",
+        "Good default settings for the tested machine learning problems are a = 0.001,\n"
+        "b1 = 0.9, b2 = 0.999 and eps = 10-8.",
+        "All operations on vectors are element-wise.",
+        "2 ALGORITHM",
+        "See algorithm 1 for pseudo-code of our proposed algorithm Adam.",
+        "Let f be a noisy objec-\ntive function: a stochastic scalar function that is differentiable w.r.t. its parameters.",
+    ]
 
 
 def test_sentence_spans_are_exact_offsets() -> None:
@@ -191,10 +213,8 @@ def test_does_not_look_abstained(text: str) -> None:
     assert not looks_abstained(text)
 
 
-def test_number_agreement() -> None:
-    from citeqa.answer.citations import number_agreement, numbers_in
+def test_numbers_in() -> None:
+    from citeqa.answer.citations import numbers_in
 
     assert numbers_in("It got 1,204 responses in 2021 [3].") == {"1204", "2021"}
-    assert number_agreement("It has 24 layers [1].", ["It has 12 layers.", "24 layers, 110M."]) == [0.0, 1.0]
-    assert number_agreement("No numbers here.", ["1 2 3"]) == [1.0]
     assert numbers_in("2. The tower is 330 m tall.") == {"330"}

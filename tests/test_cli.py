@@ -51,13 +51,23 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
     lines = [json.loads(x) for x in run("search", "--queries", str(qfile)).stdout.splitlines()]
     assert [x["id"] for x in lines] == ["a", "b"] and all(x["hits"] for x in lines)
 
-    r = run("ask", "What was the maximum depth of Aurora Lake?", "--json")
+    r = run("ask", "What was the maximum depth of Aurora Lake?", "--json", "--no-generate")
     assert r.exit_code == 0, r.output
     a = json.loads(r.stdout)
-    assert set(a) >= {"question", "answer", "abstained", "citations", "sources", "timings"}
-    assert set(a["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+    assert set(a) >= {
+        "question", "answer", "answer_kind", "abstained", "grounded", "evidence", "citations", "sources",
+        "sentences", "timings",
+    }  # fmt: skip
+    assert set(a["timings"]) == {"retrieve_s", "evidence_s", "wait_s", "first_token_s", "total_s"}
+    assert a["answer_kind"] == "extractive" and a["sentences"] == [] and a["timings"]["first_token_s"] is None
     assert a["sources"][0]["source"].endswith("aurora_lake_field_station_2023.pdf")
     assert a["sources"][0]["page"] == 2
+    top = a["evidence"][0]
+    assert set(top) == {"n", "source", "page", "location", "quote", "start", "end", "score"}
+    assert "maximum depth as 47 metres" in top["quote"] and top["page"] == 2
+    passage = a["sources"][top["n"] - 1]
+    assert passage["source"] == top["source"] and passage["text"][top["start"] : top["end"]] == top["quote"]
+    assert " ".join(top["quote"].split()) in a["answer"] and "aurora_lake_field_station_2023.pdf, p. 2" in a["answer"]
     source_ids = {s["chunk_id"] for s in a["sources"]}
     assert all(c["chunk_id"] in source_ids for c in a["citations"])
 
@@ -66,6 +76,7 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
 
     r = run("ask", "How long is the warranty on the Kestrel K2?")
     assert r.exit_code == 0 and "Sources:" in r.output and "kestrel_k2_handbook.md" in r.output
+    assert "“The Kestrel K2 warranty lasts 3 years" in r.output.split("Sources:")[0]  # the evidence comes first
 
     docs = json.loads(run("docs", "--json").stdout)
     assert len(docs) == 3 and {d["pages"] for d in docs} >= {3}

@@ -20,9 +20,12 @@ PAPER_QUESTIONS = [
 def test_ask_sample_docs_cites_right_page(engine):
     report = engine.ingest([SAMPLE_DOCS])
     assert not report.failed
-    answer = engine.ask("What was the maximum depth of Aurora Lake?")
+    answer = engine.ask("What was the maximum depth of Aurora Lake?", generate="always")
     assert not answer.abstained
-    assert answer.text.strip()
+    # The evidence leads, quoted verbatim with its file and page; a generated part, if any, passed the check.
+    assert answer.text.startswith("Quoted from your documents:\n[1] “The station recorded the lake's maximum depth as 47")
+    assert "(aurora_lake_field_station_2023.pdf, p. 2)" in answer.text
+    assert answer.sentences and all(s.supported == (s.text in answer.text.split("In short: ")[-1]) for s in answer.sentences)
     top = answer.sources[0]
     assert Path(top.source).name == "aurora_lake_field_station_2023.pdf" and top.page == 2
     assert "47" in top.text
@@ -32,10 +35,12 @@ def test_ask_sample_docs_cites_right_page(engine):
 
 def test_stream_yields_pieces_then_answer(engine):
     engine.ingest([SAMPLE_DOCS])
-    stream = engine.ask_stream("How long is the Kestrel K2 warranty?")
+    stream = engine.ask_stream("How long is the Kestrel K2 warranty?", generate="always")
     pieces = list(stream)
-    assert len(pieces) > 1
-    assert stream.answer is not None and stream.answer.text.strip()
+    assert "The Kestrel K2 warranty lasts 3 years" in pieces[0]  # the evidence, before the model wrote
+    assert stream.answer is not None and "".join(pieces) == stream.answer.text
+    assert stream.answer.timings.first_token_s is not None  # the model was asked, after the evidence
+    assert stream.answer.timings.first_token_s > stream.answer.timings.evidence_s
 
 
 @pytest.fixture(scope="module")

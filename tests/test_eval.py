@@ -130,7 +130,13 @@ def _report() -> runner.Report:
             calibrated_min_score=0.5,
             calibrated_abstained_unanswerable=1.0,
             seconds=1.0,
+            evidence={1: base - 0.1, 2: base, 3: base + 0.05},
         )
+    r.answers["never"] = runner.AnswerResult(
+        mode="never", questions=4, answerable=2, answer_contains_gold=0.5, evidence={1: 0.5, 2: 0.5, 3: 1.0},
+        cited_contains_gold=0.5, grounded=1.0, generated=0.0, sentences=0, sentences_supported=None,
+        unsupported_shown=0, abstained_unanswerable=0.5, abstained_answerable=0.0, seconds=1.0,
+    )  # fmt: skip
     return r
 
 
@@ -138,8 +144,11 @@ def test_table_json_and_plot(tmp_path: Path) -> None:
     r = _report()
     text = table.format_table(r)
     assert "hybrid*" in text and "dense " in text and "0.800" in text  # hybrid hit@1
+    assert "ev@2" in text and "0.750 0.800" in text  # hybrid evidence@2, @3
+    assert "never" in text and "gold in answer" in text and "unsupported shown" in text
     d = r.to_dict()
     assert d["retrieval"]["hybrid"]["hit@1"] == 0.8 and len(d["retrieval"]["dense"]["hit_curve"]) == 10
+    assert d["retrieval"]["hybrid"]["evidence@2"] == 0.75 and d["answers"]["never"]["unsupported_shown"] == 0
     json.dumps(d)
     png = tmp_path / "curves.png"
     table.plot(r, png)
@@ -227,12 +236,17 @@ def test_eval_cli_answers(squad: Path, tmp_path: Path, monkeypatch: pytest.Monke
     for k, v in {"CITEQA_DATA_DIR": tmp_path / "data", "CITEQA_WORKERS": 1, "CITEQA_MAX_TOKENS": 48}.items():
         monkeypatch.setenv(k, str(v))
     monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(cli, ["eval", str(qfile), "--docs", str(docs), "--answers", "--json"])
+    r = CliRunner().invoke(cli, ["eval", str(qfile), "--docs", str(docs), "--answers", "never,always", "--json"])
     assert r.exit_code == 0, r.output
-    a = json.loads(r.stdout)["answers"]
-    assert a["questions"] == 2 and a["mode"] == "hybrid"
-    for key in ("answer_accuracy", "citation_accuracy", "abstained"):
-        assert 0 <= a[key] <= 1
+    out = json.loads(r.stdout)
+    assert out["retrieval"]["hybrid"]["evidence@2"] == 0.5  # "William the Conqueror" is quoted; "France" is not
+    never, always = out["answers"]["never"], out["answers"]["always"]
+    assert never["questions"] == always["questions"] == 2
+    assert never["answer_contains_gold"] == 0.5 and never["evidence"]["evidence@2"] == 0.5 and never["sentences"] == 0
+    assert never["grounded"] == 1.0 and never["abstained_answerable"] == 0.0
+    assert always["sentences"] >= 1  # the demo model wrote something, and each sentence was checked
+    assert always["unsupported_shown"] == never["unsupported_shown"] == 0
+    assert always["answer_contains_gold"] >= 0.5  # the evidence leads whatever the model writes
 
 
 # -- the whole set ------------------------------------------------------------------

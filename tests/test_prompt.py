@@ -124,3 +124,18 @@ def test_echo_stops_match_context_headers() -> None:
     context = format_context(hits)
     assert all(s in context for s in stops if s.startswith("["))
     assert "[2] doc2.pdf\n" in stops
+
+
+def test_evidence_prompt_is_small_numbered_by_passage_and_names_no_file(gen: Generator) -> None:
+    from citeqa.answer.prompt import EVIDENCE_SYSTEM_PROMPT, evidence_prompt, quote_stops
+
+    quotes = [(3, "The lake is 47 metres deep.\nIt was measured in 2023."), (1, "Ice-out came on 3 May.")]
+    prompt, kept = evidence_prompt(gen, "How deep is the lake?", quotes)
+    assert kept == quotes and EVIDENCE_SYSTEM_PROMPT in prompt
+    assert "[3] The lake is 47 metres deep. It was measured in 2023." in prompt  # white space folded
+    assert prompt.index("[3] The") < prompt.index("[1] Ice") < prompt.index("How deep is the lake?")
+    whole = build_prompt(gen, "How deep is the lake?", [hit(1, words=150), hit(2, words=150)])[0]
+    assert gen.count_prompt_tokens(prompt) < gen.count_prompt_tokens(whole) / 2
+    assert "\n[3] " in quote_stops(quotes)
+    small = Budget(gen, n_ctx=gen.count_prompt_tokens(prompt) + 10, max_tokens=20)
+    assert evidence_prompt(small, "How deep is the lake?", quotes)[1] == quotes[:1]  # the last quote goes first

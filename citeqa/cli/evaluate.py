@@ -22,7 +22,15 @@ from citeqa.questions import read_questions
 )
 @retrieval_options
 @click.option("--modes", help="Compare modes, comma-separated: dense,bm25,hybrid (and hybrid-rrf).")
-@click.option("--answers", is_flag=True, help="Also ask the chat model each answerable question (slow).")
+@click.option(
+    "--answers",
+    "answer_modes",
+    is_flag=False,
+    flag_value="never,auto,always",
+    default=None,
+    help="Also answer every question as `ask` does and check the answers, per generation mode "
+    "(comma-separated never,auto,always; all three when given alone). With generation, slow.",
+)
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write hit@k curves to this PNG.")
@@ -34,12 +42,12 @@ def eval_cmd(
     mode: str | None,
     sources: tuple[str, ...],
     modes: str | None,
-    answers: bool,
+    answer_modes: str | None,
     limit: int | None,
     as_json: bool,
     plot: Path | None,
 ) -> None:
-    """Measure retrieval (hit@k, MRR), abstention and optionally answers on QUESTIONS (JSONL)."""
+    """Measure retrieval (hit@k, MRR), evidence@k, abstention and optionally answers on QUESTIONS (JSONL)."""
     from citeqa import evaluation
     from citeqa.evaluation import report as table
 
@@ -48,6 +56,7 @@ def eval_cmd(
     c = ctx()
     qs = list(read_questions(questions, limit=limit))
     names = evaluation.parse_modes(modes or mode or c.settings.retrieval)
+    answers = evaluation.parse_generate_modes(answer_modes) if answer_modes else []
     engine = c.engine()
     show = not as_json and c.shows_progress
     if docs is not None:
@@ -61,8 +70,8 @@ def eval_cmd(
             )
         # Stored sources are absolute; an absolute glob keeps other indexed documents out of the ranking.
         sources = sources or (f"{docs.absolute()}/*",)
-    if answers:
-        announce_demo_model(c)
+    if any(engine.generates(m) for m in answers):  # type: ignore[arg-type]
+        announce_demo_model(c, True)
 
     def step(msg: str) -> None:
         if show:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from citeqa.answer.stream import AnswerStream
 from citeqa.cli.base import Ctx, cli, ctx, edge, indent, retrieval_options
 from citeqa.core.types import Answer
 from citeqa.questions import read_questions
@@ -40,20 +41,34 @@ def search(query: str | None, top_k: int | None, mode: str | None, sources: tupl
         click.echo(indent(h.text) + "\n")
 
 
+NO_GENERATE_HELP = "Answer with quotes from the documents only; do not load the chat model [CITEQA_GENERATE=never]."
+
+
 @cli.command()
 @click.argument("question", required=False)
 @retrieval_options
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file of {id, question}.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--no-generate", is_flag=True, help=NO_GENERATE_HELP)
 @edge
-def ask(question: str | None, top_k: int | None, mode: str | None, sources: tuple[str, ...], questions: Path | None, as_json: bool) -> None:
-    """Answer QUESTION from your documents, citing sources as [n]."""
+def ask(
+    question: str | None,
+    top_k: int | None,
+    mode: str | None,
+    sources: tuple[str, ...],
+    questions: Path | None,
+    as_json: bool,
+    no_generate: bool,
+) -> None:
+    """Answer QUESTION from your documents: the sentences that answer it, quoted and cited [n]
+    with file and page, then (with a chat model) a short answer checked against them."""
     if bool(question) == bool(questions):
         raise click.UsageError("give either QUESTION or --questions FILE")
     c = ctx()
     engine = c.engine()
-    announce_demo_model(c)
-    opts = {"top_k": top_k, "mode": mode, "sources": sources}
+    generate = False if no_generate else None
+    announce_demo_model(c, engine.generates(generate))
+    opts = {"top_k": top_k, "mode": mode, "sources": sources, "generate": generate}
     if questions:
         for q in read_questions(questions):
             answer = engine.ask(q.question, **opts)
@@ -63,29 +78,43 @@ def ask(question: str | None, top_k: int | None, mode: str | None, sources: tupl
     if as_json:
         click.echo(json.dumps(engine.ask(question, **opts).to_dict()))
         return
-    stream = engine.ask_stream(question, **opts)
+    answer = show_answer(engine.ask_stream(question, **opts))
+    print_sources(answer)
+
+
+def show_answer(stream: AnswerStream) -> Answer:
+    """Print the answer as it streams (evidence first), then the generated sentences that no
+    passage supports, marked as such: they are not part of the answer."""
     for piece in stream:
         click.echo(piece, nl=False)
     click.echo()
-    print_sources(stream.answer)
+    answer = stream.result()
+    for s in answer.unsupported:
+        click.secho(f"  not supported by your documents, not part of the answer: {s.text}", dim=True)
+    return answer
 
 
-def announce_demo_model(c: Ctx) -> None:
-    if c.settings.uses_demo_model and c.verbosity >= 0:
-        click.secho(
-            "note: using the bundled SmolLM2-135M demo model (tiny, for trying citeqa out). For real answers "
-            "set CITEQA_MODEL to a Llama-2-7B-chat GGUF (see README).",
-            fg="yellow",
-            err=True,
-        )
-
-
-def print_sources(answer: Answer | None) -> None:
-    if answer is None:
+def announce_demo_model(c: Ctx, generates: bool) -> None:
+    if not c.settings.uses_demo_model or c.verbosity < 0:
         return
+    if generates:
+        note = (
+            "note: the bundled SmolLM2-135M demo model writes the generated part (tiny, for trying citeqa "
+            "out: few of its sentences pass the support check). Set CITEQA_MODEL to a Llama-2-7B-chat GGUF "
+            "(see README)."
+        )
+    else:
+        note = (
+            "note: answers are quotes from your documents; with the bundled demo model nothing is generated "
+            "(CITEQA_GENERATE=auto). Set CITEQA_MODEL to a Llama-2-7B-chat GGUF for a written answer (see README)."
+        )
+    click.secho(note, fg="yellow", err=True)
+
+
+def print_sources(answer: Answer) -> None:
     if answer.abstained:
         if answer.sources:
-            click.secho("\nClosest passages (not used):", dim=True)
+            click.secho("\nClosest passages, not relevant enough:", dim=True)
             for i, h in enumerate(answer.sources, 1):
                 click.secho(f"  [{i}] {h.label()}  (score {h.score:.3f})", dim=True)
         return
@@ -94,24 +123,21 @@ def print_sources(answer: Answer | None) -> None:
     for i, h in enumerate(answer.sources, 1):
         mark = "*" if i in cited else " "
         click.echo(f" {mark}[{i}] {h.label(full_path=True)}  (score {h.score:.3f})")
-        quote = next((c.quote for c in answer.citations if c.n == i and c.quote), None)
-        if quote:
-            click.secho(indent(f"“{quote}”", 7), fg="green")
-    if not answer.citations:
-        click.secho("The answer cites none of these passages; treat it with care.", fg="yellow")
 
 
 @cli.command()
 @retrieval_options
+@click.option("--no-generate", is_flag=True, help=NO_GENERATE_HELP)
 @edge
-def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...]) -> None:
+def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...], no_generate: bool) -> None:
     """A terminal chat that keeps the models loaded. Follow-ups may refer to earlier turns.
 
     /new starts a new conversation, /quit (or Ctrl-D) leaves.
     """
     c = ctx()
     engine = c.engine()
-    announce_demo_model(c)
+    generate = False if no_generate else None
+    announce_demo_model(c, engine.generates(generate))
     history: list[tuple[str, str]] = []
     click.secho("Ask about your documents. /new for a new conversation, /quit to leave.", dim=True, err=True)
     while True:
@@ -128,13 +154,11 @@ def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...]) -> None:
             continue
         if not question:
             continue
-        stream = engine.ask_stream(question, top_k=top_k, mode=mode, sources=sources, history=history)
-        for piece in stream:
-            click.echo(piece, nl=False)
-        click.echo()
-        answer = stream.answer
-        if answer is not None and answer.standalone_question:
-            click.secho(f"(searched for: {answer.standalone_question})", dim=True)
+        stream = engine.ask_stream(
+            question, top_k=top_k, mode=mode, sources=sources, history=history, generate=generate
+        )
+        answer = show_answer(stream)
+        if answer.standalone_question:
+            click.secho(f"(a follow-up: also searched for: {answer.standalone_question})", dim=True)
         print_sources(answer)
-        if answer is not None:
-            history += [("user", question), ("assistant", answer.text)]
+        history += [("user", question), ("assistant", answer.text)]

@@ -15,6 +15,7 @@ from citeqa.core.errors import ConfigError
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 EmbedBackend = Literal["torch", "onnx-int8"]
+GenerateMode = Literal["auto", "always", "never"]
 
 
 class Settings(BaseSettings):
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     max_tokens: int = Field(384, ge=16)
     stop: tuple[str, ...] = ()
+    generate: GenerateMode = Field(
+        "auto",
+        description="whether the chat model writes an answer from the evidence: always; never (the "
+        "evidence answer alone, no chat model loaded); auto: always, except with the bundled demo "
+        "model, whose sentences rarely pass the support check",
+    )
 
     top_k: int = Field(4, ge=1, le=100)
     retrieval: RetrievalMode = "hybrid"

@@ -176,6 +176,37 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """A sentence of a retrieved passage that answers the question, quoted verbatim.
+
+    `n` is the passage's 1-based number among the answer's sources (the `[n]` it is cited by);
+    `quote == hit.text[start:end]`; `score` ranks evidence (question-sentence cosine plus a share of
+    the question's words, see citeqa.answer.evidence)."""
+
+    n: int
+    hit: Hit
+    start: int
+    end: int
+    quote: str
+    score: float
+
+    def label(self, *, full_path: bool = False) -> str:
+        return self.hit.label(full_path=full_path)
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "source": self.hit.source,
+            "page": self.hit.page,
+            "location": self.hit.location,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
 class Citation:
     """A passage the answer cites as [n], with the sentence(s) of it that best support the claim."""
 
@@ -191,6 +222,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class Sentence:
+    """A sentence the chat model wrote, the passages it cites, and whether they support it."""
+
     text: str
     citations: tuple[int, ...]
     supported: bool
@@ -207,20 +240,40 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Timings:
+    """Seconds from the question: retrieval done, evidence selected, waited for the chat model
+    (its turn in the queue and loading it), first generated token, the whole answer."""
+
     retrieve_s: float = 0.0
+    evidence_s: float = 0.0
+    wait_s: float | None = None
     first_token_s: float | None = None
     total_s: float = 0.0
 
     def to_dict(self) -> dict:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 4)
+
         return {
-            "retrieve_s": round(self.retrieve_s, 4),
-            "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 4),
-            "total_s": round(self.total_s, 4),
+            "retrieve_s": r(self.retrieve_s),
+            "evidence_s": r(self.evidence_s),
+            "wait_s": r(self.wait_s),
+            "first_token_s": r(self.first_token_s),
+            "total_s": r(self.total_s),
         }
+
+
+# generated: evidence and at least one supported generated sentence; extractive: evidence only
+# (generation off, or nothing generated was supported); abstained: the documents do not answer.
+AnswerKind = Literal["generated", "extractive", "abstained"]
 
 
 @dataclass(frozen=True)
 class Answer:
+    """`text` is exactly what the user is shown as the answer: the evidence quotes, each cited [n]
+    with its file and page, then the supported generated sentences (or the one "not in your
+    documents" message). `sentences` holds every generated sentence, supported or not; the
+    unsupported ones are never part of `text`."""
+
     question: str
     text: str
     abstained: bool
@@ -231,17 +284,27 @@ class Answer:
     invalid_citations: int = 0
     timings: Timings = field(default_factory=Timings)
     standalone_question: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    answer_kind: AnswerKind = "extractive"
+    truncated: bool = False  # generation stopped at CITEQA_MAX_TOKENS
+
+    @property
+    def unsupported(self) -> tuple[Sentence, ...]:
+        return tuple(s for s in self.sentences if not s.supported)
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
+            "answer_kind": self.answer_kind,
             "abstained": self.abstained,
             "grounded": self.grounded,
+            "evidence": [e.to_dict() for e in self.evidence],
             "citations": [c.to_dict() for c in self.citations],
             "sources": [{"n": i, **h.to_dict()} for i, h in enumerate(self.sources, 1)],
             "sentences": [s.to_dict() for s in self.sentences],
             "invalid_citations": self.invalid_citations,
+            "truncated": self.truncated,
             "timings": self.timings.to_dict(),
             **({"standalone_question": self.standalone_question} if self.standalone_question else {}),
         }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from citeqa.answer.answerer import GENERATED_HEADER
+from citeqa.answer.evidence import EVIDENCE_POOL
 from citeqa.core.errors import ConfigError
 from citeqa.core.settings import RetrievalMode
 from citeqa.evaluation.metrics import (
@@ -24,9 +27,12 @@ from citeqa.retrieval.fusion import Fusion
 
 if TYPE_CHECKING:
     from citeqa.engine import Citeqa
+    from citeqa.retrieval.retriever import Retrieved
 
 KS = (1, 5, 10)
 MAX_K = 10
+EVIDENCE_KS = (1, 2, 3)
+GENERATE_MODES = ("never", "auto", "always")
 
 # Evaluation variants: the three retrieval modes, plus hybrid with Milvus's RRF fusion, to compare.
 VARIANTS: dict[str, tuple[RetrievalMode, Fusion | None]] = {
@@ -35,6 +41,17 @@ VARIANTS: dict[str, tuple[RetrievalMode, Fusion | None]] = {
     "hybrid": ("hybrid", None),
     "hybrid-rrf": ("hybrid", Fusion(kind="rrf")),
 }
+
+
+def parse_generate_modes(spec: str) -> list[str]:
+    modes = [m.strip() for m in spec.split(",") if m.strip()]
+    bad = [m for m in modes if m not in GENERATE_MODES]
+    if bad or not modes:
+        raise ConfigError(
+            f"unknown generation mode(s) {', '.join(bad) or repr(spec)}; use a comma-separated list of "
+            f"{', '.join(GENERATE_MODES)}"
+        )
+    return list(dict.fromkeys(modes))
 
 
 def parse_modes(spec: str) -> list[str]:
@@ -61,9 +78,11 @@ class ModeResult:
     calibrated_min_score: float | None
     calibrated_abstained_unanswerable: float | None
     seconds: float
+    evidence: dict[int, float] = field(default_factory=dict)  # k → evidence@k over answerable questions
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {f"hit@{k}": round(self.hit[k], 4) for k in KS}
+        d.update({f"evidence@{k}": round(v, 4) for k, v in self.evidence.items()})
         d[f"mrr@{MAX_K}"] = round(self.mrr, 4)
         d["hit_curve"] = [round(self.hit[k], 4) for k in range(1, MAX_K + 1)]
         for name in ("abstained_unanswerable", "abstained_answerable", "calibrated_abstained_unanswerable"):
@@ -76,15 +95,30 @@ class ModeResult:
 
 @dataclass
 class AnswerResult:
-    mode: str
-    questions: int  # answerable questions asked
-    answer_accuracy: float
-    citation_accuracy: float
-    abstained: float
+    """Answers asked with one generation mode (CITEQA_GENERATE). Shares of answerable questions
+    unless said otherwise; `unsupported_shown` counts generated sentences that failed the support
+    check yet appear in the generated part of an answer's text (it must be 0; a model repeating a
+    quote word for word without citing it is not counted, as the quote is shown anyway)."""
+
+    mode: str  # the generation mode
+    questions: int  # questions asked, answerable and not
+    answerable: int
+    answer_contains_gold: float
+    evidence: dict[int, float]  # evidence@k of the quotes shown
+    cited_contains_gold: float
+    grounded: float  # of the answers given (not abstained)
+    generated: float  # share of answers with a supported generated sentence
+    sentences: int  # generated sentences, all questions
+    sentences_supported: float | None  # their share that passed the support check
+    unsupported_shown: int
+    abstained_unanswerable: float | None
+    abstained_answerable: float
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        d = {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        d["evidence"] = {f"evidence@{k}": round(v, 4) for k, v in self.evidence.items()}
+        return d
 
 
 @dataclass
@@ -96,7 +130,7 @@ class Report:
     min_score: float
     default_mode: str
     modes: dict[str, ModeResult] = field(default_factory=dict)
-    answers: AnswerResult | None = None
+    answers: dict[str, AnswerResult] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,7 +142,7 @@ class Report:
             "min_score": self.min_score,
             "default_mode": self.default_mode,
             "retrieval": {m: r.to_dict() for m, r in self.modes.items()},
-            "answers": self.answers.to_dict() if self.answers else None,
+            "answers": {m: a.to_dict() for m, a in self.answers.items()} or None,
             "seconds": round(self.seconds, 2),
         }
 
@@ -120,11 +154,12 @@ def run(
     modes: Sequence[str] = ("hybrid",),
     sources: Sequence[str] = (),
     top_k: int | None = None,
-    answers: bool = False,
+    answers: Sequence[str] = (),
     on_step: Callable[[str], None] | None = None,
 ) -> Report:
-    """Retrieval and abstention metrics for each mode; with `answers`, also ask the chat model
-    each answerable question (with the engine's own mode) and check answer and citations.
+    """Retrieval, evidence and abstention metrics for each retrieval mode; for each generation
+    mode in `answers` (never, auto, always), also ask every question as `ask` would and check the
+    answers (the engine's own retrieval mode).
 
     Abstention is judged as `ask` judges it: relevance over the `top_k` passages it would give the
     model, against the configured min_score; hit@k looks further, at the first MAX_K passages."""
@@ -151,7 +186,7 @@ def run(
         t = time.perf_counter()
         got = retriever.retrieve_many(
             texts,
-            top_k=max(MAX_K, k_model),
+            top_k=max(MAX_K, k_model, EVIDENCE_POOL),
             mode=mode,
             sources=sources,
             fusion=fusion,
@@ -166,6 +201,7 @@ def run(
         rel_ans = [r for r, q in zip(rel, questions, strict=True) if q.answerable]
         rel_un = [r for r, q in zip(rel, questions, strict=True) if not q.answerable]
         cal = calibrate(rel_ans)
+        evidence = _evidence_at(engine, got, questions, k_model)
         report.modes[name] = ModeResult(
             mode=name,
             questions=len(ranks),
@@ -176,32 +212,87 @@ def run(
             calibrated_min_score=cal,
             calibrated_abstained_unanswerable=None if cal is None else abstention_rate(rel_un, cal),
             seconds=time.perf_counter() - t,
+            evidence=evidence,
         )
-    if answers and gold:
-        report.answers = _answers(engine, gold, sources=sources, top_k=k_model, say=say)
+    done: dict[bool, AnswerResult] = {}
+    for gen_mode in answers:
+        generates = engine.generates(gen_mode)  # type: ignore[arg-type]
+        if generates in done:  # "auto" is one of the other two
+            report.answers[gen_mode] = dataclasses.replace(done[generates], mode=gen_mode)
+            continue
+        result = _answers(engine, questions, gen_mode, sources=sources, top_k=k_model, say=say)
+        report.answers[gen_mode] = done[generates] = result
     report.seconds = time.perf_counter() - t0
     return report
 
 
+def _evidence_at(engine: Citeqa, got: Sequence[Retrieved], questions: Sequence[Question], k: int) -> dict[int, float]:
+    """Share of answerable questions whose top 1/2/3 evidence sentences, from the passages `ask`
+    would search, include one holding a gold answer (from the gold file)."""
+    from citeqa.answer.evidence import select
+
+    k = max(k, EVIDENCE_POOL)
+    rows = [(r, q) for r, q in zip(got, questions, strict=True) if q.answerable]
+    vectors = engine.retriever.sentence_vectors([h for r, _ in rows for h in r.hits[:k]])
+    found = dict.fromkeys(EVIDENCE_KS, 0)
+    for r, q in rows:
+        assert r.vector is not None
+        ev = select(q.question, r.vector, r.hits[:k], vectors, limit=max(EVIDENCE_KS))
+        for n in EVIDENCE_KS:
+            found[n] += any(_quote_hit(e.quote, e.hit.source, q) for e in ev[:n])
+    return {n: found[n] / len(rows) if rows else 0.0 for n in EVIDENCE_KS}
+
+
+def _quote_hit(quote: str, source: str, q: Question) -> bool:
+    return same_file(source, q.source) and contains_answer(quote, q.answers)
+
+
 def _answers(
     engine: Citeqa,
-    gold: Sequence[Question],
+    questions: Sequence[Question],
+    gen_mode: str,
     *,
     sources: Sequence[str],
     top_k: int,
     say: Callable[[str], None],
 ) -> AnswerResult:
     t = time.perf_counter()
-    right = cited = abstained = 0
-    for i, q in enumerate(gold, 1):
-        say(f"answering {i}/{len(gold)}")
-        a = engine.ask(q.question, top_k=top_k, sources=sources)
-        abstained += a.abstained
+    gold = [q for q in questions if q.answerable]
+    right = cited = grounded = generated = sentences = supported = shown_bad = 0
+    given = 0
+    abstained = {True: 0, False: 0}
+    evidence = dict.fromkeys(EVIDENCE_KS, 0)
+    for i, q in enumerate(questions, 1):
+        say(f"answering ({gen_mode}) {i}/{len(questions)}")
+        a = engine.ask(q.question, top_k=top_k, sources=sources, generate=gen_mode)  # type: ignore[arg-type]
+        abstained[bool(q.answerable)] += a.abstained
+        given += not a.abstained
+        grounded += a.grounded and not a.abstained
+        generated += a.answer_kind == "generated"
+        sentences += len(a.sentences)
+        supported += sum(s.supported for s in a.sentences)
+        written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
+        shown_bad += sum(1 for s in a.unsupported if s.text in written)
+        if not q.answerable:
+            continue
         right += (not a.abstained) and contains_answer(a.text, q.answers)
-        cited += any(
-            same_file(c.hit.source, q.source) and contains_answer(c.hit.text, q.answers) for c in a.citations
-        )
-    n = len(gold)
+        cited += any(_quote_hit(c.hit.text, c.hit.source, q) for c in a.citations)
+        for n in EVIDENCE_KS:
+            evidence[n] += any(_quote_hit(e.quote, e.hit.source, q) for e in a.evidence[:n])
+    n_gold, n_un = len(gold), len(questions) - len(gold)
     return AnswerResult(
-        engine.settings.retrieval, n, right / n, cited / n, abstained / n, time.perf_counter() - t
+        mode=gen_mode,
+        questions=len(questions),
+        answerable=n_gold,
+        answer_contains_gold=right / n_gold if n_gold else 0.0,
+        evidence={k: v / n_gold if n_gold else 0.0 for k, v in evidence.items()},
+        cited_contains_gold=cited / n_gold if n_gold else 0.0,
+        grounded=grounded / given if given else 0.0,
+        generated=generated / len(questions) if questions else 0.0,
+        sentences=sentences,
+        sentences_supported=supported / sentences if sentences else None,
+        unsupported_shown=shown_bad,
+        abstained_unanswerable=abstained[False] / n_un if n_un else None,
+        abstained_answerable=abstained[True] / n_gold if n_gold else 0.0,
+        seconds=time.perf_counter() - t,
     )

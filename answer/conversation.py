@@ -1,0 +1,43 @@
+"""Follow-up questions: which need the conversation to be understood, and what to search for.
+
+Deterministic, so it works the same with the 135M demo model as with Llama 2, and never waits
+for the chat model before the evidence is out. A question is a follow-up only when it cannot
+stand alone: it starts like a continuation ("and ...", "what about ..."), or it points back
+("it", "that", "they", ...) with at most two content words of its own, or it has at most one
+content word. Then it is searched for together with the previous question AND on its own words
+(the engine fuses both); a standalone question is searched for exactly as asked, so an
+unrelated earlier turn can never change its answer. Earlier answers are never used.
+"""
+
+from __future__ import annotations
+
+import re
+
+from citeqa.answer.citations import content_word_set
+from citeqa.core.types import History
+
+_CONTINUES = re.compile(r"^\s*(?:and|but|also|so|or|then|what about|how about|and what about)\b", re.I)
+_POINTS_BACK = re.compile(
+    r"\b(?:it|its|it's|itself|that|this|these|those|they|them|their|theirs|he|him|his|she|her|hers|there|then|the same)\b",
+    re.I,
+)
+
+
+def is_followup(question: str) -> bool:
+    words = len(content_word_set(question))
+    if _CONTINUES.match(question) or words <= 1:
+        return True
+    return words <= 2 and bool(_POINTS_BACK.search(question))
+
+
+def previous_question(history: History) -> str | None:
+    return next((c.strip() for role, c in reversed(list(history)) if role == "user" and c.strip()), None)
+
+
+def search_queries(question: str, history: History) -> list[str]:
+    """What to retrieve with, best first: the previous question joined with a follow-up, then
+    the question's own words; a standalone question alone."""
+    previous = previous_question(history)
+    if previous is None or not is_followup(question):
+        return [question]
+    return [f"{previous} {question.strip()}", question]

@@ -1,0 +1,134 @@
+"""Sentences of a text as exact character offsets: the one splitter for evidence, relevance and
+support checks.
+
+Hand-written rules rather than a library, because they split this project's text as well or
+better. Measured as evidence@1/2/3 (top evidence sentences holding the gold answer, default
+retrieval, 4 passages) on SQuAD (1,062 answerable) / on 24 questions about the corpus PDFs:
+
+    these rules        0.757 0.838 0.879 / 0.375 0.500 0.542
+    pysbd 0.3.4        0.756 0.839 0.877 / 0.250 0.333 0.333   (cuts at every line break)
+    blingfire 0.1.8    0.754 0.839 0.878 / 0.375 0.500 0.500   (headings run into sentences)
+    syntok 1.4.4       0.755 0.835 0.876 / 0.333 0.500 0.542
+    sentencex 1.0.32   0.754 0.838 0.879 / 0.375 0.458 0.542   (cuts inside equations)
+    one sentence per line or ";"  0.744 0.827 0.868 / 0.250 0.292 0.292
+
+Read by hand on the PDFs, the libraries either cut hard-wrapped lines apart or run headings
+("2 ALGORITHM", "Published as a conference paper at ICLR 2015") into the next sentence; the
+rules keep "e.g.", "Fig. 3", "w.r.t." and decimals inside their sentence and a heading on its own.
+
+Rules: a sentence ends at terminal punctuation followed by white space (numeric references like
+"[3]" or "[2, 5]" after the full stop stay with it), unless the word before the dot is a known
+abbreviation or an initial, or the next word starts in lower case; blank lines and list items
+always break; a single line break breaks where the line before is much shorter than the text's
+usual line (a heading, a caption, the end of a paragraph) and the next line starts with a capital
+or a digit. Spans are trimmed of surrounding white space and never empty.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+# Numeric references ([1], [2, 3], [2-4]; several in a row are separate matches): citation markers in
+# answers and reference numbers in papers alike.
+REFERENCE = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*)\s*\]")
+
+# Words that end in "." without ending a sentence (compared lower-cased, without the dot).
+_ABBREVIATION_WORDS = (
+    "e.g i.e w.r.t etc cf vs al fig figs eq eqs no nos p pp sec ch vol approx ca dr mr mrs ms prof st jr sr inc ltd "
+    "co corp dept est jan feb mar apr jun jul aug sep sept oct nov dec tab ref refs resp min max"
+)
+_ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
+# A candidate end: terminal punctuation, closing quotes/brackets, then any numeric references.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + ")*")
+_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)])\s)")
+_NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
+# A line this much shorter than the text's usual line ends a heading or a paragraph.
+_SHORT_LINE = 0.6
+_MIN_LINES = 3  # fewer lines tell nothing about the usual width
+_CONTINUED = (",", "-", "(", " and", " or", " of", " the")  # a line ending so goes on
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`: `text[start:end]` is the sentence, verbatim."""
+    spans: list[tuple[int, int]] = []
+    breaks = sorted(
+        [(m.start(), m.end()) for m in _BREAK.finditer(text)] + _line_breaks(text), key=lambda b: b[0]
+    )
+    block_start = 0
+    for brk in [*breaks, None]:
+        if brk is not None and brk[0] < block_start:
+            continue  # inside a break already taken
+        block_end = brk[0] if brk else len(text)
+        start = block_start
+        for m in _END.finditer(text, block_start, block_end):
+            end = m.end()
+            if end < block_end and not text[end].isspace():
+                continue  # 3.14, e.g.x, U.S.A
+            if _is_abbreviation(text, m.start(), end, block_end):
+                continue
+            spans.append((start, end))
+            start = end
+        spans.append((start, block_end))
+        block_start = brk[1] if brk else len(text)
+    return _trimmed(text, spans)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _trimmed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s and _WORD.search(text, s, e):
+            out.append((s, e))
+        elif out and e > s:
+            # A stray marker or punctuation ("[2]." after a break) belongs to the previous sentence.
+            out[-1] = (out[-1][0], e)
+    return out
+
+
+def _line_breaks(text: str) -> list[tuple[int, int]]:
+    """Single line breaks that end a heading, a caption or a paragraph in hard-wrapped text."""
+    lines = text.split("\n")
+    widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
+    if len(widths) < _MIN_LINES:
+        return []
+    usual = widths[(3 * len(widths)) // 4]  # the upper quartile: most wrapped lines are full
+    out = []
+    pos = 0
+    for line, nxt in itertools.pairwise(lines):
+        end = pos + len(line)
+        stripped = line.strip()
+        head = nxt.lstrip()[:1]
+        short = bool(stripped) and len(stripped) < _SHORT_LINE * usual
+        if short and (head.isupper() or head.isdigit()) and not stripped.endswith(_CONTINUED):
+            out.append((end, end + 1))
+        pos = end + 1
+    return out
+
+
+def _is_abbreviation(text: str, dot: int, end: int, limit: int) -> bool:
+    if text[dot] != ".":
+        return False
+    nxt = text[end:limit].lstrip()
+    if nxt[:1].islower():
+        return True  # a sentence never starts in lower case
+    if _NUMBERING.search(text, max(0, dot - 8), dot):
+        return True  # "2. Second item" numbering, not "... in 2020. Then"
+    word = re.search(r"([^\W\d_]+(?:\.[^\W\d_]+)*)\.?$", text[max(0, dot - 20) : dot + 1])
+    if not word:
+        return False
+    w = word.group(1).lower()
+    # A one-letter word before the dot is taken for an initial ("J. Smith").
+    return w in _ABBREVIATIONS or (len(w) == 1 and text[max(0, dot - 2) : dot - 1] in (" ", "", "\n"))
