@@ -102,7 +102,7 @@ def test_ask_streams_an_answer_with_cited_sources(app_env, embedder):
     assert not transcript.proto.disabled
     md = transcript_markdown(at.session_state["citeqa_turns"])
     assert "## Q1. What was the maximum depth of Aurora Lake in the 2023 survey?" in md
-    assert "aurora_lake_field_station_2023.pdf, page 2" in md
+    assert "aurora_lake_field_station_2023.pdf, p. 2" in md
 
 
 def test_follow_up_passes_history_and_new_chat_clears(app_env, embedder, monkeypatch):

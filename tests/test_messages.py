@@ -19,7 +19,7 @@ PRODUCT = ["citeqa", "app", "ingest", "retrieval", "answer"]
 _ARGS = r"citeqa ((?:-{1,2}[\w-]+(?:[ =]\S+)? )*)([a-z][\w-]*)(?: ([a-z][\w-]*))?"
 COMMAND = re.compile(r"(?:`|\b(?:run|with:?|use|see|try)\s+)" + _ARGS)
 SHELL_LINE = re.compile(r"^[ \t]*(?:\.venv/bin/)?" + _ARGS, re.MULTILINE)
-FENCE = re.compile(r"^```(?:bash|sh)?\n(.*?)^```", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 SETTING = re.compile(r"\bCITEQA_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 
 
@@ -44,7 +44,8 @@ def _env_names_outside_settings() -> set[str]:
 def _commands() -> list[tuple[str, re.Match[str]]]:
     found = [(where, m) for where, text in _texts() for m in COMMAND.finditer(text)]
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    found += [("README.md", m) for block in FENCE.findall(readme) for m in SHELL_LINE.finditer(block)]
+    shell = [block for lang, block in FENCE.findall(readme) if lang in ("", "bash", "sh", "console")]
+    found += [("README.md", m) for block in shell for m in SHELL_LINE.finditer(block)]
     return found
 
 
