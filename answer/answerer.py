@@ -21,7 +21,7 @@ from citeqa.answer.citations import (
     split_sentences,
     strip_invalid,
 )
-from citeqa.answer.llm import Generator
+from citeqa.answer.generator import Generator, Prompt
 from citeqa.answer.prompt import NOT_IN_DOCS, build_prompt, echo_stops
 from citeqa.core.types import Answer, Citation, Hit, Sentence, Timings
 
@@ -55,7 +55,7 @@ class AnswerStream:
         pieces: Iterator[str],
         finish: Callable[[str, float | None], Answer],
         sources: Sequence[Hit],
-        prompt: str = "",
+        prompt: Prompt = "",
         started: float | None = None,
     ) -> None:
         self._pieces = pieces

@@ -13,7 +13,14 @@ import streamlit as st
 from citeqa.app import chat, library, sidebar
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import get_engine, model_problem
-from citeqa.core.errors import CiteqaError, ConfigError, DataDirInUse, ModelError, StoreError
+from citeqa.core.errors import (
+    CiteqaError,
+    ConfigError,
+    DataDirInUse,
+    ModelError,
+    ModelServerError,
+    StoreError,
+)
 from citeqa.core.settings import Settings
 from citeqa.core.types import DocumentRecord
 from citeqa.engine import Citeqa
@@ -29,6 +36,8 @@ def remedy(exc: CiteqaError, settings: Settings | None) -> str:
         if settings is not None and settings.milvus_uri:
             return "Check that the Milvus server at CITEQA_MILVUS_URI is running and reachable, or unset it to use the embedded store."
         return "Check that CITEQA_DATA_DIR is writable, then reload this page."
+    if isinstance(exc, ModelServerError):
+        return "Check the chat model server (CITEQA_LLM_URL, CITEQA_LLM_API_KEY, CITEQA_LLM_MODEL), then ask again."
     if isinstance(exc, ModelError):
         return "Check CITEQA_MODEL / CITEQA_EMBED_MODEL, then restart the app."
     if isinstance(exc, ConfigError):
@@ -47,9 +56,10 @@ def chat_panel(
     engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]
 ) -> None:
     if problem:
+        setting = "CITEQA_LLM_URL" if engine.settings.llm_url else "CITEQA_MODEL"
         st.error(
             f"**The chat model cannot be loaded.**  \n{escape_md(problem)}  \n"
-            "Fix CITEQA_MODEL and restart the app; the library still works.",
+            f"Fix {setting} and restart the app; the library still works.",
             icon=":material/error:",
         )
     elif not docs:

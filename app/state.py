@@ -57,16 +57,21 @@ def model_problem(settings: Settings, engine: Citeqa) -> str | None:
     return _model_problem(_settings_key(settings), engine)
 
 
-@st.cache_resource(show_spinner=False)
-def model_turn() -> threading.Lock:
-    """One question at a time across all sessions.
+def model_turn() -> threading.BoundedSemaphore:
+    """Turns at the chat model across all sessions: one at a time for the local model,
+    CITEQA_LLM_CONCURRENCY at once for a server (CITEQA_LLM_URL).
 
-    The generator takes its own lock inside its stream; this app-level lock is
+    The local generator takes its own lock inside its stream; this app-level turn is
     taken first, around the whole question (follow-up rewrite, retrieval,
     generation), so a waiting session can say so instead of silently blocking,
     and stop waiting when its browser goes away.
     """
-    return threading.Lock()
+    return _model_turn(Settings.load().generation_slots)
+
+
+@st.cache_resource(show_spinner=False)
+def _model_turn(slots: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(slots)
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,7 +80,7 @@ def ingest_lock() -> threading.Lock:
     return threading.Lock()
 
 
-def wait_for(lock: threading.Lock, message: str) -> None:
+def wait_for(lock: threading.Lock | threading.Semaphore, message: str) -> None:
     """Acquire `lock`, showing `message` while another session holds it."""
     if lock.acquire(blocking=False):
         return
@@ -96,7 +101,7 @@ def wait_for(lock: threading.Lock, message: str) -> None:
 
 
 @contextlib.contextmanager
-def holding(lock: threading.Lock, message: str) -> Iterator[None]:
+def holding(lock: threading.Lock | threading.Semaphore, message: str) -> Iterator[None]:
     wait_for(lock, message)
     try:
         yield

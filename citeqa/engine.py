@@ -39,7 +39,7 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
-    from citeqa.answer.llm import Generator
+    from citeqa.answer.generator import Generator
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
     from citeqa.retrieval.retriever import Retrieved, Retriever
@@ -89,8 +89,9 @@ class Citeqa:
         # One change to the index at a time, whichever edge asks (milvus-lite's client is not
         # made for concurrent writers, and two ingests of one file would race on its manifest row).
         self._writes = threading.RLock()
-        # Every question that needs the chat model queues here, whichever edge asked it.
-        self.turns = TurnQueue(1)
+        # Every question that needs the chat model queues here, whichever edge asked it: one at a
+        # time for the local model, CITEQA_LLM_CONCURRENCY at once for a server (CITEQA_LLM_URL).
+        self.turns = TurnQueue(settings.generation_slots)
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
             # Taken now, so that a second process is told who holds the data dir before any work.
@@ -158,9 +159,9 @@ class Citeqa:
     def generator(self) -> Generator:
         with self._build:
             if self._generator is None:
-                from citeqa.answer.llm import Generator
+                from citeqa.answer.generator import make_generator
 
-                self._generator = Generator.from_settings(self.settings)
+                self._generator = make_generator(self.settings)
             return self._generator
 
     @property

@@ -8,7 +8,7 @@ import pytest
 
 from citeqa.answer.answerer import Answerer
 from citeqa.answer.citations import parse_markers
-from citeqa.answer.llm import Generator
+from citeqa.answer.llm import LocalGenerator as Generator
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.core import bundled
 from citeqa.core.types import Answer, Hit
