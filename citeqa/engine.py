@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
+from citeqa.core.files import keep_private, warn_if_exposed
+from citeqa.core.netaddr import is_loopback
 from citeqa.core.settings import RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
@@ -92,6 +94,9 @@ class Citeqa:
         # Every question that needs the chat model queues here, whichever edge asked it: one at a
         # time for the local model, CITEQA_LLM_CONCURRENCY at once for a server (CITEQA_LLM_URL).
         self.turns = TurnQueue(settings.generation_slots)
+        # Documents, index and uploads are the owner's alone; say so once if an older data dir is not.
+        self.privacy_warning = warn_if_exposed(settings.data_dir)
+        keep_private()
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
             # Taken now, so that a second process is told who holds the data dir before any work.
@@ -325,7 +330,16 @@ def open(settings: Settings | None = None, **collaborators) -> Citeqa:
 
 
 def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once."""
+    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once.
+
+    On loopback only: milvus-lite has no authentication, so anyone who reached it could read and
+    change the index."""
     if not settings.embedded:
         raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
+    if not is_loopback(host):
+        raise ConfigError(
+            f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index has no "
+            "authentication. To share an index between machines, run a Milvus server with authentication "
+            "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
+        )
     EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, on_ready)

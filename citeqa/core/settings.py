@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         120.0, gt=0, description="seconds to wait for CITEQA_LLM_URL to connect, or to send the next piece"
     )
 
+    app_password: SecretStr | None = Field(
+        None,
+        description="the web app asks for it before showing anything; needed to let it listen on a "
+        "non-loopback address (or Streamlit's own [auth] login)",
+    )
+
     top_k: int = Field(4, ge=1, le=100)
     retrieval: RetrievalMode = "hybrid"
     # Calibrated with `citeqa eval` on SQuAD 2.0 paragraphs (hybrid, top_k 4): just under the highest
