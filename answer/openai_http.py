@@ -18,13 +18,14 @@ def public_url(url: str) -> str:
 
 
 def api_base(url: str) -> str:
-    """The OpenAI API base: `url` as given, or with /v1 when it has no path."""
+    """The OpenAI API base: `url` without query, or with /v1 when it has no path."""
     try:
         u = httpx.URL(url.strip())
     except httpx.InvalidURL as e:
         raise ValueError(f"{url!r} is not a URL ({e})") from None
     if u.scheme not in ("http", "https") or not u.host:
         raise ValueError(f"{public_url(url) if u.host else url!r} is not an http(s) URL")
+    u = u.copy_with(query=None, fragment=None)  # endpoint paths are appended to it
     return str(u.copy_with(path="/v1")) if u.path in ("", "/") else str(u).rstrip("/")
 
 

@@ -287,3 +287,39 @@ def test_the_estimate_never_undercounts_real_text(generator: LocalGenerator) -> 
     rendered = generator.count_prompt_tokens(generator.render(chat.system, chat.messages))
     contents = sum(generator.count_tokens(t) for t in (chat.system, "q1", "a1", "q2"))
     assert rendered - contents <= chat_overhead(chat)
+
+
+# -- pure helpers ---------------------------------------------------------------------
+
+
+def test_stops_split_across_pieces_are_never_shown() -> None:
+    from citeqa.answer.stops import StopCutter
+
+    cut = StopCutter(["\nQuestion:", "[3] report.pdf"])
+    shown = []
+    for piece in ["The depth was 47 m [1", "].\nQue", "stion: what"]:
+        text, stopped = cut.feed(piece)
+        shown.append(text)
+        if stopped:
+            break
+    assert "".join(shown) == "The depth was 47 m [1]." and stopped
+    plain = StopCutter(["\nQuestion:"])
+    assert plain.feed("ends with a newline\n") == ("ends with a newline", False)
+    assert plain.flush() == "\n"
+
+
+@pytest.mark.parametrize(
+    ("url", "base", "shown"),
+    [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1"),
+        ("http://gpu-box:8000/v1/", "http://gpu-box:8000/v1", "http://gpu-box:8000/v1"),
+        ("https://me:secret@llm.example.org/openai/v1?key=k", "https://me:secret@llm.example.org/openai/v1",
+         "https://llm.example.org/openai/v1"),
+    ],
+)  # fmt: skip
+def test_server_urls(url: str, base: str, shown: str) -> None:
+    from citeqa.answer.openai_http import api_base, public_url
+
+    assert api_base(url) == base and public_url(api_base(url)) == shown
+    with pytest.raises(ModelServerError, match="invalid CITEQA_LLM_URL"):
+        RemoteGenerator("ftp://host/v1")
