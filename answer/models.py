@@ -8,6 +8,7 @@ from pathlib import Path
 
 from citeqa.core import bundled
 from citeqa.core.errors import ModelError, ModelServerError
+from citeqa.core.files import keep_private
 from citeqa.core.settings import Settings
 
 
@@ -151,6 +152,7 @@ def pull(settings: Settings, name: str) -> Path:
         raise ModelError(f"unknown model {name!r}; known: {', '.join(KNOWN)}")
     k = KNOWN[name]
     target = models_dir(settings)
+    keep_private()  # the data dir it may create is its owner's alone, like every data dir
     target.mkdir(parents=True, exist_ok=True)
     try:
         from huggingface_hub import hf_hub_download

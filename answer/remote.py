@@ -89,7 +89,9 @@ class RemoteGenerator:
             timeout=httpx.Timeout(timeout, connect=min(timeout, _CONNECT_S)),
             limits=httpx.Limits(max_connections=concurrency + 4),
         )
-        self._count = lru_cache(maxsize=2048)(self._count_uncached)
+        # Only the server's own counts are kept (lru_cache keeps no exceptions): an estimate made
+        # while it was down is not reused once it is back.
+        self._server_count_cached = lru_cache(maxsize=2048)(self._server_count_or_raise)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RemoteGenerator:
@@ -150,16 +152,21 @@ class RemoteGenerator:
         return ChatPrompt(system, tuple((r, c) for r, c in messages))
 
     def count_tokens(self, text: str) -> int:
-        return self._count(text)
+        try:
+            return self._server_count_cached(text)
+        except _NoCount:
+            return estimate_tokens(text)
 
     def count_prompt_tokens(self, prompt: Prompt) -> int:
         chat = _as_chat(prompt)
         texts = [chat.system, *(c for _, c in chat.messages)]
         return sum(self.count_tokens(t) for t in texts if t) + chat_overhead(chat)
 
-    def _count_uncached(self, text: str) -> int:
+    def _server_count_or_raise(self, text: str) -> int:
         n = self._server_count(text)
-        return estimate_tokens(text) if n is None else n
+        if n is None:
+            raise _NoCount
+        return n
 
     def _server_count(self, text: str) -> int | None:
         """Tokens by the server's tokenizer, or None where it has none or the call failed (the
@@ -255,6 +262,10 @@ class RemoteGenerator:
         if r.is_error:
             err = api.status_error(r, self.url, has_key=self._has_key)
             raise err or api.unknown_model(self.url, str(self._model or self._configured_model), self._served)
+
+
+class _NoCount(Exception):
+    """The server's tokenizer gave no count: estimate instead."""
 
 
 def _as_chat(prompt: Prompt) -> ChatPrompt:
