@@ -3,6 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
@@ -28,9 +29,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# Loopback only by default; HOST=0.0.0.0 needs CITEQA_APP_PASSWORD (the app refuses otherwise).
 run: install
 	$(BIN)/citeqa ingest sample_docs
-	$(BIN)/streamlit run app/main.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/citeqa app --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/ruff check .

@@ -22,7 +22,7 @@ from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecke
 from citeqa.core.types import Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
 
 if TYPE_CHECKING:
-    from citeqa.answer.llm import Generator
+    from citeqa.answer.generator import Generator, Prompt
 
 Plan = Literal["abstain", "show", "hold"]
 
@@ -159,7 +159,7 @@ class _Job:
                 turn.release()
 
     def _tokens(
-        self, gen: Generator, prompt: str, stops: list[str], temperature: float | None, stopped: Callable[[], bool]
+        self, gen: Generator, prompt: Prompt, stops: list[str], temperature: float | None, stopped: Callable[[], bool]
     ) -> Iterator[Event]:
         buffer = SentenceBuffer()
         pieces = gen.stream(prompt, temperature=temperature, stop=stops)

@@ -1,4 +1,4 @@
-"""The chat model: a GGUF file run by llama-cpp-python, rendered and streamed as plain text prompts.
+"""The local chat model: a GGUF file run by llama-cpp-python, rendered and streamed as plain text prompts.
 
 Prompts are rendered to one string here (rather than using create_chat_completion) so
 that llama.cpp sees the same token prefix for every question — the fixed system prompt
@@ -17,12 +17,12 @@ import jinja2
 import llama_cpp
 from llama_cpp import llama_chat_format
 
+from citeqa.answer.generator import Message, check_messages
 from citeqa.core.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from citeqa.core.settings import Settings
 
-Message = tuple[str, str]
 _FIX = "set CITEQA_MODEL to a GGUF chat model file"
 # "LLaMA v2" is how older (TheBloke) conversions name Llama 2 in general.name.
 _LLAMA2 = re.compile(r"llama[\s_-]*v?2(?![\d.])", re.IGNORECASE)
@@ -87,8 +87,8 @@ def _check_file(path: Path) -> None:
         raise ModelError(f"{path} is not a GGUF file; {_FIX}")
 
 
-class Generator:
-    """One loaded chat model, shared by every session of the process.
+class LocalGenerator:
+    """One loaded GGUF chat model, shared by every session of the process (a `Generator`).
 
     All model use goes through `self.lock`, because a llama.cpp context is not thread-safe.
 
@@ -145,7 +145,7 @@ class Generator:
         self.stop_sequences: tuple[str, ...] = tuple(dict.fromkeys(stops))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Generator:
+    def from_settings(cls, settings: Settings) -> LocalGenerator:
         return cls(
             settings.resolved_model(),
             n_ctx=settings.n_ctx,
@@ -199,10 +199,7 @@ class Generator:
 
     def render(self, system: str, messages: Sequence[Message]) -> str:
         """The full prompt for `system` and (role, content) turns ending with a user turn."""
-        if not messages or messages[-1][0] != "user":
-            raise ValueError("messages must end with a user turn")
-        if any(role not in ("user", "assistant") for role, _ in messages):
-            raise ValueError("message roles must be 'user' or 'assistant'")
+        check_messages(messages)
         msgs = [{"role": r, "content": c} for r, c in messages]
         try:
             prompt = self._render([{"role": "system", "content": system}, *msgs])

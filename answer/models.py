@@ -1,4 +1,4 @@
-"""Known chat models, what is configured, and fetching one into the data dir."""
+"""Known chat models, what is configured (a local GGUF or a server), and fetching one into the data dir."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.core import bundled
-from citeqa.core.errors import ModelError
+from citeqa.core.errors import ModelError, ModelServerError
+from citeqa.core.files import keep_private
 from citeqa.core.settings import Settings
 
 
@@ -37,7 +38,11 @@ class ModelInfo:
     size_bytes: int
     quantization: str
     chat_format: str
-    role: str  # "configured", "bundled demo", "downloaded" or "known"
+    role: str  # "configured", "bundled demo", "downloaded", "known" or "server (configured)"
+    # A server's model only: whether the server answered, and what is wrong if it did not or
+    # does not serve the model.
+    reachable: bool | None = None
+    problem: str | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -96,9 +101,12 @@ def list_models(settings: Settings) -> list[ModelInfo]:
             seen.add(key)
             out.append(describe(path, role))
 
+    if settings.llm_url:
+        out.append(served_model(settings))
+    local = "configured" if not settings.llm_url else "local (CITEQA_LLM_URL is used)"
     if settings.model is not None:
-        add(settings.model, "configured")
-    add(bundled.llm_path(), "bundled demo" + (" (configured)" if settings.model is None else ""))
+        add(settings.model, local)
+    add(bundled.llm_path(), "bundled demo" + (f" ({local})" if settings.model is None else ""))
     for p in sorted(models_dir(settings).glob("*.gguf")):
         add(p, "downloaded")
     for k in KNOWN.values():
@@ -118,12 +126,33 @@ def list_models(settings: Settings) -> list[ModelInfo]:
     return out
 
 
+def served_model(settings: Settings) -> ModelInfo:
+    """The model at CITEQA_LLM_URL, asked of the server now (its address shown without credentials)."""
+    from citeqa.answer.remote import RemoteGenerator
+
+    name = settings.llm_model or "(the server's first model)"
+    try:
+        gen = RemoteGenerator.from_settings(settings)
+    except ModelServerError as exc:
+        return ModelInfo(name, "", False, 0, "unknown", "unknown", "server (configured)", False, str(exc))
+    try:
+        name = gen.model()
+        reachable, problem = True, None
+    except ModelServerError as exc:
+        reachable, problem = exc.reason not in ("unreachable", "timeout"), str(exc)
+    finally:
+        gen.close()
+    return ModelInfo(name, gen.url, reachable and problem is None, 0, "unknown", gen.chat_format_name,
+                     "server (configured)", reachable, problem)  # fmt: skip
+
+
 def pull(settings: Settings, name: str) -> Path:
     """Download a known model into the data dir; offline this fails with one line."""
     if name not in KNOWN:
         raise ModelError(f"unknown model {name!r}; known: {', '.join(KNOWN)}")
     k = KNOWN[name]
     target = models_dir(settings)
+    keep_private()  # the data dir it may create is its owner's alone, like every data dir
     target.mkdir(parents=True, exist_ok=True)
     try:
         from huggingface_hub import hf_hub_download

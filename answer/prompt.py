@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from citeqa.answer.generator import Prompt
 from citeqa.core.errors import ModelError
 from citeqa.core.types import Hit
 
@@ -37,11 +38,11 @@ class PromptModel(Protocol):
     n_ctx: int
     max_tokens: int
 
-    def render(self, system: str, messages: Sequence[tuple[str, str]]) -> str: ...
+    def render(self, system: str, messages: Sequence[tuple[str, str]]) -> Prompt: ...
 
     def count_tokens(self, text: str) -> int: ...
 
-    def count_prompt_tokens(self, prompt: str) -> int: ...
+    def count_prompt_tokens(self, prompt: Prompt) -> int: ...
 
 
 def format_context(hits: Sequence[Hit]) -> str:
@@ -52,7 +53,7 @@ def format_quotes(quotes: Sequence[tuple[int, str]]) -> str:
     return "\n\n".join(f"[{n}] {' '.join(text.split())}" for n, text in quotes)
 
 
-def evidence_prompt(model: PromptModel, question: str, quotes: Sequence[tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
+def evidence_prompt(model: PromptModel, question: str, quotes: Sequence[tuple[int, str]]) -> tuple[Prompt, list[tuple[int, str]]]:
     """The rendered prompt for `quotes` ((passage number, evidence text) in order) and the quotes it
     includes: the last ones go while the prompt plus `model.max_tokens` does not fit `model.n_ctx`."""
     kept = list(quotes)
@@ -99,7 +100,7 @@ def build_prompt(
     history: Sequence[tuple[str, str]] = (),
     *,
     system: str = SYSTEM_PROMPT,
-) -> tuple[str, list[Hit]]:
+) -> tuple[Prompt, list[Hit]]:
     """The rendered prompt and the hits it includes, numbered [1..n] in that order.
 
     `history` is earlier (role, content) turns. The prompt plus `model.max_tokens` must fit
@@ -110,7 +111,7 @@ def build_prompt(
     kept_hits = list(hits)
     kept_history = list(history)
 
-    def render() -> tuple[str, int]:
+    def render() -> tuple[Prompt, int]:
         prompt = model.render(system, [*kept_history, ("user", user_message(question, kept_hits))])
         return prompt, model.count_prompt_tokens(prompt)
 

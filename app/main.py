@@ -1,4 +1,7 @@
-"""citeqa's web chat: `streamlit run app/main.py`.
+"""citeqa's web chat: `citeqa app` (or `streamlit run app/main.py`).
+
+It listens on 127.0.0.1 by default (.streamlit/config.toml, `citeqa app`); on any other address it
+shows nothing but a login (CITEQA_APP_PASSWORD) or, without one, a refusal (see auth.py).
 
 Settings come from CITEQA_* environment variables and .env, read here at the edge
 and passed down. Every citeqa error ends as a message on the page, never a traceback.
@@ -10,10 +13,17 @@ import logging
 
 import streamlit as st
 
-from citeqa.app import chat, library, sidebar
+from citeqa.app import auth, chat, library, sidebar
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import get_engine, model_problem
-from citeqa.core.errors import CiteqaError, ConfigError, DataDirInUse, ModelError, StoreError
+from citeqa.core.errors import (
+    CiteqaError,
+    ConfigError,
+    DataDirInUse,
+    ModelError,
+    ModelServerError,
+    StoreError,
+)
 from citeqa.core.settings import Settings
 from citeqa.core.types import DocumentRecord
 from citeqa.engine import Citeqa
@@ -29,6 +39,8 @@ def remedy(exc: CiteqaError, settings: Settings | None) -> str:
         if settings is not None and settings.milvus_uri:
             return "Check that the Milvus server at CITEQA_MILVUS_URI is running and reachable, or unset it to use the embedded store."
         return "Check that CITEQA_DATA_DIR is writable, then reload this page."
+    if isinstance(exc, ModelServerError):
+        return "Check the chat model server (CITEQA_LLM_URL, CITEQA_LLM_API_KEY, CITEQA_LLM_MODEL), then ask again."
     if isinstance(exc, ModelError):
         return "Check CITEQA_MODEL / CITEQA_EMBED_MODEL, then restart the app."
     if isinstance(exc, ConfigError):
@@ -47,9 +59,10 @@ def chat_panel(
     engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]
 ) -> None:
     if problem:
+        setting = "CITEQA_LLM_URL" if engine.settings.llm_url else "CITEQA_MODEL"
         st.error(
             f"**The chat model cannot be loaded.**  \n{escape_md(problem)}  \n"
-            "Fix CITEQA_MODEL and restart the app; the library still works.",
+            f"Fix {setting} and restart the app; the library still works.",
             icon=":material/error:",
         )
     elif not docs:
@@ -85,6 +98,9 @@ def run(settings: Settings) -> None:
     with st.sidebar:
         st.title("citeqa")
         st.caption("Answers from your documents, cited down to the page.")
+        if engine.privacy_warning:
+            st.warning(escape_md(engine.privacy_warning), icon=":material/lock_open:")
+        auth.logout_button(settings)
         transcript_slot = sidebar.chat_buttons()
         options = sidebar.options(settings, docs)
         sidebar.models(settings, engine, problem)
@@ -100,8 +116,18 @@ def run(settings: Settings) -> None:
 def main() -> None:
     st.set_page_config(page_title="citeqa", page_icon="📚", layout="wide")
     settings: Settings | None = None
+    settings_error: CiteqaError | None = None
     try:
         settings = Settings.load()
+    except CiteqaError as exc:
+        settings_error = exc
+    # Before anything else renders: on a network address, nothing without a login (see auth).
+    if not auth.admitted(settings):
+        return
+    try:
+        if settings_error is not None:
+            raise settings_error
+        assert settings is not None
         run(settings)
     except CiteqaError as exc:
         fatal("citeqa hit a problem.", exc, settings)

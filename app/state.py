@@ -63,7 +63,7 @@ def ingest_lock() -> threading.Lock:
     return threading.Lock()
 
 
-def wait_for(lock: threading.Lock, message: str) -> None:
+def wait_for(lock: threading.Lock | threading.Semaphore, message: str) -> None:
     """Acquire `lock`, showing `message` while another session holds it."""
     if lock.acquire(blocking=False):
         return
@@ -84,7 +84,7 @@ def wait_for(lock: threading.Lock, message: str) -> None:
 
 
 @contextlib.contextmanager
-def holding(lock: threading.Lock, message: str) -> Iterator[None]:
+def holding(lock: threading.Lock | threading.Semaphore, message: str) -> Iterator[None]:
     wait_for(lock, message)
     try:
         yield

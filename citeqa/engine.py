@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
+from citeqa.core.files import keep_private, warn_if_exposed
+from citeqa.core.netaddr import is_loopback
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
@@ -37,7 +39,7 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
-    from citeqa.answer.llm import Generator
+    from citeqa.answer.generator import Generator
     from citeqa.answer.stream import AnswerStream
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
@@ -68,8 +70,12 @@ class Citeqa:
         # One change to the index at a time, whichever edge asks (milvus-lite's client is not
         # made for concurrent writers, and two ingests of one file would race on its manifest row).
         self._writes = threading.RLock()
-        # Every question that needs the chat model queues here, whichever edge asked it.
-        self.turns = TurnQueue(1)
+        # Every question that needs the chat model queues here, whichever edge asked it: one at a
+        # time for the local model, CITEQA_LLM_CONCURRENCY at once for a server (CITEQA_LLM_URL).
+        self.turns = TurnQueue(settings.generation_slots)
+        # Documents, index and uploads are the owner's alone; say so once if an older data dir is not.
+        self.privacy_warning = warn_if_exposed(settings.data_dir)
+        keep_private()
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
             # Taken now, so that a second process is told who holds the data dir before any work.
@@ -137,9 +143,9 @@ class Citeqa:
     def generator(self) -> Generator:
         with self._build:
             if self._generator is None:
-                from citeqa.answer.llm import Generator
+                from citeqa.answer.generator import make_generator
 
-                self._generator = Generator.from_settings(self.settings)
+                self._generator = make_generator(self.settings)
             return self._generator
 
     @property
@@ -314,7 +320,16 @@ def open(settings: Settings | None = None, **collaborators) -> Citeqa:
 
 
 def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once."""
+    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once.
+
+    On loopback only: milvus-lite has no authentication, so anyone who reached it could read and
+    change the index."""
     if not settings.embedded:
         raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
+    if not is_loopback(host):
+        raise ConfigError(
+            f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index has no "
+            "authentication. To share an index between machines, run a Milvus server with authentication "
+            "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
+        )
     EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, on_ready)

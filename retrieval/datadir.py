@@ -12,6 +12,9 @@ before any change to the manifest, so it exists only while it matches the index 
 run always finds it gone and takes the full path, which repairs what the run left.
 
 Only for embedded data dirs: a Milvus server may be changed by other machines.
+
+Everything here is its owner's alone: acquiring the data dir sets the process's umask so that
+citeqa and milvus-lite create 0700 folders and 0600 files.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from citeqa.core.errors import DataDirInUse, StoreError
+from citeqa.core.files import keep_private
 from citeqa.core.types import DocumentRecord
 
 _FORMAT = 1
@@ -53,7 +57,8 @@ class EmbeddedDataDir:
     def acquire(self) -> None:
         if self._fh is not None:
             return
-        self.path.mkdir(parents=True, exist_ok=True)
+        keep_private()  # the index, the record and milvus-lite's files: 0700 folders, 0600 files
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fh = open(self.lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -65,9 +65,9 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def generator():
-    from citeqa.answer.llm import Generator
+    from citeqa.answer.llm import LocalGenerator
 
-    return Generator.from_settings(make_settings(Path("unused")))
+    return LocalGenerator.from_settings(make_settings(Path("unused")))
 
 
 @pytest.fixture
@@ -135,3 +135,14 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
     uri = request.getfixturevalue("milvus_server")
     name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name)[-40:]
     return make_settings(tmp_path / "data", milvus_uri=uri, collection=name)
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """llama-cpp-python's OpenAI-compatible server with the bundled GGUF, on a free loopback port."""
+    from tests.llm_server import llama_cpp_server, server_missing
+
+    if why := server_missing():
+        pytest.skip(why)
+    with llama_cpp_server(tmp_path_factory.mktemp("llm-server")) as server:
+        yield server

@@ -10,7 +10,7 @@ import pytest
 
 from citeqa.answer.answerer import EVIDENCE_HEADER, GENERATED_HEADER, Answerer, Clock, Policy, evidence_text
 from citeqa.answer.citations import MARKER, parse_markers
-from citeqa.answer.llm import Generator
+from citeqa.answer.llm import LocalGenerator as Generator
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.answer.support import SupportCheck, strip_places
 from citeqa.answer.turns import TurnQueue

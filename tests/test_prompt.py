@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from citeqa.answer.llm import Generator
+from citeqa.answer.llm import LocalGenerator as Generator
 from citeqa.answer.prompt import (
     NOT_IN_DOCS,
     SYSTEM_PROMPT,

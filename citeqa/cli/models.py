@@ -14,7 +14,7 @@ from citeqa.cli.base import cli, ctx, edge
 @click.pass_context
 @edge
 def models(click_ctx: click.Context, as_json: bool) -> None:
-    """List the configured, bundled, downloaded and known chat models (or `models pull NAME`)."""
+    """List the configured (local or at CITEQA_LLM_URL), bundled, downloaded and known chat models (or `models pull NAME`)."""
     if click_ctx.invoked_subcommand:
         return
     from citeqa.answer.models import list_models
@@ -24,6 +24,12 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([i.to_dict() for i in infos]))
         return
     for i in infos:
+        if i.reachable is not None:  # a server's model: its state, then what is wrong
+            state = "ready" if i.present else "reachable" if i.reachable else "unreachable"
+            click.echo(f"{i.name}\t{i.role}\t{state}\t{i.chat_format}\t{i.path}")
+            if i.problem:
+                click.secho(f"  {i.problem}", fg="yellow")
+            continue
         size = f"{i.size_bytes / 2**20:.0f} MB" if i.present else "not downloaded"
         click.echo(f"{i.name}\t{i.role}\t{size}\t{i.quantization}\t{i.chat_format}\t{i.path}")
 

@@ -1,14 +1,19 @@
-"""`citeqa serve-db`: the servers citeqa starts."""
+"""`citeqa serve-db` and `citeqa app`: the servers citeqa starts, on loopback unless protected."""
 
 from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
 
 import click
 
 from citeqa.cli.base import cli, ctx, edge
+from citeqa.core.errors import ConfigError
 
 
 @cli.command("serve-db")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=19530, show_default=True)
 @edge
 def serve_db(host: str, port: int) -> None:
@@ -27,3 +32,35 @@ def serve_db(host: str, port: int) -> None:
             click.echo(f"serving {settings.milvus_path} at {uri}; elsewhere: export CITEQA_MILVUS_URI={uri} (Ctrl-C stops)", err=True)
 
     serve(settings, host, port, ready)
+
+
+@cli.command("app")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but loopback needs CITEQA_APP_PASSWORD (or Streamlit's [auth] login).")  # fmt: skip
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@edge
+def app(host: str, port: int) -> None:
+    """Serve the web chat (Streamlit), on 127.0.0.1 unless told otherwise.
+
+    Listening where other machines can reach it needs a login: set CITEQA_APP_PASSWORD first.
+    """
+    from citeqa.app.auth import exposure_problem
+
+    c = ctx()
+    if problem := exposure_problem(host, c.settings):
+        raise ConfigError(problem)
+    # The web app reads its settings from the environment: pass the command line's on.
+    env = dict(os.environ)
+    env.update({f"CITEQA_{k.upper()}": str(v) for k, v in c.overrides.items() if v is not None})
+    import citeqa.app
+
+    main = Path(citeqa.app.__file__).resolve().parent / "main.py"
+    args = [
+        sys.executable, "-m", "streamlit", "run", str(main),
+        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal",
+    ]  # fmt: skip
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, args, env)

@@ -6,7 +6,8 @@ into user messages.
     CiteqaError
     ├── ConfigError            a setting is missing or invalid
     ├── ModelError             an embedding or chat model cannot be loaded or run
-    │   └── ModelBusy          too many questions are already waiting for the chat model
+    │   ├── ModelBusy          too many questions are already waiting for the chat model
+    │   └── ModelServerError   the chat model server (CITEQA_LLM_URL) failed a request
     ├── StoreError             Milvus cannot be reached or used
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
@@ -37,6 +38,16 @@ class ModelBusy(ModelError):
     def __init__(self, waiting: int) -> None:
         super().__init__(f"the chat model is busy: {waiting} questions are waiting; ask again shortly")
         self.waiting = waiting
+
+
+class ModelServerError(ModelError):
+    """The OpenAI-compatible server at CITEQA_LLM_URL could not be reached, refused the request,
+    does not serve the model, timed out, or cut an answer short. The message names the setting to
+    check; `reason` is one of "unreachable", "auth", "model", "timeout", "cut", "http"."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class StoreError(CiteqaError):

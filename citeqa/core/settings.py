@@ -60,6 +60,28 @@ class Settings(BaseSettings):
         "model, whose sentences rarely pass the support check",
     )
 
+    # A chat model served elsewhere (llama.cpp's server, vLLM, Ollama: the OpenAI chat API) instead
+    # of the local GGUF. The token budget still uses n_ctx and max_tokens above.
+    llm_url: str | None = Field(
+        None,
+        description="OpenAI-compatible server to generate with, e.g. http://127.0.0.1:8000/v1 (a URL "
+        "without a path gets /v1); empty means the local GGUF (CITEQA_MODEL)",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key sent to CITEQA_LLM_URL as a bearer token")
+    llm_model: str | None = Field(None, description="model name at CITEQA_LLM_URL; empty means the first it serves")
+    llm_concurrency: int = Field(
+        4, ge=1, le=256, description="questions generated at once through CITEQA_LLM_URL (the local model: one)"
+    )
+    llm_timeout: float = Field(
+        120.0, gt=0, description="seconds to wait for CITEQA_LLM_URL to connect, or to send the next piece"
+    )
+
+    app_password: SecretStr | None = Field(
+        None,
+        description="the web app asks for it before showing anything; needed to let it listen on a "
+        "non-loopback address (or Streamlit's own [auth] login)",
+    )
+
     top_k: int = Field(4, ge=1, le=100)
     retrieval: RetrievalMode = "hybrid"
     # Calibrated with `citeqa eval` on SQuAD 2.0 paragraphs (hybrid, top_k 4): just under the highest
@@ -126,7 +148,12 @@ class Settings(BaseSettings):
 
     @property
     def uses_demo_model(self) -> bool:
-        return self.model is None
+        return self.model is None and not self.llm_url
+
+    @property
+    def generation_slots(self) -> int:
+        """Questions the chat model may answer at once: a local llama.cpp context serves one."""
+        return self.llm_concurrency if self.llm_url else 1
 
     def resolved_threads(self) -> int:
         return self.n_threads or os.cpu_count() or 1

@@ -1,0 +1,34 @@
+"""Which addresses a server of citeqa's may listen on without a login: loopback only.
+
+The web app (`citeqa app`, `streamlit run app/main.py`), `citeqa serve-db` and the HTTP API all
+ask `is_loopback` before they listen; anything else must be protected (a password or an API key)
+or is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+
+def is_loopback(host: str | None) -> bool:
+    """True if listening on `host` is reachable from this machine only.
+
+    An address literal is checked as it is ("127.0.0.2", "::1", "[::1]"); a name ("localhost") is
+    resolved, and every address it resolves to must be loopback. Empty, "0.0.0.0" and "::" (all
+    interfaces), other addresses, and names that do not resolve are not."""
+    host = (host or "").strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)

@@ -1,0 +1,102 @@
+"""llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) with the bundled
+SmolLM2 GGUF on a free loopback port: the remote chat model of the tests and of bench/remote.py."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from citeqa.core import bundled
+
+ALIAS = "smollm2"
+START_S = 120
+
+
+@dataclass
+class LlmServer:
+    url: str  # the OpenAI API base, .../v1
+    proc: subprocess.Popen
+    log: Path
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_missing() -> str | None:
+    """Why llama-cpp-python's server cannot run here, or None."""
+    try:
+        import fastapi  # noqa: F401
+        import sse_starlette  # noqa: F401
+        import starlette_context  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        return f"llama-cpp-python's server needs {e.name}: pip install -e '.[dev]'"
+    return None
+
+
+def _ready(url: str, api_key: str | None) -> bool:
+    req = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return bool(json.load(r).get("data"))
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def llama_cpp_server(
+    workdir: Path, *, n_ctx: int = 2048, n_threads: int = 1, api_key: str | None = None, model: Path | None = None
+) -> Iterator[LlmServer]:
+    """The server, started and ready; stopped on exit (if still running)."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model or bundled.llm_path()), "--model_alias", ALIAS,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", str(n_ctx), "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
+        # By default a new request cuts the answer being streamed short: serve them in turn instead.
+        "--interrupt_requests", "False", "--verbose", "False",
+    ]  # fmt: skip
+    if api_key:
+        cmd += ["--api_key", api_key]
+    log = workdir / f"llama-server-{port}.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    server = LlmServer(f"http://127.0.0.1:{port}/v1", proc, log)
+    try:
+        deadline = time.monotonic() + START_S
+        while not _ready(server.url, api_key):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"llama_cpp.server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGCONT)  # in case a test froze it
+                proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
