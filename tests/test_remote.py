@@ -19,6 +19,7 @@ from citeqa.answer.llm import LocalGenerator
 from citeqa.answer.prompt import SYSTEM_PROMPT, build_prompt
 from citeqa.answer.remote import RemoteGenerator
 from citeqa.core.errors import ModelServerError
+from citeqa.core.events import Draft, EvidenceReady, text_of
 from citeqa.engine import Citeqa
 from tests.conftest import SAMPLE_DOCS, make_settings
 from tests.llm_server import ALIAS, llama_cpp_server, server_missing
@@ -105,10 +106,12 @@ def test_prompt_budget_holds_with_the_servers_template(llm_server, generator: Lo
 
 
 def test_engine_streams_a_cited_answer_through_the_server(remote_engine: Citeqa) -> None:
-    stream = remote_engine.ask_stream(AURORA)
-    pieces = list(stream)
-    answer = stream.answer
-    assert len(pieces) > 1 and answer is not None and not answer.abstained
+    events = list(remote_engine.ask_stream(AURORA).events())
+    answer = events[-1].answer
+    assert isinstance(events[0], EvidenceReady) and "47 metres" in events[0].text  # evidence first
+    assert any(isinstance(e, Draft) and e.text for e in events)  # then the server's text, streamed
+    assert answer.answer_kind in ("generated", "extractive") and not answer.abstained
+    assert "".join(text_of(e) for e in events) == answer.text
     top = answer.sources[0]
     assert Path(top.source).name == "aurora_lake_field_station_2023.pdf" and top.page == 2 and "47" in top.text
     assert {c.hit.chunk_id for c in answer.citations} <= {h.chunk_id for h in answer.sources}
@@ -120,7 +123,7 @@ def test_abstains_through_the_server(remote_engine: Citeqa) -> None:
     assert answer.abstained and not answer.citations
 
 
-def test_follow_up_is_rewritten_by_the_server(remote_engine: Citeqa) -> None:
+def test_follow_up_resolves_through_the_server(remote_engine: Citeqa) -> None:
     history = [("user", "Tell me about Aurora Lake."), ("assistant", "It is a lake with a field station [1].")]
     answer = remote_engine.ask("How deep is it?", history=history)
     assert answer.standalone_question and answer.sources

@@ -9,6 +9,7 @@ import click
 
 from citeqa.answer.stream import AnswerStream
 from citeqa.cli.base import Ctx, cli, ctx, edge, indent, retrieval_options
+from citeqa.core.errors import CiteqaError, ModelError
 from citeqa.core.types import Answer
 from citeqa.questions import read_questions
 
@@ -85,8 +86,15 @@ def ask(
 def show_answer(stream: AnswerStream) -> Answer:
     """Print the answer as it streams (evidence first), then the generated sentences that no
     passage supports, marked as such: they are not part of the answer."""
-    for piece in stream:
-        click.echo(piece, nl=False)
+    printed = False
+    try:
+        for piece in stream:
+            click.echo(piece, nl=False)
+            printed = True
+    except CiteqaError:
+        if printed:
+            click.echo()  # the evidence stays on screen; the error gets a line of its own
+        raise
     click.echo()
     answer = stream.result()
     for s in answer.unsupported:
@@ -157,7 +165,11 @@ def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...], no_gener
         stream = engine.ask_stream(
             question, top_k=top_k, mode=mode, sources=sources, history=history, generate=generate
         )
-        answer = show_answer(stream)
+        try:
+            answer = show_answer(stream)
+        except ModelError as exc:  # the model failed this once (a server down): the chat goes on
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            continue
         if answer.standalone_question:
             click.secho(f"(a follow-up: also searched for: {answer.standalone_question})", dim=True)
         print_sources(answer)
