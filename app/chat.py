@@ -252,7 +252,7 @@ def transcript_markdown(items: list[Turn]) -> str:
         if a.citations:
             lines += ["### Sources", ""]
             for c in a.citations:
-                where = f"{c.hit.source}" + (f", page {c.hit.page}" if c.hit.page else "")
+                where = c.hit.label(full_path=True)
                 lines += [f"**[{c.n}]** {where} ({score_text(c.hit.score)})", ""]
                 if c.quote:
                     lines += [f"Evidence: “{' '.join(c.quote.split())}”", ""]
@@ -260,6 +260,6 @@ def transcript_markdown(items: list[Turn]) -> str:
         elif a.sources:
             lines += ["### Retrieved passages (none cited)", ""]
             for n, hit in enumerate(a.sources, 1):
-                where = f"{hit.source}" + (f", page {hit.page}" if hit.page else "")
+                where = hit.label(full_path=True)
                 lines += [f"**[{n}]** {where} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
     return "\n".join(lines).rstrip() + "\n"

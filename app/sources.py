@@ -66,7 +66,8 @@ def show_passage(hit: Hit, quote: str, key: str) -> None:
     """Passage text (as text), evidence highlighted, score, page image on demand, file download."""
     st.caption(
         escape_md(
-            f"{hit.source}" + (f" · page {hit.page}" if hit.page else "") + f" · {score_text(hit.score)}",
+            f"{hit.source}" + (f" · page {hit.page}" if hit.page else f" · {hit.location}" if hit.location else "")
+            + f" · {score_text(hit.score)}",
             single_line=True,
         )
     )

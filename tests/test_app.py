@@ -316,12 +316,12 @@ def test_answer_markdown_badges_markers_and_flags_unsupported():
 def test_transcript_has_answers_and_sources():
     md = transcript_markdown([Turn("What rate?", _answer()), Turn("Broken?", error="model failed")])
     assert "## Q1. What rate?" in md and "The rate was 0.3 [1]." in md
-    assert "**[1]** /docs/r.pdf, page 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
+    assert "**[1]** /docs/r.pdf, p. 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
     assert "Not clearly supported" in md and "**Error:** model failed" in md
 
     uncited = dataclasses.replace(_answer(), text="It is 0.3.", citations=(), sentences=())
     md = transcript_markdown([Turn("What rate?", uncited)])
-    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, page 2" in md
+    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, p. 2" in md
 
 
 def test_page_render_marks_the_quote():

@@ -6,7 +6,8 @@ into user messages.
     CiteqaError
     ├── ConfigError            a setting is missing or invalid
     ├── ModelError             an embedding or chat model cannot be loaded or run
-    │   └── ModelBusy          too many questions are already waiting for the chat model
+    │   ├── ModelBusy          too many questions are already waiting for the chat model
+    │   └── OcrError           the OCR engine (Tesseract) is missing or failed on a page
     ├── StoreError             Milvus cannot be reached or used
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
@@ -37,6 +38,10 @@ class ModelBusy(ModelError):
     def __init__(self, waiting: int) -> None:
         super().__init__(f"the chat model is busy: {waiting} questions are waiting; ask again shortly")
         self.waiting = waiting
+
+
+class OcrError(ModelError):
+    """Tesseract is missing, lacks the language asked for, or failed on an image."""
 
 
 class StoreError(CiteqaError):
