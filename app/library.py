@@ -121,7 +121,7 @@ def ingest_uploads(engine: Citeqa, files: Sequence) -> list[Row]:
 def _upload_section(engine: Citeqa, settings: Settings) -> None:
     n = st.session_state.setdefault(_UPLOADER, 0)
     files = st.file_uploader(
-        "Add PDF, text or Markdown files",
+        "Add PDF, Word, PowerPoint, web page, EPUB, text or Markdown files",
         type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
         accept_multiple_files=True,
         key=f"uploader-{n}",

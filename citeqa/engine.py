@@ -183,13 +183,12 @@ class Citeqa:
         opening the index and loading the models included."""
         t0 = time.perf_counter()
         with self._writes:
-            if not prune and self.datadir is not None:
-                recorded = self.datadir.read_synced(self._embed_name())
-                if recorded is not None:
-                    report = unchanged_report(recorded, paths, on_progress)
-                    if report is not None:
-                        return dataclasses.replace(report, seconds=time.perf_counter() - t0)
-            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0)
+            recorded = self.datadir.read_synced(self._embed_name()) if self.datadir is not None else None
+            if not prune and recorded is not None:
+                report = unchanged_report(recorded, paths, on_progress)
+                if report is not None:
+                    return dataclasses.replace(report, seconds=time.perf_counter() - t0)
+            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0, known=recorded)
 
     def reindex(self, *, on_progress: ProgressFn | None = None) -> IngestReport:
         """Rebuild the index from the files on disk: after changing the embedding model or chunk

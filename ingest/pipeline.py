@@ -14,7 +14,7 @@ import logging
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from citeqa.ingest.stream import count_ahead, prefetch
 from citeqa.ingest.walk import discover
 from citeqa.retrieval import tokenizer as wordpieces
 from citeqa.retrieval.embedder import Embedder
-from citeqa.retrieval.store import DocumentVersion, Store
+from citeqa.retrieval.store import DocumentVersion, ManifestRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,12 @@ class Ingestor:
         prune: bool = False,
         on_progress: ProgressFn | None = None,
         started: float | None = None,
+        known: Mapping[str, tuple[str, int, int]] | None = None,
     ) -> IngestReport:
         """`started`: the perf_counter() time the caller began the command at, so the report's
-        seconds also count opening the index and loading what it needed."""
+        seconds also count opening the index and loading what it needed. `known`: the data dir's
+        synced record ({path: (content hash, pages, chunks)}), which is the manifest exactly when
+        present: files are checked against it instead of querying Milvus for each window."""
         t0 = time.perf_counter() if started is None else started
         tally = Tally(on_progress)
         repaired = self.store.recover()
@@ -162,7 +165,7 @@ class Ingestor:
         tally.start(sum(1 for _ in discover(roots)))
 
         unflushed = 0
-        for item in self._parsed(self._classified(roots)):
+        for item in self._parsed(self._classified(roots, known)):
             if isinstance(item, FileResult):
                 tally.settle(item)
                 continue
@@ -174,8 +177,9 @@ class Ingestor:
                 unflushed = 0
 
         if prune:
-            for path in self._missing_under(paths):
-                self.store.remove_document(path)
+            missing = self._missing_under(paths)
+            self.store.remove_documents(missing)
+            for path in missing:
                 tally.settle(FileResult(path, "removed"))
 
         # Done here, not when the index closes after the report: the time is the command's.
@@ -191,14 +195,13 @@ class Ingestor:
             matches = [d.path for d in self.store.documents(under=[target])]
             if target in self.store.manifest_rows([target]):
                 matches.append(target)
-            for m in matches:
-                self.store.remove_document(m)
-                removed.append(m)
+            self.store.remove_documents(matches)
+            removed += matches
         return removed
 
     # -- internals ------------------------------------------------------------
 
-    def _classified(self, roots: list[Path]) -> Iterator[FileResult | Todo]:
+    def _classified(self, roots: list[Path], known: Mapping[str, tuple[str, int, int]] | None) -> Iterator[FileResult | Todo]:
         """Each file found under `roots`, in walk order: a result when there is nothing to parse
         (skipped, failed, unchanged), else (path, content hash)."""
         window: list[str] = []
@@ -210,12 +213,15 @@ class Ingestor:
             else:
                 window.append(str(c.path))
                 if len(window) >= _WINDOW:
-                    yield from self._changed(window)
+                    yield from self._changed(window, known)
                     window = []
-        yield from self._changed(window)
+        yield from self._changed(window, known)
 
-    def _changed(self, paths: list[str]) -> Iterator[FileResult | Todo]:
-        known = self.store.manifest_rows(paths) if paths else {}
+    def _changed(self, paths: list[str], recorded: Mapping[str, tuple[str, int, int]] | None) -> Iterator[FileResult | Todo]:
+        if recorded is not None:
+            known = {p: ManifestRow(p, r[0], "", r[1], r[2], 0.0) for p in paths if (r := recorded.get(p))}
+        else:
+            known = self.store.manifest_rows(paths) if paths else {}
         for p in paths:
             try:
                 digest = content_hash(p)
