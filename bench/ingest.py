@@ -260,7 +260,7 @@ def main() -> None:
         verdict = (
             ""
             if target is None
-            else ("  (target ≥ {:.0f}×: {})".format(target, "met" if value >= target else "NOT met"))
+            else ("  (target ≥ {:g}×: {})".format(target, "met" if value >= target else "NOT met"))
         )
         print(f"{name:<44}{value:>8.2f}×{verdict}")
     if "citeqa first ingest" in rows:
