@@ -96,10 +96,17 @@ def run_ingest(engine: Citeqa, paths: dict[str, str]) -> list[Row]:
     if not paths:
         return []
     bar, update = _progress_bar(paths)
+    results: list[FileResult] = []
+
+    def collect(p: IngestProgress) -> None:  # the report counts; the rows come from the progress
+        if p.result is not None:
+            results.append(p.result)
+        update(p)
+
     with holding(ingest_lock(), WAITING):
-        report = engine.ingest(list(paths), on_progress=update)
+        report = engine.ingest(list(paths), on_progress=collect)
     bar.progress(1.0, text=f"Done in {report.seconds:.1f} s: {report.chunks_added} chunks added")
-    return [_row(r, paths.get(r.path, Path(r.path).name)) for r in report.files]
+    return [_row(r, paths.get(r.path, Path(r.path).name)) for r in results]
 
 
 def ingest_uploads(engine: Citeqa, files: Sequence) -> list[Row]:
@@ -114,7 +121,7 @@ def ingest_uploads(engine: Citeqa, files: Sequence) -> list[Row]:
 def _upload_section(engine: Citeqa, settings: Settings) -> None:
     n = st.session_state.setdefault(_UPLOADER, 0)
     files = st.file_uploader(
-        "Add PDF, text or Markdown files",
+        "Add PDF, Word, PowerPoint, web page, EPUB, text or Markdown files",
         type=sorted(s.lstrip(".") for s in SUPPORTED_SUFFIXES),
         accept_multiple_files=True,
         key=f"uploader-{n}",

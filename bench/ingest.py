@@ -23,83 +23,34 @@ characters, so citeqa makes more chunks from the same text; compare wall time, n
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.measure import REPO, env, run_measured
+
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
 
 TARGETS = {
-    "first ingest, LangChain / citeqa wall time": 2.0,  # citeqa at least 2x faster
+    "first ingest, LangChain / citeqa wall time": 2.5,  # citeqa at least 2.5x faster
     "re-run, first / unchanged wall time": 50.0,  # an unchanged re-run at least 50x faster
 }
 RSS_LIMIT_MB = 2048
-
-
-# -- measuring a child process -------------------------------------------------------------------
-
-
-def _tree_rss(proc) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
-
-
-def run_measured(cmd: list[str], env: dict[str, str]) -> dict:
-    """Run `cmd`; return wall seconds, peak tree RSS in MB, exit code and stdout."""
-    import psutil
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    child = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
-    )
-    peak = 0
-    stop = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        ps = psutil.Process(child.pid)
-        while not stop.is_set():
-            peak = max(peak, _tree_rss(ps))
-            stop.wait(0.05)
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    out, err = child.communicate()
-    wall = time.perf_counter() - t0
-    stop.set()
-    poller.join()
-    if child.returncode not in (0,):
-        sys.stderr.write(err[-4000:])
-        raise SystemExit(f"{cmd[:4]}... exited {child.returncode}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak / 2**20, "stdout": out}
+# Seconds of a first `citeqa ingest` outside the time it reports for its own work (interpreter
+# start, imports before the command, closing the index, process exit).
+HIDDEN_LIMIT_S = 3.0
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
-    return env
+    return env()
 
 
 def _inputs(corpus: Path) -> list[Path]:
@@ -120,7 +71,7 @@ def prepare_embedder(extra_env: dict[str, str]) -> float:
     so it is reported on its own line rather than inside the first ingest's time."""
     env = {**_env(), **extra_env}
     code = (
-        "from citeqa.core.settings import Settings; from retrieval.embedder import Embedder; "
+        "from citeqa.core.settings import Settings; from citeqa.retrieval.embedder import Embedder; "
         "Embedder.from_settings(Settings()).embed_documents(['warm'])"
     )
     t0 = time.perf_counter()
@@ -225,12 +176,12 @@ def _median_runs(runs: list[dict]) -> dict:
 
 
 def table(rows: dict[str, dict]) -> str:
-    head = f"{'pipeline':<24}{'wall s':>9}{'CPU s':>9}{'in-ingest s':>13}{'files':>7}{'pages':>7}{'chunks':>8}{'chunks/s':>10}{'peak RSS MB':>13}"
+    head = f"{'pipeline':<24}{'wall s':>9}{'CPU s':>9}{'reported s':>12}{'hidden s':>10}{'files':>7}{'pages':>7}{'chunks':>8}{'chunks/s':>10}{'peak RSS MB':>13}"
     lines = [head, "-" * len(head)]
     for name, r in rows.items():
         cps = r["chunks"] / r["wall_s"] if r["chunks"] else 0.0
         lines.append(
-            f"{name:<24}{r['wall_s']:>9.2f}{r['cpu_s']:>9.1f}{r['inner_s']:>13.2f}{r['files']:>7}{r['pages']:>7}{r['chunks']:>8}{cps:>10.1f}{r['peak_rss_mb']:>13.0f}"
+            f"{name:<24}{r['wall_s']:>9.2f}{r['cpu_s']:>9.1f}{r['inner_s']:>12.2f}{r['wall_s'] - r['inner_s']:>10.2f}{r['files']:>7}{r['pages']:>7}{r['chunks']:>8}{cps:>10.1f}{r['peak_rss_mb']:>13.0f}"
         )
     return "\n".join(lines)
 
@@ -309,10 +260,15 @@ def main() -> None:
         verdict = (
             ""
             if target is None
-            else ("  (target ≥ {:.0f}×: {})".format(target, "met" if value >= target else "NOT met"))
+            else ("  (target ≥ {:g}×: {})".format(target, "met" if value >= target else "NOT met"))
         )
         print(f"{name:<44}{value:>8.2f}×{verdict}")
     if "citeqa first ingest" in rows:
+        hidden = max(r["wall_s"] - r["inner_s"] for r in runs["citeqa first ingest"])
+        print(
+            f"{'citeqa first ingest, wall − reported (max)':<44}{hidden:>8.2f} s   (target ≤ {HIDDEN_LIMIT_S:.0f} s: "
+            f"{'met' if hidden <= HIDDEN_LIMIT_S else 'NOT met'})"
+        )
         peak = max(r["peak_rss_mb"] for r in runs["citeqa first ingest"])
         print(
             f"{'citeqa peak RSS (max over runs)':<44}{peak:>8.0f} MB  (target < {RSS_LIMIT_MB} MB: {'met' if peak < RSS_LIMIT_MB else 'NOT met'})"

@@ -174,15 +174,16 @@ class Citeqa:
         self, paths: Sequence[str | Path], *, prune: bool = False, on_progress: ProgressFn | None = None
     ) -> IngestReport:
         """Add new and changed files under `paths` (folders recursively); with `prune`, also drop
-        documents under them whose files are gone."""
+        documents under them whose files are gone. The report's seconds count from this call,
+        opening the index and loading the models included."""
+        t0 = time.perf_counter()
         with self._writes:
-            if not prune and self.datadir is not None:
-                recorded = self.datadir.read_synced(self._embed_name())
-                if recorded is not None:
-                    report = unchanged_report(recorded, paths, on_progress)
-                    if report is not None:
-                        return report
-            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress)
+            recorded = self.datadir.read_synced(self._embed_name()) if self.datadir is not None else None
+            if not prune and recorded is not None:
+                report = unchanged_report(recorded, paths, on_progress)
+                if report is not None:
+                    return dataclasses.replace(report, seconds=time.perf_counter() - t0)
+            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0, known=recorded)
 
     def reindex(self, *, on_progress: ProgressFn | None = None) -> IngestReport:
         """Rebuild the index from the files on disk: after changing the embedding model or chunk
@@ -190,6 +191,7 @@ class Citeqa:
         data dir until the rebuild is done, so a killed reindex resumes where it stopped."""
         from citeqa.retrieval.store import Store
 
+        t0 = time.perf_counter()
         pending = self.settings.data_dir / f"{self.settings.collection}.reindex.txt"
         if pending.exists():
             paths = [p for p in pending.read_text(encoding="utf-8").splitlines() if p]
@@ -208,7 +210,7 @@ class Citeqa:
                 finally:
                     old.close()
         with self._writes:
-            report = self.ingestor.ingest(paths, on_progress=on_progress)
+            report = self.ingestor.ingest(paths, on_progress=on_progress, started=t0)
         pending.unlink(missing_ok=True)
         return report
 

@@ -1,8 +1,10 @@
 """Files on disk → chunks in Milvus, incrementally and resumably.
 
-Parsing and chunking run in worker processes while the main process embeds
-and writes, so the CPU-bound halves overlap. Work is streamed: at most a few
-documents are in flight, whatever the corpus size.
+Parsing and chunking run in a thread or in worker processes while the main thread embeds and
+writes, so the CPU-bound halves overlap. Work is streamed end to end: the folder walk, the
+manifest lookups, parsing and writing all go a window at a time, per-file results go to the
+progress callback as they are settled, and milvus-lite is flushed every few thousand chunks, so
+memory stays flat whatever the corpus size.
 """
 
 from __future__ import annotations
@@ -11,25 +13,33 @@ import concurrent.futures as cf
 import logging
 import multiprocessing as mp
 import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.core.errors import DocumentError
 from citeqa.core.files import content_hash, os_reason
 from citeqa.core.settings import Settings
-from citeqa.core.types import Chunk, Document, FileResult, IngestProgress, IngestReport
+from citeqa.core.types import Chunk, Document, FileResult, IngestReport
 from citeqa.ingest.chunker import Chunker
 from citeqa.ingest.loaders import load
+from citeqa.ingest.ocr import Ocr
+from citeqa.ingest.report import ProgressFn, Tally
+from citeqa.ingest.stream import count_ahead, prefetch
 from citeqa.ingest.walk import discover
 from citeqa.retrieval import tokenizer as wordpieces
 from citeqa.retrieval.embedder import Embedder
-from citeqa.retrieval.store import Store
+from citeqa.retrieval.store import DocumentVersion, ManifestRow, Store
 
 log = logging.getLogger(__name__)
+
+_WINDOW = 200  # files looked up in the manifest at once
+# Chunks written between milvus-lite flushes. Its in-memory table costs far more per row than its
+# segment files (see Store.flush); each flush writes a segment and indexes it in the background.
+FLUSH_CHUNKS = 2_000
+
+Todo = tuple[str, str]  # (path, content hash) of a new or changed file
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Parsed:
     chunks: tuple[Chunk, ...]
     warnings: tuple[str, ...]
     title: str = ""
+    ocr_pages: int = 0
 
     def embedding_texts(self) -> list[str]:
         """Chunk text prefixed with the document's title (a contextual header): without it a
@@ -50,16 +61,16 @@ class Parsed:
         return [c.text if c.text.startswith(self.title) else f"{self.title}\n{c.text}" for c in self.chunks]
 
 
-ProgressFn = Callable[[IngestProgress], None]
-
 # Worker-process state: each parser process builds its chunker once.
 _chunker: Chunker | None = None
+_ocr: Ocr | None = None
 
 
-def _init_worker(model: str, max_tokens: int, overlap: int) -> None:
-    global _chunker
+def _init_worker(model: str, max_tokens: int, overlap: int, ocr: Ocr | None) -> None:
+    global _chunker, _ocr
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _chunker = Chunker(wordpieces.load(model), max_tokens, overlap)
+    _ocr = ocr
 
 
 def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
@@ -67,15 +78,15 @@ def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
     chunker = _chunker
     # Failures become results here, in the worker: an exception travels back pickled, and one that
     # cannot be rebuilt in the parent (DocumentError takes two arguments) breaks the whole pool.
-    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes))
+    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes, _ocr))
 
 
-def parse_with(chunker: Chunker, path: str, digest: str, max_bytes: int) -> Parsed:
-    doc: Document = load(Path(path), max_bytes=max_bytes)
+def parse_with(chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None = None) -> Parsed:
+    doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr)
     chunks = tuple(chunker.split(doc))
     if not chunks:
         raise DocumentError(path, "no extractable text")
-    return Parsed(path, digest, len(doc.pages), chunks, doc.warnings, document_title(doc))
+    return Parsed(path, digest, len(doc.pages), chunks, doc.warnings, document_title(doc), doc.ocr_pages)
 
 
 def document_title(doc: Document, limit: int = 120) -> str:
@@ -100,6 +111,8 @@ class Ingestor:
         max_bytes: int = 100 * 2**20,
         workers: int = 1,
         batch_chunks: int = 32,
+        ocr: Ocr | None = None,
+        flush_chunks: int = FLUSH_CHUNKS,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -110,6 +123,8 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.workers = workers
         self.batch_chunks = batch_chunks
+        self.ocr = ocr
+        self.flush_chunks = flush_chunks
         self._local_chunker: Chunker | None = None
 
     @classmethod
@@ -122,69 +137,55 @@ class Ingestor:
             chunk_overlap=settings.chunk_overlap,
             max_bytes=int(settings.max_file_mb * 2**20),
             workers=settings.resolved_workers(),
+            ocr=Ocr(settings.ocr_lang) if settings.ocr else None,
         )
 
     # -- public ---------------------------------------------------------------
 
-    def ingest(self, paths: Sequence[str | Path], *, prune: bool = False, on_progress: ProgressFn | None = None) -> IngestReport:
-        t0 = time.perf_counter()
-        notify = on_progress or (lambda _p: None)
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        prune: bool = False,
+        on_progress: ProgressFn | None = None,
+        started: float | None = None,
+        known: Mapping[str, tuple[str, int, int]] | None = None,
+    ) -> IngestReport:
+        """`started`: the perf_counter() time the caller began the command at, so the report's
+        seconds also count opening the index and loading what it needed. `known`: the data dir's
+        synced record ({path: (content hash, pages, chunks)}), which is the manifest exactly when
+        present: files are checked against it instead of querying Milvus for each window."""
+        t0 = time.perf_counter() if started is None else started
+        tally = Tally(on_progress)
         repaired = self.store.recover()
         if repaired:
             log.info("repaired %d document(s) left half-written by an interrupted run", repaired)
+        roots = [Path(p) for p in paths]
+        # A first walk only counts, for the progress bar; the second streams the work.
+        tally.start(sum(1 for _ in discover(roots)))
 
-        results: list[FileResult] = []
-        todo: list[tuple[str, str]] = []  # (path, content hash) of new or changed files
-        candidates = list(discover(Path(p) for p in paths))
-        total = len(candidates)
-        notify(IngestProgress(total, 0, 0))
-
-        def settle(r: FileResult, chunks_so_far: int) -> None:
-            results.append(r)
-            notify(IngestProgress(total, len(results), chunks_so_far, r))
-
-        ok: list[Path] = []
-        for c in candidates:
-            if c.skipped:
-                settle(FileResult(str(c.path), "skipped", error=c.problem), 0)
-            elif c.problem:
-                settle(FileResult(str(c.path), "failed", error=c.problem), 0)
-            else:
-                ok.append(c.path)
-
-        known = self.store.manifest_rows(str(p) for p in ok)
-        for p in ok:
-            try:
-                digest = content_hash(p)
-            except OSError as exc:
-                settle(FileResult(str(p), "failed", error=os_reason(exc)), 0)
+        unflushed = 0
+        for item in self._parsed(self._classified(roots, known)):
+            if isinstance(item, FileResult):
+                tally.settle(item)
                 continue
-            row = known.get(str(p))
-            if row and row.content_hash == digest and not row.pending_hash:
-                settle(FileResult(str(p), "unchanged", chunks=row.chunks, pages=row.pages), 0)
-            else:
-                todo.append((str(p), digest))
-
-        chunks_added = 0
-        for parsed_or_err in self._parsed(todo):
-            if isinstance(parsed_or_err, FileResult):
-                settle(parsed_or_err, chunks_added)
-                continue
-            for parsed, replaced in self._write_batch(parsed_or_err):
-                chunks_added += len(parsed.chunks)
-                status = "replaced" if replaced else "added"
-                settle(
-                    FileResult(parsed.path, status, chunks=len(parsed.chunks), pages=parsed.pages, warnings=parsed.warnings),
-                    chunks_added,
-                )
+            for r in self._write_batch(item):
+                tally.settle(r)
+                unflushed += r.chunks
+            if unflushed >= self.flush_chunks:
+                self.store.flush()
+                unflushed = 0
 
         if prune:
-            for path in self._missing_under(paths):
-                self.store.remove_document(path)
-                settle(FileResult(path, "removed"), chunks_added)
+            missing = self._missing_under(paths)
+            self.store.remove_documents(missing)
+            for path in missing:
+                tally.settle(FileResult(path, "removed"))
 
+        # Done here, not when the index closes after the report: the time is the command's.
+        self.store.flush()
         self.store.save_synced()
-        return IngestReport(tuple(results), chunks_added, time.perf_counter() - t0)
+        return tally.report(time.perf_counter() - t0)
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents by file path, or every document under a folder path."""
@@ -194,28 +195,61 @@ class Ingestor:
             matches = [d.path for d in self.store.documents(under=[target])]
             if target in self.store.manifest_rows([target]):
                 matches.append(target)
-            for m in matches:
-                self.store.remove_document(m)
-                removed.append(m)
+            self.store.remove_documents(matches)
+            removed += matches
         return removed
 
     # -- internals ------------------------------------------------------------
 
+    def _classified(self, roots: list[Path], known: Mapping[str, tuple[str, int, int]] | None) -> Iterator[FileResult | Todo]:
+        """Each file found under `roots`, in walk order: a result when there is nothing to parse
+        (skipped, failed, unchanged), else (path, content hash)."""
+        window: list[str] = []
+        for c in discover(roots):
+            if c.skipped:
+                yield FileResult(str(c.path), "skipped", error=c.problem)
+            elif c.problem:
+                yield FileResult(str(c.path), "failed", error=c.problem)
+            else:
+                window.append(str(c.path))
+                if len(window) >= _WINDOW:
+                    yield from self._changed(window, known)
+                    window = []
+        yield from self._changed(window, known)
+
+    def _changed(self, paths: list[str], recorded: Mapping[str, tuple[str, int, int]] | None) -> Iterator[FileResult | Todo]:
+        if recorded is not None:
+            known = {p: ManifestRow(p, r[0], "", r[1], r[2], 0.0) for p in paths if (r := recorded.get(p))}
+        else:
+            known = self.store.manifest_rows(paths) if paths else {}
+        for p in paths:
+            try:
+                digest = content_hash(p)
+            except OSError as exc:
+                yield FileResult(p, "failed", error=os_reason(exc))
+                continue
+            row = known.get(p)
+            if row and row.content_hash == digest and not row.pending_hash:
+                yield FileResult(p, "unchanged", chunks=row.chunks, pages=row.pages)
+            else:
+                yield (p, digest)
+
     def _missing_under(self, roots: Sequence[str | Path]) -> list[str]:
         dirs = [str(Path(r).absolute()) for r in roots if Path(r).is_dir()]
         files = [str(Path(r).absolute()) for r in roots if not Path(r).is_dir()]
-        docs = [d.path for d in self.store.documents(under=dirs)] if dirs else []
-        docs += list(self.store.manifest_rows(files))
-        return sorted({d for d in docs if not os.path.lexists(d)})
+        # Only the missing ones are kept: the manifest is read a page at a time.
+        missing = {d.path for d in self.store.iter_documents(under=dirs) if not os.path.lexists(d.path)} if dirs else set()
+        missing |= {p for p in self.store.manifest_rows(files) if not os.path.lexists(p)}
+        return sorted(missing)
 
-    def _parsed(self, todo: list[tuple[str, str]]) -> Iterator[FileResult | list[Parsed]]:
-        """Yields failures as they happen and batches of parsed documents of about
-        `batch_chunks` chunks, so embedding runs on full batches across small files. Small: the
-        embedder idles until the first batch is parsed (with 256, 4 s of a 22 s ingest here), and
-        the int8 backend gains nothing from larger ones."""
+    def _parsed(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | list[Parsed]]:
+        """Yields results as they come and batches of parsed documents of about `batch_chunks`
+        chunks, so embedding runs on full batches across small files. Small: the embedder idles
+        until the first batch is parsed (with 256, 4 s of a 22 s ingest here), and the int8
+        backend gains nothing from larger ones."""
         batch: list[Parsed] = []
         size = 0
-        for item in self._parse_all(todo):
+        for item in self._parse_all(items):
             if isinstance(item, FileResult):
                 yield item
                 continue
@@ -227,39 +261,47 @@ class Ingestor:
         if batch:
             yield batch
 
-    def _parse_all(self, todo: list[tuple[str, str]]) -> Iterator[FileResult | Parsed]:
-        if not todo:  # an unchanged re-run must not pay for loading the tokenizer
-            return
-        if self.workers <= 1 or len(todo) <= 2:
-            if self._local_chunker is None:
+    def _parse_all(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
+        # Worker processes only pay for their start-up when there are a few files to parse.
+        todo, items = count_ahead(items, lambda x: not isinstance(x, FileResult), 3, limit=10 * _WINDOW)
+        if self.workers <= 1 or todo <= 2:
+            yield from self._parse_here(items)
+        else:
+            yield from self._parse_in_workers(items)
+
+    def _parse_here(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
+        def parse(item: FileResult | Todo) -> FileResult | Parsed:
+            if isinstance(item, FileResult):
+                return item
+            if self._local_chunker is None:  # not before there is work: an unchanged run skips the tokenizer
                 self._local_chunker = Chunker(self.embedder.tokenizer, self.max_tokens, self.overlap)
-            chunker = self._local_chunker
-            # A thread parses ahead while the caller embeds: torch releases the GIL while it computes,
-            # so on a small machine this overlaps the two halves without starting any process.
-            yield from _prefetch(
-                (self._guard(path, lambda p=path, d=digest: parse_with(chunker, p, d, self.max_bytes)) for path, digest in todo),
-                ahead=8,
-            )
-            return
+            chunker, (path, digest) = self._local_chunker, item
+            return self._guard(path, lambda: parse_with(chunker, path, digest, self.max_bytes, self.ocr))
+
+        # A thread parses ahead while the caller embeds: onnxruntime and torch release the GIL while
+        # they compute, so on a small machine this overlaps the two halves without another process.
+        yield from prefetch((parse(x) for x in items), ahead=8)
+
+    def _parse_in_workers(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
         ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-        with cf.ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.embed_model, self.max_tokens, self.overlap)
-        ) as pool:
+        init = (self.embed_model, self.max_tokens, self.overlap, self.ocr)
+        with cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=init) as pool:
             window = self.workers * 4  # bounded in-flight work keeps memory flat on huge corpora
             pending: dict[cf.Future, str] = {}
-            it = iter(todo)
-            for path, digest in it:
-                pending[pool.submit(_parse, path, digest, self.max_bytes)] = path
-                if len(pending) >= window:
-                    break
+            for item in items:
+                if isinstance(item, FileResult):
+                    yield item
+                    continue
+                pending[pool.submit(_parse, item[0], item[1], self.max_bytes)] = item[0]
+                while len(pending) >= window:
+                    yield from self._collect(pending)
             while pending:
-                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    path = pending.pop(fut)
-                    yield self._guard(path, fut.result)
-                    nxt = next(it, None)
-                    if nxt is not None:
-                        pending[pool.submit(_parse, nxt[0], nxt[1], self.max_bytes)] = nxt[0]
+                yield from self._collect(pending)
+
+    def _collect(self, pending: dict[cf.Future, str]) -> Iterator[FileResult | Parsed]:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            yield self._guard(pending.pop(fut), fut.result)
 
     @staticmethod
     def _guard(path: str, fn: Callable[[], Parsed | FileResult]) -> FileResult | Parsed:
@@ -273,53 +315,22 @@ class Ingestor:
             log.debug("unexpected error parsing %s", path, exc_info=True)
             return FileResult(path, "failed", error=f"could not parse: {type(exc).__name__}: {exc}")
 
-    def _write_batch(self, batch: list[Parsed]) -> Iterator[tuple[Parsed, bool]]:
-        """Embed the batch, then store it a document at a time, yielding each once it is committed
-        (with whether it replaced an older version)."""
+    def _write_batch(self, batch: list[Parsed]) -> list[FileResult]:
+        """Embed the batch and store it (one set of writes for the whole batch); a result per document."""
         vectors = self.embedder.embed_documents([t for p in batch for t in p.embedding_texts()])
-        offset = 0
-        for parsed in batch:
-            n = len(parsed.chunks)
-            replaced = self.store.write_document(
-                parsed.path, parsed.content_hash, parsed.chunks, vectors[offset : offset + n], pages=parsed.pages
+        versions, offset = [], 0
+        for p in batch:
+            versions.append(DocumentVersion(p.path, p.content_hash, p.chunks, vectors[offset : offset + len(p.chunks)], p.pages))
+            offset += len(p.chunks)
+        replaced = self.store.write_documents(versions)
+        return [
+            FileResult(
+                p.path,
+                "replaced" if rep else "added",
+                chunks=len(p.chunks),
+                pages=p.pages,
+                warnings=p.warnings,
+                ocr_pages=p.ocr_pages,
             )
-            offset += n
-            yield parsed, replaced
-
-
-def _prefetch(items: Iterator[FileResult | Parsed], *, ahead: int) -> Iterator[FileResult | Parsed]:
-    """Run `items` in a background thread, up to `ahead` results in advance."""
-    q: queue.Queue = queue.Queue(maxsize=ahead)
-    stop = threading.Event()
-    end = object()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-            return
-        put(end)
-
-    thread = threading.Thread(target=produce, name="citeqa-parse", daemon=True)
-    thread.start()
-    try:
-        while (item := q.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the consumer stopped early (an error downstream): let the thread end
-        thread.join()
-
+            for p, rep in zip(batch, replaced, strict=True)
+        ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from citeqa.core.files import content_hash
 from citeqa.core.types import FileResult, IngestProgress, IngestReport
+from citeqa.ingest.report import Tally
 from citeqa.ingest.walk import discover
 
 
@@ -19,7 +20,8 @@ def unchanged_report(
     """The report of an ingest of `paths` that finds every file unchanged against `docs` (the
     synced record: {path: (content hash, pages, chunks)}), or None when there may be something to
     do (a new, changed or failing file): the caller then runs the real ingest, which does it and
-    reports it properly."""
+    reports it properly. Progress is sent only once the answer is known, so a run that falls
+    through to the real ingest reports each file once."""
     t0 = time.perf_counter()
     results: list[FileResult] = []
     for c in discover(Path(p) for p in paths):
@@ -35,8 +37,8 @@ def unchanged_report(
         except OSError:
             return None
         results.append(FileResult(str(c.path), "unchanged", pages=rec[1], chunks=rec[2]))
-    if on_progress is not None:
-        on_progress(IngestProgress(len(results), 0, 0))
-        for i, r in enumerate(results, 1):
-            on_progress(IngestProgress(len(results), i, 0, r))
-    return IngestReport(tuple(results), 0, time.perf_counter() - t0)
+    tally = Tally(on_progress)
+    tally.start(len(results))
+    for r in results:
+        tally.settle(r)
+    return tally.report(time.perf_counter() - t0)

@@ -180,8 +180,16 @@ def ingest_uploads(
         stored_at[key] = len(out)
         out.append(UploadResult(name, FileResult(key, "added"), _NOTES[stored.outcome].format(name=stored.path.name)))
     if stored_at:
-        report = engine.ingest(list(stored_at), on_progress=on_progress)
-        for r in report.files:
+        results: list[FileResult] = []
+
+        def collect(p: IngestProgress) -> None:
+            if p.result is not None:
+                results.append(p.result)
+            if on_progress is not None:
+                on_progress(p)
+
+        engine.ingest(list(stored_at), on_progress=collect)
+        for r in results:
             if (i := stored_at.get(r.path)) is None:
                 continue
             if r.status == "failed":

@@ -32,29 +32,31 @@ def discover(paths: Iterable[Path]) -> Iterator[Candidate]:
     seen_dirs: set[tuple[int, int]] = set()
     for given in paths:
         # An explicit stack, not recursion: folder depth must not be bounded by Python's stack.
-        stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [(Path(given).absolute(), frozenset())]
+        # Plain strings, not Paths, inside: at 20,000 files pathlib's joins were a third of a re-run.
+        stack: list[tuple[str, frozenset[tuple[int, int]]]] = [(str(Path(given).absolute()), frozenset())]
         while stack:
             path, ancestors = stack.pop()
             try:
                 st = os.stat(path)
             except OSError as exc:
-                yield Candidate(path, os_reason(exc))
+                yield Candidate(Path(path), os_reason(exc))
                 continue
             key = (st.st_dev, st.st_ino)
             if stat.S_ISDIR(st.st_mode):
                 if key in ancestors:
-                    yield Candidate(path, "symlink loop")
+                    yield Candidate(Path(path), "symlink loop")
                     continue
                 if key in seen_dirs:  # reached again through another link: its files are already out
                     continue
                 seen_dirs.add(key)
                 try:
-                    names = sorted(e.name for e in os.scandir(path) if not e.name.startswith("."))
+                    with os.scandir(path) as entries:
+                        names = sorted(e.name for e in entries if not e.name.startswith("."))
                 except OSError as exc:
-                    yield Candidate(path, os_reason(exc))
+                    yield Candidate(Path(path), os_reason(exc))
                     continue
                 inner = ancestors | {key}
-                stack.extend((path / name, inner) for name in reversed(names))
+                stack.extend((os.path.join(path, name), inner) for name in reversed(names))
             elif key in seen_files:
                 continue
             else:
@@ -62,11 +64,11 @@ def discover(paths: Iterable[Path]) -> Iterator[Candidate]:
                 yield _file(path, st)
 
 
-def _file(path: Path, st: os.stat_result) -> Candidate:
+def _file(path: str, st: os.stat_result) -> Candidate:
     if not stat.S_ISREG(st.st_mode):
         # A FIFO or device named notes.txt would block or stream forever when read.
-        return Candidate(path, "not a regular file", skipped=True)
-    suffix = path.suffix.lower()
+        return Candidate(Path(path), "not a regular file", skipped=True)
+    suffix = os.path.splitext(path)[1].lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        return Candidate(path, f"unsupported file type {suffix or '(no extension)'}", skipped=True)
-    return Candidate(path)
+        return Candidate(Path(path), f"unsupported file type {suffix or '(no extension)'}", skipped=True)
+    return Candidate(Path(path))

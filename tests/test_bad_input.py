@@ -34,9 +34,11 @@ EXPECTED_FAILURES = {
     "big.txt": "file is ",
     "loop": "symlink loop",
     "self.md": "symlink loop",
+    "notes.docx": "corrupt or truncated Word file (",
+    "page.html": "binary content, not an HTML page",
 }
 EXPECTED_ADDED = {"good.md", "good.pdf", "legacy.txt", "control.txt"}
-EXPECTED_SKIPPED = 2  # notes.docx, pipe.txt
+EXPECTED_SKIPPED = 2  # sheet.xlsx, pipe.txt
 
 
 def _pdf(path: Path, pages: list[str]) -> Path:
@@ -78,8 +80,10 @@ def build_bad_folder(root: Path) -> Path:
     )  # ~76 KB
     (root / "loop").symlink_to(root)  # a folder containing itself
     (root / "self.md").symlink_to(root / "self.md")  # ELOOP on open
-    # skipped: not a supported type, not a regular file (a FIFO blocks forever if read)
     (root / "notes.docx").write_bytes(b"PK\x03\x04 not really a docx")
+    (root / "page.html").write_bytes(bytes(range(256)) * 16)
+    # skipped: not a supported type, not a regular file (a FIFO blocks forever if read)
+    (root / "sheet.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
     os.mkfifo(root / "pipe.txt")
     # a folder named like a PDF is a folder: walked, not opened
     (root / "folder.pdf").mkdir()
@@ -187,7 +191,7 @@ def test_bad_folder_human_output(run, tmp_path: Path) -> None:
     assert sorted(quiet.stderr.splitlines()) == sorted(failed_lines)
     verbose = run("-v", "ingest", str(folder), cap_mb=CAP_MB)
     assert f"unchanged: {folder / 'good.pdf'} (2 chunks, 2 pages)" in verbose.stderr.splitlines()
-    assert f"skipped: {folder / 'notes.docx'} (unsupported file type .docx)" in verbose.stderr.splitlines()
+    assert f"skipped: {folder / 'sheet.xlsx'} (unsupported file type .xlsx)" in verbose.stderr.splitlines()
     assert f"skipped: {folder / 'pipe.txt'} (not a regular file)" in verbose.stderr.splitlines()
     # the same flags after the subcommand, where scripts tend to put them
     quiet_after = run("ingest", str(folder), "-q", cap_mb=CAP_MB)

@@ -120,7 +120,7 @@ def test_content_hash_is_sha256_of_bytes(sample_pdf: Path) -> None:
 
 
 def test_supported_suffixes() -> None:
-    assert {".pdf", ".txt", ".md", ".markdown"} == SUPPORTED_SUFFIXES
+    assert {".pdf", ".txt", ".md", ".markdown", ".docx", ".pptx", ".html", ".htm", ".epub"} == SUPPORTED_SUFFIXES
 
 
 def test_corpus_pdfs_load_every_page(pdfs: Path, corpus_docs: dict) -> None:
@@ -308,12 +308,31 @@ def test_cp1252_text_decoded_with_warning(tmp_path: Path) -> None:
     assert doc.warnings == ("not UTF-8; decoded as cp1252",)
 
 
-def test_latin1_fallback(tmp_path: Path) -> None:
-    path = tmp_path / "odd.txt"
-    path.write_bytes(b"caf\xe9 \x81 ok")  # 0x81 is undefined in cp1252
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        (
+            "cp1251",
+            "Совет порта в четверг утвердил новое расписание паромов. Последний паром теперь будет "
+            "отходить от причала в 23:40, на два часа позже, чем сегодня. Это обойдётся совету в "
+            "180 000 евро в год.",
+        ),
+        (
+            "cp1250",
+            "Rada portu zatwierdziła w czwartek nowy rozkład rejsów promowych. Ostatni prom odpłynie z "
+            "mola o 23:40, dwie godziny później niż dziś. Koszt wyniesie 180 000 euro rocznie, "
+            "częściowo pokryty z opłat parkingowych.",
+        ),
+        ("cp932", "港湾評議会は木曜日、新しいフェリーの時刻表を承認した。最終便は二十三時四十分に出港する。"),
+    ],
+)
+def test_legacy_encodings_detected(tmp_path: Path, encoding: str, text: str) -> None:
+    # Paragraphs, as real files hold: a line or two is too little to tell related encodings apart.
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(text.encode(encoding))
     doc = load(path, max_bytes=CAP)
-    assert doc.pages[0].text == "caf\u00e9  ok"  # U+0081 is a C1 control: cleaned away
-    assert doc.warnings == ("not UTF-8; decoded as latin-1",)
+    assert doc.pages[0].text == text
+    assert doc.warnings == (f"not UTF-8; decoded as {encoding}",)
 
 
 def test_utf8_bom_and_utf16(tmp_path: Path) -> None:

@@ -22,8 +22,16 @@ def _docs(root: Path) -> Path:
     return root
 
 
-def _statuses(report) -> list[tuple[str, str, int, int]]:
-    return sorted((f.path, f.status, f.chunks, f.pages) for f in report.files)
+class Results(list):
+    """The per-file results of an ingest, as its progress callback receives them."""
+
+    def __call__(self, p) -> None:
+        if p.result is not None:
+            self.append(p.result)
+
+
+def _statuses(results) -> list[tuple[str, str, int, int]]:
+    return sorted((f.path, f.status, f.chunks, f.pages) for f in results)
 
 
 def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, embedder) -> None:
@@ -34,17 +42,18 @@ def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, e
     record = qa.datadir.synced_path
     name = settings.embed_model_name()
 
-    def unchanged_report(_record: Path, embed_name: str, paths: list[Path]):
+    def unchanged_report(_record: Path, embed_name: str, paths: list[Path], on_progress=None):
         recorded = qa.datadir.read_synced(embed_name)
-        return None if recorded is None else quick_report(recorded, paths)
+        return None if recorded is None else quick_report(recorded, paths, on_progress)
 
     try:
         assert qa.ingest([docs]).count("added") == 2
         assert record.exists()
-        quick = unchanged_report(record, name, [docs])
-        full = qa.ingest([docs])
-        assert quick is not None and _statuses(quick) == _statuses(full)
-        assert [f.status for f in quick.files].count("skipped") == 1
+        quick, full = Results(), Results()
+        assert unchanged_report(record, name, [docs], quick) is not None
+        qa.ingest([docs], on_progress=full)
+        assert _statuses(quick) == _statuses(full) and len(quick) == 3
+        assert [f.status for f in quick].count("skipped") == 1
 
         # another embedding model, a new file, a changed file: there is work, so no quick answer
         assert unchanged_report(record, "some-other-model", [docs]) is None
@@ -64,7 +73,7 @@ def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, e
 
         # a run killed between its first manifest write and its commit leaves no record behind
         row = qa.store.manifest_rows([str(docs / "a.md")])[str(docs / "a.md")]
-        qa.store._write_manifest(dataclasses.replace(row, pending_hash="0" * 64))
+        qa.store._write_manifest([dataclasses.replace(row, pending_hash="0" * 64)])
         assert not record.exists()
         assert qa.ingest([docs]).count("unchanged") == 3  # recover() undid the pending write
         assert record.exists()

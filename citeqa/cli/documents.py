@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.progress import count
 from citeqa.core.errors import CiteqaError
 from citeqa.core.types import IngestReport
 
@@ -20,7 +21,8 @@ def _summary(report: IngestReport) -> str:
         parts.append(f"{d['skipped']} skipped (unsupported)")
     if d["removed"]:
         parts.append(f"{d['removed']} removed")
-    return f"{', '.join(parts)}; {report.chunks_added} chunks added in {report.seconds:.1f}s"
+    ocr = f", {count(report.ocr_pages, 'page')} read by OCR" if report.ocr_pages else ""
+    return f"{', '.join(parts)}; {report.chunks_added} chunks added{ocr} in {report.seconds:.1f}s"
 
 
 def _finish(report: IngestReport, as_json: bool) -> None:
@@ -75,8 +77,6 @@ def docs(click_ctx: click.Context, as_json: bool) -> None:
     if not records:
         click.echo("No documents yet. Add some with: citeqa ingest PATH")
     import datetime as dt
-
-    from citeqa.cli.progress import count
 
     for r in records:
         when = dt.datetime.fromtimestamp(r.ingested_at).strftime("%Y-%m-%d %H:%M")

@@ -72,7 +72,8 @@ class IngestBar:
         if self.verbose:
             detail = f" ({r.error})" if r.status == "skipped" and r.error else ""
             if r.status in ("added", "replaced", "unchanged"):
-                detail = f" ({count(r.chunks, 'chunk')}, {count(r.pages, 'page')})"
+                ocr = f", {r.ocr_pages} read by OCR" if r.ocr_pages else ""
+                detail = f" ({count(r.chunks, 'chunk')}, {count(r.pages, 'page')}{ocr})"
             self._line(f"{r.status}: {r.path}{detail}")
 
 

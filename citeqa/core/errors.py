@@ -7,7 +7,8 @@ into user messages.
     ├── ConfigError            a setting is missing or invalid
     ├── ModelError             an embedding or chat model cannot be loaded or run
     │   ├── ModelBusy          too many questions are already waiting for the chat model
-    │   └── ModelServerError   the chat model server (CITEQA_LLM_URL) failed a request
+    │   ├── ModelServerError   the chat model server (CITEQA_LLM_URL) failed a request
+    │   └── OcrError           the OCR engine (Tesseract) is missing or failed on a page
     ├── StoreError             Milvus cannot be reached or used
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
@@ -48,6 +49,10 @@ class ModelServerError(ModelError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class OcrError(ModelError):
+    """Tesseract is missing, lacks the language asked for, or failed on an image."""
 
 
 class StoreError(CiteqaError):

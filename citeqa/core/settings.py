@@ -98,6 +98,14 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: float = Field(100.0, gt=0)
+    ocr: bool = Field(
+        True,
+        description="read PDF pages without a text layer (scans) with Tesseract, where it is installed; "
+        "off: such pages are left out",
+    )
+    ocr_lang: str = Field(
+        "eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$", description="Tesseract language(s) for OCR, e.g. deu+eng"
+    )
     workers: int | None = Field(
         None,
         ge=1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal
@@ -33,12 +33,13 @@ class Page:
 
 @dataclass(frozen=True)
 class Document:
-    """A parsed source file, before chunking."""
+    """A parsed source file, before chunking. `ocr_pages`: how many pages OCR read."""
 
     path: str
     content_hash: str
     pages: tuple[Page, ...]
     warnings: tuple[str, ...] = ()
+    ocr_pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class FileResult:
     pages: int = 0
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    ocr_pages: int = 0  # pages whose text OCR read
 
 
 @dataclass(frozen=True)
@@ -149,16 +151,18 @@ class IngestProgress:
 
 @dataclass(frozen=True)
 class IngestReport:
-    files: tuple[FileResult, ...]
+    """What an ingest did: files counted by status, the failures themselves, chunks written, pages
+    read by OCR, and the seconds it took. Per-file results go to the progress callback as each file
+    is settled, not into the report, so that memory does not grow with the number of files."""
+
+    counts: Mapping[FileStatus, int]
+    failed: tuple[FileResult, ...]
     chunks_added: int
     seconds: float
+    ocr_pages: int = 0
 
     def count(self, status: FileStatus) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def failed(self) -> tuple[FileResult, ...]:
-        return tuple(f for f in self.files if f.status == "failed")
+        return self.counts.get(status, 0)
 
     def to_dict(self) -> dict:
         return {
@@ -170,6 +174,7 @@ class IngestReport:
                 "removed": self.count("removed"),
             },
             "chunks_added": self.chunks_added,
+            "ocr_pages": self.ocr_pages,
             "seconds": round(self.seconds, 3),
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
         }

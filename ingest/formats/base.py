@@ -1,0 +1,106 @@
+"""What every format loader shares: its result, its options, and text cleaning."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from citeqa.core.types import Page
+
+if TYPE_CHECKING:
+    from citeqa.ingest.ocr import Ocr
+
+
+@dataclass(frozen=True)
+class Options:
+    """`ocr`: the engine that reads pages without a text layer, or None (CITEQA_OCR=off, or no engine)."""
+
+    ocr: Ocr | None = None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    pages: tuple[Page, ...]
+    warnings: tuple[str, ...] = ()
+    ocr_pages: int = 0  # pages whose text came from OCR
+
+
+# C0 and C1 controls, DEL, and private-use code points (PDF symbol fonts map bracket
+# pieces there; the embedder sees them as [UNK] and readers as boxes). \t and \n survive.
+_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+# PDF fonts emit typographic ligatures; the embedding model's vocabulary lacks them
+# (difﬁcult → di ##f ##ﬁ ##cu ##lt) and keyword search would never match "difficult".
+_LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+    }
+)
+
+
+def clean_text(text: str) -> str:
+    # Form feeds and vertical tabs separate pages/lines in text files; as newlines they keep words apart.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
+    text = _JUNK.sub("", text).translate(_LIGATURES)
+    text = _TRAILING_SPACE.sub("\n", text)
+    return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+def short(exc: BaseException, limit: int = 120) -> str:
+    """An exception as one line of at most `limit` characters, for a failure message."""
+    msg = " ".join(str(exc).split()) or type(exc).__name__
+    return msg if len(msg) <= limit else msg[: limit - 1] + "…"
+
+
+_TITLE_MAX = 60  # characters of each heading in a section's location
+
+
+def section(path: list[str]) -> str:
+    """The location of a section under headings `path`: "section 'Setup › Warranty'", or "" at top."""
+    titles = [" ".join(t.split()) for t in path]
+    titles = [t if len(t) <= _TITLE_MAX else t[: _TITLE_MAX - 1] + "…" for t in titles if t]
+    return f"section '{' › '.join(titles)}'" if titles else ""
+
+
+class Sections:
+    """Text gathered under a heading path, one `Page` per section, in document order; sections
+    without text are left out. Used by the formats whose structure is headings, not pages."""
+
+    def __init__(self) -> None:
+        self._path: list[tuple[int, str]] = []
+        self._lines: list[str] = []
+        self._pages: list[Page] = []
+
+    def heading(self, level: int, title: str) -> None:
+        self._flush()
+        title = " ".join(title.split())
+        while self._path and self._path[-1][0] >= level:
+            self._path.pop()
+        if title:
+            self._path.append((level, title))
+            self._lines.append(title)  # the heading's words belong to its section's text
+
+    def line(self, text: str) -> None:
+        if text.strip():
+            self._lines.append(text)
+
+    def _flush(self) -> None:
+        body = clean_text("\n".join(self._lines))
+        # A section that is only its own heading (the next heading follows at once) adds nothing.
+        if self._path and body == self._path[-1][1]:
+            return  # only its heading (a subheading follows at once): the title leads the next section
+        if body:
+            self._pages.append(Page(text=body, page=None, location=section([t for _, t in self._path])))
+        self._lines = []
+
+    def pages(self) -> tuple[Page, ...]:
+        self._flush()
+        return tuple(self._pages)
