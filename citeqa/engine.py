@@ -14,6 +14,7 @@ synced record in a fraction of a second, without importing pymilvus or a model r
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
