@@ -21,7 +21,7 @@ from pathlib import Path
 from citeqa.core.errors import DocumentError
 from citeqa.core.files import content_hash, os_reason
 from citeqa.core.settings import Settings
-from citeqa.core.types import Chunk, Document, FileResult, IngestReport
+from citeqa.core.types import Chunk, Document, DocumentRecord, FileResult, IngestReport
 from citeqa.ingest.chunker import Chunker
 from citeqa.ingest.loaders import load
 from citeqa.ingest.ocr import Ocr
@@ -30,7 +30,8 @@ from citeqa.ingest.stream import count_ahead, prefetch
 from citeqa.ingest.walk import discover
 from citeqa.retrieval import tokenizer as wordpieces
 from citeqa.retrieval.embedder import Embedder
-from citeqa.retrieval.store import DocumentVersion, ManifestRow, Store
+from citeqa.retrieval.rows import DocumentVersion
+from citeqa.retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class Ingestor:
         for p in paths:
             target = str(Path(p).absolute())
             matches = [d.path for d in self.store.documents(under=[target])]
-            if target in self.store.manifest_rows([target]):
+            if self.store.stored([target]):
                 matches.append(target)
             self.store.remove_documents(matches)
             removed += matches
@@ -219,9 +220,9 @@ class Ingestor:
 
     def _changed(self, paths: list[str], recorded: Mapping[str, tuple[str, int, int]] | None) -> Iterator[FileResult | Todo]:
         if recorded is not None:
-            known = {p: ManifestRow(p, r[0], "", r[1], r[2], 0.0) for p in paths if (r := recorded.get(p))}
+            known = {p: DocumentRecord(p, r[0], r[1], r[2], 0.0) for p in paths if (r := recorded.get(p))}
         else:
-            known = self.store.manifest_rows(paths) if paths else {}
+            known = self.store.committed(paths) if paths else {}
         for p in paths:
             try:
                 digest = content_hash(p)
@@ -229,7 +230,7 @@ class Ingestor:
                 yield FileResult(p, "failed", error=os_reason(exc))
                 continue
             row = known.get(p)
-            if row and row.content_hash == digest and not row.pending_hash:
+            if row and row.content_hash == digest:
                 yield FileResult(p, "unchanged", chunks=row.chunks, pages=row.pages)
             else:
                 yield (p, digest)
@@ -239,7 +240,7 @@ class Ingestor:
         files = [str(Path(r).absolute()) for r in roots if not Path(r).is_dir()]
         # Only the missing ones are kept: the manifest is read a page at a time.
         missing = {d.path for d in self.store.iter_documents(under=dirs) if not os.path.lexists(d.path)} if dirs else set()
-        missing |= {p for p in self.store.manifest_rows(files) if not os.path.lexists(p)}
+        missing |= {p for p in self.store.stored(files) if not os.path.lexists(p)}
         return sorted(missing)
 
     def _parsed(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | list[Parsed]]:

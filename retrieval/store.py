@@ -23,7 +23,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,41 +32,13 @@ from citeqa.core.settings import Settings
 from citeqa.core.types import Chunk, DocumentRecord
 from citeqa.retrieval import schema
 from citeqa.retrieval.datadir import EmbeddedDataDir
+from citeqa.retrieval.rows import DocumentVersion, ManifestRow, like_prefix, manifest_row, quote
 
 log = logging.getLogger(__name__)
 
 _QUERY_PAGE = 10_000  # rows per query page (Milvus caps a page at 16,384); each page scans the collection again: `citeqa docs` of 20,000 documents took 3.1 s with pages of 1,000, 2.0 s with 10,000
 _MANIFEST_BATCH = 200  # paths per manifest lookup
 _UPSERT_ROWS = 1_000  # chunk rows per upsert call: a long PDF's chunks go in several
-
-
-@dataclass(frozen=True)
-class DocumentVersion:
-    """One version of a file, ready to store: its chunks and their vectors (one row per chunk)."""
-
-    path: str
-    content_hash: str
-    chunks: Sequence[Chunk]
-    vectors: np.ndarray
-    pages: int
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    path: str
-    content_hash: str
-    pending_hash: str
-    pages: int
-    chunks: int
-    ingested_at: float
-
-    def record(self) -> DocumentRecord:
-        return DocumentRecord(self.path, self.content_hash, self.pages, self.chunks, self.ingested_at)
-
-
-def quote(value: str) -> str:
-    """A string literal for a Milvus filter expression."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class Store:
@@ -322,13 +293,21 @@ class Store:
             if batch and (p is None or len(batch) == _MANIFEST_BATCH):
                 expr = "path in [" + ", ".join(quote(x) for x in batch) + "]"
                 rows = self.call(self.client.query, self.manifest, filter=expr, output_fields=schema.MANIFEST_FIELDS)
-                out.update((r["path"], _manifest_row(r)) for r in rows)
+                out.update((r["path"], manifest_row(r)) for r in rows)
                 batch = []
         return out
 
+    def stored(self, paths: Iterable[str]) -> set[str]:
+        """Those of `paths` the manifest has a row for, whole or half-written."""
+        return set(self.manifest_rows(paths))
+
+    def committed(self, paths: Iterable[str]) -> dict[str, DocumentRecord]:
+        """The documents of `paths` stored whole; a version half-written by a killed run is not."""
+        return {p: r.record() for p, r in self.manifest_rows(paths).items() if r.content_hash and not r.pending_hash}
+
     def _iter_manifest(self, expr: str) -> Iterator[ManifestRow]:
         for r in self._query_all(self.manifest, expr, schema.MANIFEST_FIELDS):
-            yield _manifest_row(r)
+            yield manifest_row(r)
 
     def _query_all(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict]:
         it = self.call(self.client.query_iterator, collection, filter=expr, output_fields=fields, batch_size=_QUERY_PAGE)
@@ -348,7 +327,7 @@ class Store:
         """The committed documents (under the folders `under`, if given), a page at a time, unordered."""
         expr = 'content_hash != ""'
         if under:
-            expr += " and (" + " or ".join(f"path like {quote(_like_prefix(u))}" for u in under) + ")"
+            expr += " and (" + " or ".join(f"path like {quote(like_prefix(u))}" for u in under) + ")"
         return (r.record() for r in self._iter_manifest(expr))
 
     def count_chunks(self) -> int:
@@ -356,12 +335,3 @@ class Store:
 
     def chunks_of(self, path: str) -> list[dict]:
         return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))
-
-
-def _manifest_row(r: dict) -> ManifestRow:
-    return ManifestRow(**{k: r[k] for k in schema.MANIFEST_FIELDS})
-
-
-def _like_prefix(root: str) -> str:
-    root = root.rstrip("/")
-    return root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
