@@ -90,7 +90,7 @@ class Citeqa:
         # made for concurrent writers, and two ingests of one file would race on its manifest row).
         self._writes = threading.RLock()
         # Every question that needs the chat model queues here, whichever edge asked it.
-        self.turns = TurnQueue(1)
+        self.turns = TurnQueue(1, max_waiting=settings.max_waiting)
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
             # Taken now, so that a second process is told who holds the data dir before any work.

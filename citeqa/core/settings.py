@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: float = Field(100.0, gt=0)
+
+    api_key: SecretStr | None = Field(
+        None,
+        description="bearer token that `citeqa serve` and `citeqa mcp --http` require of every request; "
+        "needed to listen on an address other than loopback",
+    )
+    max_waiting: int = Field(
+        8, ge=0, description="questions that may wait for the chat model; more are refused (HTTP 429)"
+    )
     workers: int | None = Field(
         None,
         ge=1,

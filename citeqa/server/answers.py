@@ -1,0 +1,165 @@
+"""Questions to the chat model, answered on worker threads and handed to the event loop piece by piece.
+
+The engine's answer stream is blocking (llama.cpp), so each question runs on a thread of its own:
+it takes a turn in the engine's TurnQueue (the chat model's one line, shared with every other
+question this process answers), iterates `engine.ask_stream`, and posts events to an asyncio queue.
+The request handler reads them, and calls `stop()` when its client goes away: a waiting question
+leaves the line at once, a running one closes its answer stream at the next piece, which stops
+generation and gives the model to the next in line. Every generator operation happens on the one
+thread that iterates it (a generator cannot be closed from another thread while it runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from citeqa.core.settings import RetrievalMode
+from citeqa.core.types import Answer, History
+from citeqa.engine import Citeqa
+
+log = logging.getLogger("citeqa.server")
+
+EventKind = Literal["queued", "started", "piece", "done", "stopped", "error"]
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    value: Any = None
+
+
+class _Left(Exception):
+    """Raised in the TurnQueue's wait callback: the client left while waiting."""
+
+
+@dataclass
+class AnswerStats:
+    """What the server has answered, for /healthz and for 429's Retry-After."""
+
+    completed: int = 0
+    stopped: int = 0  # streams closed because their client went away
+    mean_s: float = 5.0  # a moving average of the time a question holds the model
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, seconds: float, *, stopped: bool) -> None:
+        with self._lock:
+            if stopped:
+                self.stopped += 1
+                return
+            self.completed += 1
+            self.mean_s = seconds if self.completed == 1 else 0.8 * self.mean_s + 0.2 * seconds
+
+    def retry_after_s(self, waiting: int = 1) -> float:
+        """About when a turn may be free: the questions in line, each taking the usual time."""
+        return self.mean_s * max(1, waiting)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    history: History = ()
+    top_k: int | None = None
+    mode: RetrievalMode | None = None
+    sources: Sequence[str] = ()
+    temperature: float | None = None
+
+
+class AnswerJob:
+    def __init__(self, engine: Citeqa, question: Question, stats: AnswerStats) -> None:
+        self._engine = engine
+        self._question = question
+        self._stats = stats
+        self._loop = asyncio.get_running_loop()
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._stop = threading.Event()
+        self._told_queued = False
+        self._thread = threading.Thread(target=self._run, name="citeqa-answer", daemon=True)
+
+    def start(self) -> AnswerJob:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Leave the line, or stop generating at the next piece; safe to call any number of times."""
+        self._stop.set()
+
+    async def next(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None after `timeout` seconds without one."""
+        try:
+            return await asyncio.wait_for(self._events.get(), timeout)
+        except TimeoutError:
+            return None
+
+    # -- the worker thread -------------------------------------------------------
+
+    def _emit(self, kind: EventKind, value: Any = None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is stopping
+            self._loop.call_soon_threadsafe(self._events.put_nowait, Event(kind, value))
+
+    def _waiting(self, position: int) -> None:
+        if self._stop.is_set():
+            raise _Left
+        if not self._told_queued:
+            self._told_queued = True
+            self._emit("queued", position)
+
+    def _run(self) -> None:
+        try:
+            with self._engine.turns.turn(on_wait=self._waiting):
+                started = time.perf_counter()
+                self._emit("started")
+                answer = self._answer()
+                self._stats.record(time.perf_counter() - started, stopped=answer is None)
+            self._emit("stopped" if answer is None else "done", answer)
+        except _Left:
+            self._emit("stopped")
+        except BaseException as exc:
+            self._emit("error", exc)
+
+    def _answer(self) -> Answer | None:
+        """The finished Answer, or None if stopped before the end."""
+        q = self._question
+        stream = self._engine.ask_stream(
+            q.text, top_k=q.top_k, mode=q.mode, sources=q.sources, history=q.history, temperature=q.temperature
+        )
+        pieces = iter(stream)
+        try:
+            for piece in pieces:
+                if self._stop.is_set():
+                    log.info("client went away; answer stopped")
+                    return None
+                self._emit("piece", piece)
+        finally:
+            # Stops generation and frees the model when we leave early.
+            for closable in (pieces, stream):
+                close = getattr(closable, "close", None)
+                if callable(close):
+                    close()
+        return stream.answer
+
+
+async def wait_for_answer(job: AnswerJob, *, gone: Callable[[], Awaitable[bool]] | None = None) -> Answer | None:
+    """The job's finished Answer (None if it was stopped); its error, if any, is raised here.
+    `gone()` is asked every second and stops the job when it says the client has left."""
+    try:
+        while True:
+            event = await job.next(timeout=1.0)
+            if event is None:
+                if gone is not None and await gone():
+                    return None
+                continue
+            if event.kind == "done":
+                return event.value
+            if event.kind == "stopped":
+                return None
+            if event.kind == "error":
+                raise event.value
+    finally:
+        job.stop()
