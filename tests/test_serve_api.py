@@ -266,6 +266,7 @@ def test_load_every_request_answered_or_cleanly_refused(api: Server) -> None:
     from bench.serve import run_load
 
     result = run_load(api.base, KEY, askers=8, uploaders=2, asks=2, deadline_s=600)
+    print(f"load outcomes: {dict(result.outcomes)}")  # shown with -s or -rP
     assert result.hung == 0, result
     assert not result.problems, result.problems
     assert set(result.outcomes) <= {"answer", "429", "upload"}, result.outcomes

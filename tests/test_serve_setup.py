@@ -24,11 +24,25 @@ def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
-@pytest.mark.parametrize("args", [["serve", "--host", "0.0.0.0"], ["serve", "--host", "::"], ["mcp", "--http", "--host", "0.0.0.0"]])
-def test_refuses_every_interface_without_an_api_key(args: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["serve", "--host", "0.0.0.0"], None),
+        (["serve", "--host", "::"], None),
+        (["serve", "--host", "0.0.0.0"], ""),  # an empty key is no key
+        (["mcp", "--http", "--host", "0.0.0.0"], None),
+    ],
+)
+def test_refuses_every_interface_without_an_api_key(args: list[str], key: str | None, tmp_path: Path) -> None:
     port = free_port()
+    extra = {} if key is None else {"CITEQA_API_KEY": key}
     r = subprocess.run(
-        citeqa_cmd(*args, "--port", str(port)), cwd=REPO, env=env(tmp_path / "data"), capture_output=True, text=True, timeout=120
+        citeqa_cmd(*args, "--port", str(port)),
+        cwd=REPO,
+        env=env(tmp_path / "data", **extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 1
     assert "refusing to listen" in r.stderr and "CITEQA_API_KEY" in r.stderr and "--host 127.0.0.1" in r.stderr
@@ -98,8 +112,32 @@ def test_api_and_web_app_share_one_index_through_serve_db(tmp_path: Path, embedd
             assert len(httpx.get(f"{api.v1}/documents", timeout=60).json()["data"]) == 5
         finally:
             app.close()
+        _stop_while_answering(api)
     finally:
         if api is not None:
             api.stop()
         db.terminate()
         db.wait(30)
+
+
+def _stop_while_answering(api) -> None:
+    """SIGTERM while a question is being answered: the client gets a clean 503 (or its answer, if it
+    came first), the server exits 0, and nothing is logged as a crash."""
+    import threading
+
+    box: dict = {}
+    body = {"model": "docs", "messages": [{"role": "user", "content": "What is the maximum depth of Aurora Lake?"}]}
+    asker = threading.Thread(
+        target=lambda: box.update(r=httpx.post(f"{api.v1}/chat/completions", json=body, timeout=120)), daemon=True
+    )
+    asker.start()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{api.base}/healthz", timeout=30).json()["chat_model"]["answering"] == 0:
+        assert time.monotonic() < deadline, "the question never started"
+        time.sleep(0.05)
+    api.proc.terminate()
+    asker.join(120)
+    r = box["r"]
+    assert r.status_code == 200 or (r.status_code == 503 and r.json()["error"]["code"] == "shutting_down"), r.text
+    assert api.proc.wait(60) == 0
+    assert "Traceback" not in api.output() and "ERROR" not in api.output(), api.output()

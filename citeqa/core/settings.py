@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citeqa.core import bundled
@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
         "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
     )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _no_empty_key(cls, value: Any) -> Any:
+        # CITEQA_API_KEY= (empty) means no key, not a key that an empty token would match.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

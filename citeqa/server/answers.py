@@ -27,6 +27,7 @@ from citeqa.engine import Citeqa
 log = logging.getLogger("citeqa.server")
 
 EventKind = Literal["queued", "started", "piece", "done", "stopped", "error"]
+CLIENT_LEFT, SHUTDOWN = "client left", "shutdown"  # why an answer was stopped
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,15 @@ class _Left(Exception):
 
 
 @dataclass
-class AnswerStats:
-    """What the server has answered, for /healthz and for 429's Retry-After."""
+class Answers:
+    """The questions a server is answering, and what it has answered (for /healthz and for 429's
+    Retry-After)."""
 
     completed: int = 0
-    stopped: int = 0  # streams closed because their client went away
+    stopped: int = 0  # answers stopped before their end: the client went away
     mean_s: float = 5.0  # a moving average of the time a question holds the model
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _active: set[AnswerJob] = field(default_factory=set, repr=False)
+    _lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def record(self, seconds: float, *, stopped: bool) -> None:
         with self._lock:
@@ -60,6 +63,24 @@ class AnswerStats:
         """About when a turn may be free: the questions in line, each taking the usual time."""
         return self.mean_s * max(1, waiting)
 
+    def track(self, job: AnswerJob, *, active: bool) -> None:
+        with self._lock:
+            (self._active.add if active else self._active.discard)(job)
+            self._lock.notify_all()
+
+    def wait_idle(self) -> None:
+        """Wait until no question is being answered: the engine may not be closed under one (its
+        worker would go on with a freed model)."""
+        with self._lock:
+            self._lock.wait_for(lambda: not self._active)
+
+    def stop_all(self) -> None:
+        """The server is stopping: every question ends now, its client told so."""
+        with self._lock:
+            jobs = list(self._active)
+        for job in jobs:
+            job.stop(SHUTDOWN)
+
 
 @dataclass(frozen=True)
 class Question:
@@ -72,10 +93,11 @@ class Question:
 
 
 class AnswerJob:
-    def __init__(self, engine: Citeqa, question: Question, stats: AnswerStats) -> None:
+    def __init__(self, engine: Citeqa, question: Question, answers: Answers) -> None:
         self._engine = engine
         self._question = question
-        self._stats = stats
+        self._answers = answers
+        self.stop_reason: str | None = None
         self._loop = asyncio.get_running_loop()
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._stop = threading.Event()
@@ -83,12 +105,18 @@ class AnswerJob:
         self._thread = threading.Thread(target=self._run, name="citeqa-answer", daemon=True)
 
     def start(self) -> AnswerJob:
+        self._answers.track(self, active=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Leave the line, or stop generating at the next piece; safe to call any number of times."""
+    def stop(self, reason: str = CLIENT_LEFT) -> None:
+        """Leave the line, or stop generating at the next piece; whoever reads the events gets a
+        "stopped" event at once. Safe to call any number of times, from any thread."""
+        if self._stop.is_set():
+            return
+        self.stop_reason = reason
         self._stop.set()
+        self._emit("stopped", reason)
 
     async def next(self, timeout: float | None = None) -> Event | None:
         """The next event, or None after `timeout` seconds without one."""
@@ -112,11 +140,17 @@ class AnswerJob:
 
     def _run(self) -> None:
         try:
+            self._answer_in_turn()
+        finally:
+            self._answers.track(self, active=False)
+
+    def _answer_in_turn(self) -> None:
+        try:
             with self._engine.turns.turn(on_wait=self._waiting):
                 started = time.perf_counter()
                 self._emit("started")
                 answer = self._answer()
-                self._stats.record(time.perf_counter() - started, stopped=answer is None)
+                self._answers.record(time.perf_counter() - started, stopped=answer is None)
             self._emit("stopped" if answer is None else "done", answer)
         except _Left:
             self._emit("stopped")
@@ -131,9 +165,11 @@ class AnswerJob:
         )
         pieces = iter(stream)
         try:
+            if self._stop.is_set():  # stopped during retrieval: spare the model the prompt
+                return None
             for piece in pieces:
                 if self._stop.is_set():
-                    log.info("client went away; answer stopped")
+                    log.info("answer stopped: %s", self.stop_reason)
                     return None
                 self._emit("piece", piece)
         finally:

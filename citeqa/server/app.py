@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from citeqa.engine import Citeqa
 from citeqa.server import chat, documents, errors, health, search
-from citeqa.server.answers import AnswerStats
+from citeqa.server.answers import Answers
 from citeqa.server.auth import BearerAuth
 from citeqa.server.browsers import BrowserGuard
 
@@ -24,7 +24,7 @@ def create_app(engine: Citeqa) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine
-    app.state.answers = AnswerStats()
+    app.state.answers = Answers()
     errors.install(app)
     for module in (chat, search, documents, health):
         app.include_router(module.router)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from citeqa.engine import Citeqa
-from citeqa.server.answers import AnswerJob, Event, Question, wait_for_answer
+from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, Question, wait_for_answer
 from citeqa.server.errors import ApiError
 from citeqa.server.schemas import (
     AssistantMessage,
@@ -77,6 +77,12 @@ def question_of(body: ChatCompletionRequest) -> Question:
     )
 
 
+def _stopped(job: AnswerJob) -> ApiError:
+    if job.stop_reason == SHUTDOWN:
+        return ApiError(503, "the server is stopping; ask again once it is back", code="shutting_down")
+    return ApiError(400, "the client closed the connection")  # nobody reads this one
+
+
 async def _opening(job: AnswerJob) -> list[Event]:
     """Events up to the one that lets the response begin: a place in line, or the first piece.
     An error before then (a full line: 429) is raised, to be answered with its own status."""
@@ -87,6 +93,8 @@ async def _opening(job: AnswerJob) -> list[Event]:
             assert event is not None
             if event.kind == "error":
                 raise event.value
+            if event.kind == "stopped":
+                raise _stopped(job)
             events.append(event)
             if event.kind != "started":
                 return events
@@ -108,8 +116,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     answer = await wait_for_answer(job, gone=request.is_disconnected)
-    if answer is None:  # the client left; nobody reads this
-        raise ApiError(400, "the client closed the connection")
+    if answer is None:
+        raise _stopped(job)
     return ChatCompletion(
         id=completion_id(),
         created=int(time.time()),

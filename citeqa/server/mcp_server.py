@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from citeqa.core.settings import RetrievalMode
 from citeqa.engine import Citeqa
-from citeqa.server.answers import AnswerJob, AnswerStats, Question, wait_for_answer
+from citeqa.server.answers import AnswerJob, Answers, Question, wait_for_answer
 
 INSTRUCTIONS = (
     "citeqa answers questions from the user's own documents (PDF, text, Markdown) and cites them down "
@@ -99,10 +99,10 @@ class DocumentList(BaseModel):
     documents: list[DocumentInfo]
 
 
-def build(engine: Citeqa) -> MCPServer:
-    """An MCP server whose tools answer from `engine`."""
+def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
+    """An MCP server whose tools answer from `engine`; `answers` tracks its questions."""
     server = MCPServer("citeqa", instructions=INSTRUCTIONS, version=version("citeqa"), log_level="WARNING")
-    stats = AnswerStats()
+    answers = answers or Answers()
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
 
     @server.tool(annotations=read_only)
@@ -132,7 +132,7 @@ def build(engine: Citeqa) -> MCPServer:
         `supported`: whether those passages back it), `grounded` (every sentence supported),
         `abstained` (true when the documents do not contain the answer), and `sources` (all passages
         given to the model). Slower than search_documents: it runs the local chat model."""
-        job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), stats).start()
+        job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
         answer = await wait_for_answer(job)
         if answer is None:
             raise RuntimeError("the question was cancelled")
@@ -170,11 +170,16 @@ def _preload(engine: Citeqa) -> None:
 
 
 def serve_mcp_stdio(engine: Citeqa, *, verbosity: int = 0) -> None:
+    answers = Answers()
     with stdout_to_stderr():
         _preload(engine)
-        server = build(engine)
+        server = build(engine, answers)
     # The SDK points fd 1 at stderr while it serves, and writes the protocol to a private copy.
-    anyio.run(server.run_stdio_async)
+    try:
+        anyio.run(server.run_stdio_async)
+    finally:
+        answers.stop_all()
+        answers.wait_idle()
 
 
 def serve_mcp_http(
@@ -187,11 +192,16 @@ def serve_mcp_http(
     sock = bind(host, port)
     try:
         _preload(engine)
-        app: Any = build(engine).streamable_http_app(host=host)
+        answers = Answers()
+        app: Any = build(engine, answers).streamable_http_app(host=host)
         if engine.settings.api_key is not None:
             app = BearerAuth(app, engine.settings.api_key)
         if on_ready is not None:
             on_ready(url_of(sock))
-        run_uvicorn(app, sock, verbosity)
+        try:
+            run_uvicorn(app, sock, verbosity, on_exit=answers.stop_all)
+        finally:
+            answers.stop_all()
+            answers.wait_idle()
     finally:
         sock.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import threading
 from collections.abc import Callable
 
 from citeqa.core.errors import ConfigError
@@ -37,12 +39,31 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _raise_stopped(sig: int, frame: object) -> None:
+    raise _Stopped
+
+
 def uvicorn_level(verbosity: int) -> str:
     return {-1: "error", 0: "warning"}.get(verbosity, "info")
 
 
-def run_uvicorn(app: object, sock: socket.socket, verbosity: int) -> None:
+def run_uvicorn(app: object, sock: socket.socket, verbosity: int, on_exit: Callable[[], None] | None = None) -> None:
+    """Serve `app` on `sock` until Ctrl-C or SIGTERM; `on_exit` runs as soon as the signal comes,
+    before uvicorn waits for open requests (it ends the answers they wait for)."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if on_exit is not None and not self.should_exit:
+                on_exit()
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
     host, port = sock.getsockname()[:2]
     config = uvicorn.Config(
@@ -54,7 +75,17 @@ def run_uvicorn(app: object, sock: socket.socket, verbosity: int) -> None:
         # Open streams are closed (which stops their answers) rather than waited for.
         timeout_graceful_shutdown=3,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again for the handler
+    # it found: this one ends the run normally, so that the engine is closed and the exit status is 0.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in STOP_SIGNALS} if main else {}
+    try:
+        Server(config).run(sockets=[sock])
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def serve_api(
@@ -72,7 +103,11 @@ def serve_api(
         app = create_app(engine)
         if on_ready is not None:
             on_ready(url_of(sock))
-        run_uvicorn(app, sock, verbosity)
+        try:
+            run_uvicorn(app, sock, verbosity, on_exit=app.state.answers.stop_all)
+        finally:
+            app.state.answers.stop_all()
+            app.state.answers.wait_idle()
     finally:
         sock.close()
 
