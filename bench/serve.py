@@ -8,8 +8,9 @@ through the API, then measures, with the official `openai` client and httpx:
 - baseline: `--probes` searches (POST /v1/search) one after another, then `--probes` streamed
   completions, timing each search and each completion's first content piece (time to first token,
   TTFT, as a client sees it: HTTP, the wait for the model, retrieval, prompt evaluation);
-- under load: the same probes while `--askers` clients each ask `--asks` questions (half of them
-  streamed) and `--uploaders` clients each upload two new documents, all at once.
+- under load: while `--askers` clients each ask `--asks` questions (half of them streamed) and
+  `--uploaders` clients each upload two new documents, all at once, a search every second and
+  streamed questions one after another, until the load has ended.
 
 It prints p50/p95 of both, the ratios load/baseline, and what the load got: answers, clean 429s
 (the chat model's line full: CITEQA_MAX_WAITING), uploads, and any other outcome (there should be
@@ -158,12 +159,17 @@ def time_first_token(client: openai.OpenAI, question: str, engine_times: list[fl
     return first if first is not None else time.perf_counter() - t0
 
 
-def probe(n: int, fn: Callable[[int], float], until: threading.Event | None = None) -> list[float]:
-    out = []
-    for i in range(n):
+def probe(n: int, fn: Callable[[int], float], until: threading.Event | None = None, gap_s: float = 0.0) -> list[float]:
+    """`n` timings of `fn`, one after another; with `until`, go on (at most 10n) until it is set,
+    so that the probes cover the whole load, and stop early once it is."""
+    out: list[float] = []
+    i = 0
+    while i < (10 * n if until is not None else n):
         if until is not None and until.is_set() and out:
             break
         out.append(fn(i))
+        i += 1
+        time.sleep(gap_s)
     return out
 
 
@@ -214,29 +220,33 @@ def start_server(data_dir: Path, log: Path, api_key: str, max_tokens: int, max_w
 
 
 def measure(base: str, api_key: str, probes: int, load: Callable[[], LoadResult] | None) -> tuple[dict, LoadResult | None]:
-    """Search and TTFT probes, alone or while `load` runs; TTFT probes start once the load has."""
+    """Search and TTFT probes: alone and one at a time (the baseline), or while `load` runs, a search
+    a second and one question after another until it ends."""
     headers = {"Authorization": f"Bearer {api_key}"}
     client = openai.OpenAI(base_url=f"{base}/v1", api_key=api_key, max_retries=0, timeout=REQUEST_TIMEOUT_S)
+    times: dict[str, list[float]] = {"engine_ttft": []}
+
+    def search(i: int) -> float:
+        return time_search(base, headers, SEARCHES[i % len(SEARCHES)])
+
+    def first_token(i: int) -> float:
+        return time_first_token(client, QUESTIONS[i % len(QUESTIONS)], times["engine_ttft"])
+
+    if load is None:
+        times["search"] = probe(probes, search, gap_s=0.2)
+        times["ttft"] = probe(probes, first_token)
+        return times, None
     done = threading.Event()
     box: dict[str, LoadResult] = {}
-    runner = None
-    if load is not None:
-        runner = threading.Thread(target=lambda: (box.update(r=load()), done.set()), daemon=True)
-        runner.start()
-        time.sleep(0.5)  # the load's clients are connected and in line
-    times: dict[str, list[float]] = {}
-    search_thread = threading.Thread(
-        target=lambda: times.update(search=probe(probes, lambda i: time_search(base, headers, SEARCHES[i % len(SEARCHES)]))),
-        daemon=True,
-    )
-    search_thread.start()
-    engine: list[float] = []
-    times["ttft"] = probe(probes, lambda i: time_first_token(client, QUESTIONS[i % len(QUESTIONS)], engine), done if load else None)
-    times["engine_ttft"] = engine
-    search_thread.join()
-    if runner is not None:
-        runner.join()
-    return times, box.get("r")
+    runner = threading.Thread(target=lambda: (box.update(r=load()), done.set()), daemon=True)
+    runner.start()
+    time.sleep(0.5)  # the load's clients are connected and in line
+    searcher = threading.Thread(target=lambda: times.update(search=probe(probes, search, done, gap_s=1.0)), daemon=True)
+    searcher.start()
+    times["ttft"] = probe(probes, first_token, done)
+    searcher.join()
+    runner.join()
+    return times, box["r"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -273,7 +283,8 @@ def report(alone: dict, loaded: dict, result: LoadResult | None, args: argparse.
     for name, label in (("search", "search latency (s)"), ("ttft", "time to first token (s)")):
         a50, a95, l50, l95 = pct(alone[name], 50), pct(alone[name], 95), pct(loaded[name], 50), pct(loaded[name], 95)
         rows[name] = {"baseline": alone[name], "load": loaded[name], "ratio_p50": l50 / a50, "ratio_p95": l95 / a95}
-        print(f"{label:22}{a50:14.3f}{a95:9.3f}{l50:16.3f}{l95:9.3f}{l50 / a50:11.2f}{l95 / a95:7.2f}")
+        n = f"(n={len(alone[name])}, {len(loaded[name])})"
+        print(f"{label:22}{a50:14.3f}{a95:9.3f}{l50:16.3f}{l95:9.3f}{l50 / a50:11.2f}{l95 / a95:7.2f}  {n}")
     overhead = [c - e for c, e in zip(alone["ttft"], alone["engine_ttft"], strict=False)]
     rows["http_overhead_s"] = overhead
     print(

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
 
     max_file_mb: float = Field(100.0, gt=0)
 
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
+        "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
+    )
+
+    # The servers (citeqa serve, citeqa mcp): their key, and the chat model's waiting line.
     api_key: SecretStr | None = Field(
         None,
         description="bearer token that `citeqa serve` and `citeqa mcp --http` require of every request; "
@@ -77,12 +85,6 @@ class Settings(BaseSettings):
     )
     max_waiting: int = Field(
         8, ge=0, description="questions that may wait for the chat model; more are refused (HTTP 429)"
-    )
-    workers: int | None = Field(
-        None,
-        ge=1,
-        description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
-        "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
     )
 
     @field_validator("api_key", mode="before")
