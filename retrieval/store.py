@@ -69,7 +69,14 @@ class Store:
         if self._owns_lock:
             datadir.acquire()  # type: ignore[union-attr]
         try:
-            self.client = MilvusClient(uri=uri, token=token or "")
+            try:
+                self.client = MilvusClient(uri=uri, token=token or "")
+            except Exception:
+                if datadir is not None:
+                    raise
+                # pymilvus shares one gRPC connection per server; after a couple of idle minutes the
+                # server closes it ("too_many_pings") and the next client's handshake fails once.
+                self.client = MilvusClient(uri=uri, token=token or "")
         except Exception as exc:
             self._release()
             msg = str(exc)

@@ -1,4 +1,4 @@
-"""`citeqa serve-db` and `citeqa app`: the servers citeqa starts, on loopback unless protected."""
+"""`citeqa serve-db`, `app`, `serve` and `mcp`: the servers citeqa starts, on loopback unless protected."""
 
 from __future__ import annotations
 
@@ -64,3 +64,58 @@ def app(host: str, port: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, args, env)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any but loopback needs CITEQA_API_KEY.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@edge
+def serve(host: str, port: int) -> None:
+    """Serve the OpenAI-compatible HTTP API: chat completions with citations, search, documents.
+
+    OpenAI clients use base_url http://HOST:PORT/v1 and the collection as the model. With
+    CITEQA_API_KEY set, every request needs 'Authorization: Bearer <key>'.
+    """
+    from citeqa.server.run import require_auth_off_loopback, serve_api
+
+    c = ctx()
+    require_auth_off_loopback(c.settings, host, "citeqa serve")
+
+    def ready(url: str) -> None:
+        if c.shows_progress:
+            auth = "bearer token required" if c.settings.api_key else "loopback only, no token"
+            click.echo(
+                f"serving collection '{c.settings.collection}' at {url}/v1 ({auth}); "
+                f"OpenAI clients: base_url={url}/v1, model={c.settings.collection} (Ctrl-C stops)",
+                err=True,
+            )
+
+    serve_api(c.engine(), host, port, verbosity=c.verbosity, on_ready=ready)
+
+
+@cli.command("mcp")
+@click.option("--http", "over_http", is_flag=True, help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --http: address to listen on; any but loopback needs CITEQA_API_KEY.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="With --http: port.")
+@edge
+def mcp_command(over_http: bool, host: str, port: int) -> None:
+    """Serve the documents to AI agents over the Model Context Protocol.
+
+    Tools: search_documents, ask_documents (answers with cited quotes and pages) and
+    list_documents. Over stdio (the default) an MCP client starts this command itself; logs go
+    to stderr.
+    """
+    from citeqa.server.mcp_server import serve_mcp_http, serve_mcp_stdio
+    from citeqa.server.run import require_auth_off_loopback
+
+    c = ctx()
+    if not over_http:
+        serve_mcp_stdio(c.engine(), verbosity=c.verbosity)
+        return
+    require_auth_off_loopback(c.settings, host, "citeqa mcp --http")
+
+    def ready(url: str) -> None:
+        if c.shows_progress:
+            click.echo(f"serving MCP over streamable HTTP at {url}/mcp (Ctrl-C stops)", err=True)
+
+    serve_mcp_http(c.engine(), host, port, verbosity=c.verbosity, on_ready=ready)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citeqa.core import bundled
@@ -106,12 +106,30 @@ class Settings(BaseSettings):
     ocr_lang: str = Field(
         "eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$", description="Tesseract language(s) for OCR, e.g. deu+eng"
     )
+
     workers: int | None = Field(
         None,
         ge=1,
         description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
         "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
     )
+
+    # The servers (citeqa serve, citeqa mcp): their key, and the chat model's waiting line.
+    api_key: SecretStr | None = Field(
+        None,
+        description="bearer token that `citeqa serve` and `citeqa mcp --http` require of every request; "
+        "needed to listen on an address other than loopback",
+    )
+    max_waiting: int = Field(
+        8, ge=0, description="questions that may wait for the chat model; more are refused (HTTP 429)"
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _no_empty_key(cls, value: Any) -> Any:
+        # CITEQA_API_KEY= (empty) means no key, not a key that an empty token would match.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(raw, str) and not raw.strip() else value
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -1,0 +1,35 @@
+"""The HTTP API's ASGI app: one engine, its routes, the error shape and the bearer-token gate."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from citeqa.engine import Citeqa
+from citeqa.server import chat, documents, errors, health, search
+from citeqa.server.answers import Answers
+from citeqa.server.auth import BearerAuth
+from citeqa.server.browsers import BrowserGuard
+
+
+def create_app(engine: Citeqa) -> FastAPI:
+    """The API over `engine`, which the app uses but does not close."""
+    app = FastAPI(
+        title="citeqa",
+        version=version("citeqa"),
+        summary="Answers from your documents, cited down to the page, over an OpenAI-compatible API.",
+        # The interactive docs pages load their scripts from a CDN: nothing here reaches out.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.answers = Answers()
+    errors.install(app)
+    for module in (chat, search, documents, health):
+        app.include_router(module.router)
+    if engine.settings.api_key is not None:
+        app.add_middleware(BearerAuth, api_key=engine.settings.api_key)
+    # Outermost, so that a page's request is refused before anything else reads it.
+    app.add_middleware(BrowserGuard, loopback_only=engine.settings.api_key is None)
+    return app

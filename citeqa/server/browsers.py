@@ -1,0 +1,69 @@
+"""Keep web pages away from the API: the attacks a local server meets through the user's browser.
+
+A page on any site can make the user's browser send requests to 127.0.0.1. Two guards:
+
+- Origin: browsers name the page's origin on every cross-origin POST, and a multipart upload is a
+  "simple" request sent without asking first. A request whose Origin is not this server itself is
+  refused, so a page cannot add files to the library. API clients (openai, LangChain, curl) send
+  no Origin.
+- Host (DNS rebinding: a site's name made to resolve to 127.0.0.1, so the browser treats the
+  server as that site and lets the page read the answers): without CITEQA_API_KEY the server listens
+  on loopback only, and answers only requests addressed to a loopback name.
+
+Starlette's TrustedHostMiddleware covers the second but not an IPv6 Host ("[::1]:8000").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from citeqa.server.errors import error_body
+
+
+def _host_of(value: str) -> str:
+    """The host of a Host header or an Origin URL, without port or brackets, lower case."""
+    netloc = urlsplit(value).netloc if "://" in value else value
+    try:
+        return (urlsplit(f"//{netloc}").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _loopback_name(host: str) -> bool:
+    # Never resolved: a rebinding name resolves to 127.0.0.1 by design.
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BrowserGuard:
+    def __init__(self, app: ASGIApp, *, loopback_only: bool) -> None:
+        self.app = app
+        self.loopback_only = loopback_only
+
+    def _refusal(self, scope: Scope) -> str | None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get("host", "")
+        if self.loopback_only and not _loopback_name(_host_of(host)):
+            return f"this server answers requests addressed to 127.0.0.1 or localhost, not '{host}'"
+        origin = headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+            return "requests from web pages are refused (Origin is not this server): use an API client"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(error_body(403, refusal, code="forbidden_origin")).encode("utf-8")
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

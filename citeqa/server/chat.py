@@ -1,0 +1,130 @@
+"""/v1/models and /v1/chat/completions: citeqa as an OpenAI-compatible chat model.
+
+The collection is the model. The last message is the question and the earlier user and assistant
+messages are the conversation (follow-ups are rewritten into standalone questions); system
+messages are ignored, since citeqa's own instructions keep answers to the documents.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from citeqa.core.errors import ModelBusy
+from citeqa.engine import Citeqa
+from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, Question, wait_for_answer
+from citeqa.server.errors import ApiError
+from citeqa.server.schemas import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionRequest,
+    Choice,
+    Model,
+    ModelList,
+)
+from citeqa.server.streaming import completion_id, stream_events
+
+router = APIRouter()
+
+
+def engine_of(request: Request) -> Citeqa:
+    return request.app.state.engine
+
+
+def check_model(engine: Citeqa, name: str) -> None:
+    collection = engine.settings.collection
+    if name != collection:
+        raise ApiError(
+            404,
+            f"the model '{name}' does not exist: this server answers from the collection '{collection}' "
+            "(GET /v1/models; set CITEQA_COLLECTION to serve another)",
+            param="model",
+            code="model_not_found",
+        )
+
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_models(request: Request) -> ModelList:
+    return ModelList(data=[Model(id=engine_of(request).settings.collection)])
+
+
+@router.get("/v1/models/{model_id}", response_model=Model)
+async def get_model(model_id: str, request: Request) -> Model:
+    check_model(engine_of(request), model_id)
+    return Model(id=model_id)
+
+
+def question_of(body: ChatCompletionRequest) -> Question:
+    if body.n not in (None, 1):
+        raise ApiError(400, "only n=1 is supported: citeqa gives one answer per question", param="n")
+    texts = []
+    for i, m in enumerate(body.messages):
+        text = m.text()
+        if text is None:
+            raise ApiError(400, f"messages[{i}]: only text content is supported", param=f"messages.{i}.content")
+        texts.append(text)
+    if body.messages[-1].role != "user":
+        raise ApiError(400, "the last message must be the user's question (role 'user')", param="messages")
+    question = texts[-1].strip()
+    if not question:
+        raise ApiError(400, "the last user message is empty", param="messages")
+    history = tuple(
+        (m.role, t) for m, t in zip(body.messages[:-1], texts, strict=False) if m.role in ("user", "assistant") and t.strip()
+    )
+    return Question(
+        question, history, top_k=body.top_k, mode=body.mode, sources=tuple(body.sources), temperature=body.temperature
+    )
+
+
+def _stopped(job: AnswerJob) -> ApiError:
+    if job.stop_reason == SHUTDOWN:
+        return ApiError(503, "the server is stopping; ask again once it is back", code="shutting_down")
+    return ApiError(400, "the client closed the connection")  # nobody reads this one
+
+
+async def _opening(job: AnswerJob) -> list[Event]:
+    """Events up to the one that lets the response begin: a place in line, or the first piece.
+    An error before then (a full line: 429) is raised, to be answered with its own status."""
+    events: list[Event] = []
+    try:
+        while True:
+            event = await job.next()
+            assert event is not None
+            if event.kind == "error":
+                raise event.value
+            if event.kind == "stopped":
+                raise _stopped(job)
+            events.append(event)
+            if event.kind != "started":
+                return events
+    except BaseException:
+        job.stop()
+        raise
+
+
+@router.post("/v1/chat/completions", response_model=ChatCompletion)
+async def chat_completions(body: ChatCompletionRequest, request: Request):
+    engine = engine_of(request)
+    check_model(engine, body.model)
+    if engine.turns.full:  # refused now, with its status, rather than after the evidence was sent
+        raise ModelBusy(engine.turns.waiting)
+    job = AnswerJob(engine, question_of(body), request.app.state.answers).start()
+    if body.stream:
+        opening = await _opening(job)
+        return StreamingResponse(
+            stream_events(job, opening, body.model),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    answer = await wait_for_answer(job, gone=request.is_disconnected)
+    if answer is None:
+        raise _stopped(job)
+    return ChatCompletion(
+        id=completion_id(),
+        created=int(time.time()),
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        citeqa=answer.to_dict(),
+    )

@@ -1,0 +1,207 @@
+"""`citeqa mcp`: the documents as Model Context Protocol tools, for AI agents and IDE assistants.
+
+Three tools, served over stdio (the client starts `citeqa mcp` itself) or streamable HTTP:
+
+    search_documents  passages that match a query, with file, page and score
+    ask_documents     an answer with [n] citations: quotes, pages and which sentences they support
+    list_documents    what is in the index
+
+Questions take their turn at the chat model like every other question this process answers.
+Over stdio, stdout carries the protocol alone: logs, and anything a library prints, go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from importlib.metadata import version
+from typing import Annotated, Any
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from citeqa.core.settings import RetrievalMode
+from citeqa.engine import Citeqa
+from citeqa.server.answers import AnswerJob, Answers, Question, wait_for_answer
+
+INSTRUCTIONS = (
+    "citeqa answers questions from the user's own documents (PDF, text, Markdown) and cites them down "
+    "to the page. Use search_documents to find passages, ask_documents for a cited answer, and "
+    "list_documents to see which files are indexed. Quote the citations' `quote` and name their file "
+    "and page when you use an answer; when `abstained` is true the documents do not contain it."
+)
+
+Sources = Annotated[
+    list[str] | None,
+    Field(description="Only documents whose path matches one of these globs, e.g. ['*.pdf', 'reports/*']."),
+]
+TopK = Annotated[int, Field(ge=1, le=20, description="How many passages to retrieve.")]
+
+
+# The tools' results, as output schemas an agent can read. Fields beyond these (the answer's
+# evidence, its kind) pass through as they are: `extra="allow"`.
+class Passage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: str = Field(description="the document's file path")
+    page: int | None = Field(description="the PDF page, 1-based; null for files without pages")
+    location: str = Field("", description="slide or section where there is no page number")
+    text: str = Field(description="the passage, verbatim")
+    score: float = Field(description="relevance, higher is better")
+
+
+class Citation(Passage):
+    n: int = Field(description="the number of the [n] marker in the answer")
+    quote: str = Field("", description="the sentence(s) of the passage that best support the claim, verbatim")
+
+
+class Sentence(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    text: str
+    citations: list[int] = Field(description="the [n] markers of this sentence")
+    supported: bool = Field(description="whether the cited passages back this sentence")
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[Passage] = Field(description="best first")
+
+
+class AskResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    question: str
+    answer: str = Field(description="the answer, with [n] markers naming its citations")
+    abstained: bool = Field(description="true when the documents do not contain the answer")
+    grounded: bool = Field(description="true when every sentence of the answer is supported by its citations")
+    citations: list[Citation]
+    sentences: list[Sentence]
+    sources: list[Passage] = Field(description="every passage given to the model, numbered from 1")
+
+
+class DocumentInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    path: str
+    pages: int
+    chunks: int
+    content_hash: str
+    ingested_at: float = Field(description="Unix time")
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
+    """An MCP server whose tools answer from `engine`; `answers` tracks its questions."""
+    server = MCPServer("citeqa", instructions=INSTRUCTIONS, version=version("citeqa"), log_level="WARNING")
+    answers = answers or Answers()
+    read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
+
+    @server.tool(annotations=read_only)
+    async def search_documents(
+        query: Annotated[str, Field(min_length=1, description="What to look for, in words or as a question.")],
+        top_k: TopK = 5,
+        mode: Annotated[
+            RetrievalMode | None, Field(description="dense (meaning), bm25 (exact words) or hybrid (both; the default).")
+        ] = None,
+        sources: Sources = None,
+    ) -> SearchResult:
+        """Search the user's documents without generating an answer. Returns `hits`, best first, each
+        with `source` (file path), `page` (PDF page, or null), `location` (slide or section where there
+        is no page), `text` (the passage) and `score` (higher is better)."""
+        hits = await run_in_threadpool(engine.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
+        return SearchResult(query=query, hits=[Passage(**h.to_dict()) for h in hits])
+
+    @server.tool(annotations=read_only)
+    async def ask_documents(
+        question: Annotated[str, Field(min_length=1, description="A question about the user's documents.")],
+        top_k: TopK = 4,
+        sources: Sources = None,
+    ) -> AskResult:
+        """Answer a question from the user's documents only. Returns `answer` (text with [n] markers),
+        `citations` (for each n: `source`, `page`, and `quote`, the sentence(s) of the passage that
+        support the claim, verbatim), `sentences` (each answer sentence with the citations it uses and
+        `supported`: whether those passages back it), `grounded` (every sentence supported),
+        `abstained` (true when the documents do not contain the answer), and `sources` (all passages
+        given to the model). Slower than search_documents: it runs the local chat model."""
+        job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
+        answer = await wait_for_answer(job)
+        if answer is None:
+            raise RuntimeError("the question was cancelled")
+        return AskResult(**answer.to_dict())
+
+    @server.tool(annotations=read_only)
+    async def list_documents() -> DocumentList:
+        """List the indexed documents: `path`, `pages`, `chunks`, `content_hash` and `ingested_at`
+        (Unix time) for each. Pass a path (or a glob) as `sources` to the other tools to search
+        only there."""
+        records = await run_in_threadpool(engine.documents)
+        return DocumentList(documents=[DocumentInfo(**r.to_dict()) for r in records])
+
+    return server
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While models load, anything written to stdout (by Python or by C libraries) goes to stderr:
+    over stdio, a stray byte before the protocol starts would corrupt it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _preload(engine: Citeqa) -> None:
+    engine.generator  # noqa: B018 - a model or index problem stops the start, not the first call
+    engine.store  # noqa: B018
+
+
+def serve_mcp_stdio(engine: Citeqa, *, verbosity: int = 0) -> None:
+    answers = Answers()
+    with stdout_to_stderr():
+        _preload(engine)
+        server = build(engine, answers)
+    # The SDK points fd 1 at stderr while it serves, and writes the protocol to a private copy.
+    try:
+        anyio.run(server.run_stdio_async)
+    finally:
+        answers.stop_all()
+        answers.wait_idle()
+
+
+def serve_mcp_http(
+    engine: Citeqa, host: str, port: int, *, verbosity: int = 0, on_ready: Callable[[str], None] | None = None
+) -> None:
+    from citeqa.server.auth import BearerAuth
+    from citeqa.server.run import bind, require_auth_off_loopback, run_uvicorn, url_of
+
+    require_auth_off_loopback(engine.settings, host, "citeqa mcp --http")
+    sock = bind(host, port)
+    try:
+        _preload(engine)
+        answers = Answers()
+        app: Any = build(engine, answers).streamable_http_app(host=host)
+        if engine.settings.api_key is not None:
+            app = BearerAuth(app, engine.settings.api_key)
+        if on_ready is not None:
+            on_ready(url_of(sock))
+        try:
+            run_uvicorn(app, sock, verbosity, on_exit=answers.stop_all)
+        finally:
+            answers.stop_all()
+            answers.wait_idle()
+    finally:
+        sock.close()

@@ -1,0 +1,20 @@
+"""POST /v1/search: the passages that best match a query, without generating an answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from citeqa.server.schemas import SearchRequest
+
+router = APIRouter()
+
+
+@router.post("/v1/search")
+async def search(body: SearchRequest, request: Request) -> dict:
+    """Hits as `citeqa search --json` prints them: source, page, location, text, score, chunk_id."""
+    engine = request.app.state.engine
+    hits = await run_in_threadpool(
+        engine.search, body.query, top_k=body.top_k, mode=body.mode, sources=tuple(body.sources)
+    )
+    return {"query": body.query, "hits": [h.to_dict() for h in hits]}
