@@ -29,6 +29,7 @@ from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
     DocumentRecord,
+    Evidence,
     History,
     Hit,
     IngestProgress,
@@ -285,7 +286,7 @@ class Citeqa:
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
         from citeqa.answer.answerer import Clock
         from citeqa.answer.conversation import search_queries
-        from citeqa.answer.evidence import EVIDENCE_POOL, select, with_evidence_passages
+        from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
 
         t0 = time.perf_counter()
         k = top_k or self.settings.top_k
@@ -296,10 +297,10 @@ class Citeqa:
             queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k
         )
         retrieve_s = time.perf_counter() - t0
-        assert retrieved.vector is not None
-        vectors = self.retriever.sentence_vectors(retrieved.hits)
-        evidence = select(queries[0], retrieved.vector, retrieved.hits, vectors)
-        hits, evidence = with_evidence_passages(retrieved.hits, k, evidence)
+        evidence = self.select_evidence(queries[0], retrieved)
+        hits, evidence = with_evidence_passages(
+            retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown)
+        )
         clock = Clock(t0, retrieve_s, time.perf_counter() - t0)
         return self.answerer.stream(
             question,
@@ -312,6 +313,18 @@ class Citeqa:
             temperature=temperature,
             standalone=queries[0] if len(queries) > 1 else None,
         )
+
+    def select_evidence(self, question: str, retrieved: Retrieved, limit: int = 3) -> tuple[Evidence, ...]:
+        """The `limit` best evidence sentences of `retrieved` (citeqa.answer.evidence): every
+        sentence of its first passages is embedded (relevance embedded most of them already), and
+        of the deeper passages only the few sentences that share the most words with the question."""
+        from citeqa.answer.evidence import EMBEDDED_PASSAGES, select, to_embed
+
+        assert retrieved.vector is not None
+        deep = to_embed(question, retrieved.hits)
+        hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
+        vectors = self.retriever.sentence_vectors(hits, only=deep)
+        return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit)
 
     def ask(self, question: str, **kwargs) -> Answer:
         return self.ask_stream(question, **kwargs).result()

@@ -6,13 +6,13 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from citeqa.core.errors import ConfigError
-from citeqa.core.sentences import sentence_spans, word_count
+from citeqa.core.sentences import scorable_spans
 from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 from citeqa.core.types import Hit
 from citeqa.retrieval.embedder import Embedder
@@ -23,8 +23,7 @@ from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from citeqa.retrieval.store import Store
 
 _WORD = re.compile(r"\w+")
-_MIN_SENTENCE_WORDS = 3
-_SENTENCE_CACHE = 4096  # chunks whose sentence vectors are kept (about 10 KB each)
+_SENTENCE_CACHE = 24576  # sentence vectors kept (1.5 KB each; about 4,000 passages)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class Retriever:
         self.candidates = candidates
         self.fusion = fusion or Fusion()
         self.reranker = reranker
-        self._sentences: OrderedDict[str, tuple[list[tuple[int, int]], np.ndarray]] = OrderedDict()
+        self._sentences: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     @classmethod
@@ -188,42 +187,35 @@ class Retriever:
             out.append(max((float((vecs[h.chunk_id][1] @ q).max()) for h in hits), default=0.0))
         return out
 
-    def sentence_vectors(self, hits: Sequence[Hit]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
+    def sentence_vectors(
+        self, hits: Sequence[Hit], only: Mapping[str, Sequence[tuple[int, int]]] | None = None
+    ) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
         """Per chunk id: the spans of its sentences worth comparing with a question (see
-        `scorable_spans`) and their embeddings. Cached by chunk id (ids derive from content, so an
-        entry can never go stale): repeated questions over the same passages embed nothing, and
-        evidence selection reuses what relevance computed."""
-        with self._lock:
-            found = {h.chunk_id: self._sentences[h.chunk_id] for h in hits if h.chunk_id in self._sentences}
-            for cid in found:
-                self._sentences.move_to_end(cid)
-        todo: dict[str, tuple[str, list[tuple[int, int]]]] = {}
+        `scorable_spans`), or for a chunk id in `only` just those spans, and their embeddings, one
+        row each. Cached by sentence (chunk ids derive from content, so an entry can never go
+        stale): repeated questions over the same passages embed nothing, and evidence selection
+        reuses what relevance computed."""
+        want = {}
         for h in hits:
-            if h.chunk_id not in found and h.chunk_id not in todo:
-                todo[h.chunk_id] = (h.text, scorable_spans(h.text))
+            spans = list(only[h.chunk_id]) if only is not None and h.chunk_id in only else list(scorable_spans(h.text))
+            if spans:
+                want.setdefault(h.chunk_id, (h.text, spans))
+        keys = [(cid, s, e) for cid, (_text, spans) in want.items() for s, e in spans]
+        with self._lock:
+            found = {k: self._sentences[k] for k in keys if k in self._sentences}
+            for k in found:
+                self._sentences.move_to_end(k)
+        todo = [k for k in dict.fromkeys(keys) if k not in found]
         if todo:
-            flat = [text[s:e] for text, spans in todo.values() for s, e in spans]
-            vecs = self.embedder.embed_documents(flat)
-            i = 0
+            vecs = self.embedder.embed_documents([want[cid][0][s:e] for cid, s, e in todo])
             with self._lock:
-                for cid, (_text, spans) in todo.items():
-                    found[cid] = self._sentences[cid] = (spans, vecs[i : i + len(spans)])
-                    i += len(spans)
+                for k, v in zip(todo, vecs, strict=True):
+                    found[k] = self._sentences[k] = v
                 while len(self._sentences) > _SENTENCE_CACHE:
                     self._sentences.popitem(last=False)
-        return found
-
-
-def scorable_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of a passage worth comparing with a question: fragments under three
-    words (a heading, a page number) would match short questions on a single shared word. A passage
-    with no such sentence is one span."""
-    spans = [(s, e) for s, e in sentence_spans(text) if word_count(text[s:e]) >= _MIN_SENTENCE_WORDS]
-    if spans:
-        return spans
-    stripped = text.strip()
-    start = text.find(stripped) if stripped else 0
-    return [(start, start + len(stripped))] if stripped else [(0, len(text))]
+        return {
+            cid: (spans, np.stack([found[(cid, s, e)] for s, e in spans])) for cid, (_text, spans) in want.items()
+        }
 
 
 @functools.lru_cache(maxsize=8192)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -191,6 +192,18 @@ def test_generation_off_is_extractive_and_never_asks_for_the_model() -> None:
     weak = (Evidence(1, BERT, 0, 10, BERT.text[:10], 0.3),)
     off = Answerer(SupportCheck()).stream("q?", HITS, weak, relevant=True, clock=Clock(0, 0, 0), model=None)
     assert off.result().abstained
+
+
+def test_a_third_quote_is_shown_only_when_nearly_as_good_as_the_first() -> None:
+    pretrained = ev(1, BERT, "It was pre-trained on BooksCorpus and English Wikipedia.")
+    for score, shown in ((1.15, 3), (1.0, 2)):  # the best scores 1.2 (LAYERS)
+        evidence = (LAYERS, TOWER, replace(pretrained, score=score))
+        stream = Answerer(SupportCheck()).stream(
+            "q?", HITS, evidence, relevant=True, clock=Clock(time.perf_counter(), 0, 0), model=None
+        )
+        a = stream.result()
+        assert a.evidence == evidence[:shown] and a.text == evidence_text(evidence[:shown])
+        assert ("English Wikipedia" in a.text) is (shown == 3)
 
 
 def test_cut_at_max_tokens_says_so() -> None:

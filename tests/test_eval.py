@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from citeqa.cli import cli
 from citeqa.core.errors import CiteqaError, ConfigError
-from citeqa.core.types import Hit
+from citeqa.core.types import Hit, Sentence
 from citeqa.evaluation import metrics, runner
 from citeqa.evaluation import report as table
 from citeqa.questions import Question, read_questions
@@ -63,6 +63,16 @@ def test_hit_at_and_mrr() -> None:
     assert metrics.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 5) / 5)
     assert metrics.mrr_at(ranks, 1) == pytest.approx(1 / 5)
     assert metrics.hit_at([], 5) == 0.0 and metrics.mrr_at([], 5) == 0.0
+
+
+def test_unsupported_shown_counts_sentences_shown_outside_the_supported_ones() -> None:
+    supported = Sentence("[1] WizardMath outperforms all other open-source LLMs on GSM8k.", (1,), True, 0.9)
+    cut = Sentence("WizardMath outperforms all", (), False, 0.2)  # a repeat the model cut off
+    invented = Sentence("It cost 3 million dollars [1].", (1,), False, 0.1)
+    written = supported.text
+    assert metrics.unsupported_shown(written, [supported, cut, invented]) == 0
+    assert metrics.unsupported_shown(f"{written} {invented.text}", [supported, cut, invented]) == 1
+    assert metrics.unsupported_shown(f"{written} {cut.text}", [supported, cut]) == 1
 
 
 def test_abstention_rate_and_calibration() -> None:

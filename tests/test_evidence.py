@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from citeqa.answer.conversation import is_followup, search_queries
-from citeqa.answer.evidence import select, window
+from citeqa.answer.evidence import QUOTE_FLOOR, THIRD_WITHIN, select, shown_count, to_embed, window
+from citeqa.answer.evidence_text import asks_quantity, is_label, states_number, stems
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.core.events import Done, EvidenceReady
-from citeqa.core.types import Hit
+from citeqa.core.sentences import scorable_spans, sentence_spans
+from citeqa.core.types import Evidence, Hit
 from citeqa.engine import Citeqa
 from tests.conftest import SAMPLE_DOCS, make_settings
 
@@ -130,3 +133,74 @@ def test_capital_of_australia_over_the_papers_abstains(corpus: Path, tmp_path, e
         for mode in ("never", "always"):
             a = engine.ask("What is the capital of Australia?", generate=mode)
             assert a.abstained and a.text == NOT_IN_DOCS and "Canberra" not in a.text, mode
+
+
+# -- the scorer's terms, over equal cosines so that only the term under test decides ---------------
+
+
+def _select_flat(question: str, *texts: str, limit: int = 3):
+    """Evidence over passages whose every sentence is equally close to the question (cosine 0.5)."""
+    hits, vectors = [], {}
+    for i, text in enumerate(texts):
+        hit = Hit(f"c{i}", f"/d/paper{i}.pdf", 1, text, 1.0)
+        spans = list(scorable_spans(text))
+        vectors[hit.chunk_id] = (spans, np.full((len(spans), 2), [0.5, 0.0], dtype=np.float32))
+        hits.append(hit)
+    return select(question, np.array([1.0, 0.0], dtype=np.float32), hits, vectors, limit=limit)
+
+
+def test_a_quantity_question_prefers_the_sentence_that_states_a_number() -> None:
+    text = "The learning rate was decayed for the network. We lowered the learning rate 6 times faster."
+    (best, *_) = _select_flat("How much faster was the learning rate decayed for the network?", text)
+    assert best.quote == "We lowered the learning rate 6 times faster."
+    # Not for a question that asks no quantity; and a citation year is not a number the sentence states.
+    (best, *_) = _select_flat("Why was the learning rate decayed faster for the network?", text)
+    assert best.quote == "The learning rate was decayed for the network."
+    assert not states_number("SFO (Sohl-Dickstein et al., 2014) is slower [12].")
+    assert states_number("It was started in September 2022.") and states_number("SFO is 5-10x slower.")
+    assert asks_quantity("When was the BigCode project started?") and asks_quantity("How many GPUs?")
+    assert not asks_quantity("Which optimizer does the paper use?")
+
+
+def test_captions_and_axis_numbers_are_not_evidence() -> None:
+    # The caption and the axis labels share more of the question's words than the answer does.
+    caption = "Figure 3: Performance of the Fusion-in-Decoder retrieval method on SQuAD."
+    axis = "Fusion-in-Decoder retrieval method on SQuAD 0.0 0.5 1.0 1.5 2.0 passages retrieved."
+    answer = "Fusion-in-Decoder retrieves its passages with BM25 for SQuAD."
+    assert is_label(caption) and is_label(axis) and is_label("Table 2. Error rates") and not is_label(answer)
+    assert is_label("Steps to match Inception Figure 2: Single crop validation accuracy of Inception.")
+    assert not is_label("The error rates are shown in Table 2.") and not is_label("As Figure 2 shows, it works.")
+    question = "Which retrieval method does Fusion-in-Decoder use for SQuAD?"
+    assert _select_flat(question, caption, axis, answer)[0].quote == answer
+
+
+def test_words_match_across_inflections_and_neighbours_lend_theirs() -> None:
+    assert stems("passages retrieved") & stems("retrieval of passages") == {"passag", "retriev"}
+    # Both sentences about lowering the rate have the same words; the second one's neighbour names
+    # Inception, which the question asks about.
+    text = (
+        "The learning rate was lowered each step. Other networks also exist here. "
+        "Inception was trained on many machines. The learning rate was lowered each epoch."
+    )
+    evidence = _select_flat("How was the learning rate lowered for Inception?", text)
+    assert evidence[0].quote == "The learning rate was lowered each epoch."
+
+
+def test_only_the_deeper_sentences_with_question_words_are_embedded() -> None:
+    near = [Hit(f"n{i}", "/d/a.txt", None, f"Filler sentence number {i} about nothing at all.", 1.0) for i in range(2)]
+    deep = Hit("d", "/d/b.txt", None, "Nothing here either, truly. The lake depth was 47 metres in 2023.", 1.0)
+    wanted = to_embed("What was the depth of the lake?", [*near, deep], embedded=2, deep=4)
+    assert wanted == {"d": [(28, len(deep.text))]}  # the sentence with the question's words, no other
+    assert to_embed("What was the depth of the lake?", [*near, deep], embedded=3) == {}  # all embedded anyway
+    assert to_embed("What was the depth of the lake?", [*near, deep], embedded=2, deep=0) == {}
+
+
+def test_a_third_sentence_is_shown_only_when_it_scores_close_to_the_best() -> None:
+    hit = Hit("c", "/d/a.txt", None, "One two three. Four five six. Seven eight nine.", 1.0)
+    ev = [Evidence(1, hit, s, e, hit.text[s:e], score) for (s, e), score in zip(sentence_spans(hit.text), (1.0, 0.95, 0.92), strict=True)]
+    assert shown_count(ev) == 3 and shown_count(ev[:2]) == 2 and shown_count(ev[:1]) == 1
+    far = [*ev[:2], replace(ev[2], score=1.0 - THIRD_WITHIN - 0.01)]
+    assert shown_count(far) == 2
+    # A sentence far weaker than any that answers (markup, debris) is not quoted after the best.
+    assert shown_count([ev[0], replace(ev[1], score=QUOTE_FLOOR - 0.01)]) == 1
+    assert shown_count([replace(ev[0], score=0.55), replace(ev[1], score=0.5), replace(ev[2], score=0.48)]) == 2

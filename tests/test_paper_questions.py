@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 QUESTIONS = REPO / "bench" / "paper_questions.jsonl"
 # Measured with the default settings (CITEQA_GENERATE=auto, so the demo model writes nothing):
-# 13 of 24. Below this the evidence selection or the retrieval got worse.
-MIN_GOLD_IN_ANSWER = 13 / 24
+# 17 of 24 (13 before stemming, the number and neighbour terms, caption penalty, 20 passages and the
+# third quote). Below this the evidence selection or the retrieval got worse.
+MIN_GOLD_IN_ANSWER = 17 / 24
 
 
 @pytest.fixture(scope="module")

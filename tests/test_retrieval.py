@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from citeqa.core.errors import ConfigError
+from citeqa.core.sentences import scorable_spans
 from citeqa.core.settings import RETRIEVAL_MODES as MODES
 from citeqa.core.settings import Settings
 from citeqa.core.types import Hit
 from citeqa.engine import Citeqa
 from citeqa.retrieval.fusion import Fusion
 from citeqa.retrieval.reranker import Reranker
-from citeqa.retrieval.retriever import Retriever, diverse, scorable_spans
+from citeqa.retrieval.retriever import Retriever, diverse
 from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from tests.conftest import make_settings
 
@@ -220,6 +221,32 @@ def test_relevance_is_best_sentence_cosine(qa: Citeqa, embedder) -> None:
     assert all(
         qa.retrieve(q, top_k=2, mode=m).relevance == pytest.approx(r.relevance, abs=1e-5) for m in MODES
     )
+
+
+def test_sentence_vectors_of_chosen_sentences_only_and_cached_by_sentence(qa: Citeqa, embedder) -> None:
+    hits = qa.search("Which city was the lighthouse lens sent to for repair?", top_k=2)
+    full = qa.retriever.sentence_vectors(hits)
+    h = hits[0]
+    spans, vectors = full[h.chunk_id]
+    assert list(spans) == list(scorable_spans(h.text)) and len(spans) >= 2
+    batches: list[int] = []
+
+    def embed(texts):
+        batches.append(len(texts))
+        return embedder.embed_documents(texts)
+
+    fresh = Retriever(qa.store, embedder)  # an empty cache
+    fresh.embedder = type("Counted", (), {"embed_documents": staticmethod(embed)})()
+    part = fresh.sentence_vectors(hits, only={h.chunk_id: spans[1:]})
+    others = len(scorable_spans(hits[1].text))
+    assert part[h.chunk_id][0] == list(spans[1:]) and batches == [len(spans) - 1 + others]
+    assert np.allclose(part[h.chunk_id][1], vectors[1:], atol=1e-4)  # the same rows as embedded whole
+    assert part[hits[1].chunk_id][0] == list(scorable_spans(hits[1].text))  # not in `only`: every sentence
+    # Now the whole of both: only the one sentence not embedded yet is embedded, then nothing.
+    again = fresh.sentence_vectors(hits)
+    assert batches[1:] == [1] and np.allclose(again[h.chunk_id][1], vectors, atol=1e-4)
+    fresh.sentence_vectors(hits)
+    assert len(batches) == 2
 
 
 class _Counting:

@@ -26,6 +26,7 @@ or a digit. Spans are trimmed of surrounding white space and never empty.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -77,6 +78,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def split_sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
+
+
+MIN_SCORABLE_WORDS = 3
+
+
+@functools.lru_cache(maxsize=8192)
+def scorable_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """Spans of the sentences of a passage worth comparing with a question: fragments under three
+    words (a heading, a page number) would match short questions on a single shared word. A passage
+    with no such sentence is one span. Cached: the same passages come back question after question,
+    for relevance, evidence and its candidates alike."""
+    spans = tuple((s, e) for s, e in sentence_spans(text) if word_count(text[s:e]) >= MIN_SCORABLE_WORDS)
+    if spans:
+        return spans
+    stripped = text.strip()
+    start = text.find(stripped) if stripped else 0
+    return ((start, start + len(stripped)),) if stripped else ((0, len(text)),)
 
 
 def word_count(text: str) -> int:

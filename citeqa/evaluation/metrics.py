@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import PurePath
 
-from citeqa.core.types import Hit
+from citeqa.core.types import Hit, Sentence
 from citeqa.questions import Question
 
 MAX_WRONG_ABSTENTION = 0.05
@@ -35,6 +35,17 @@ def same_file(path: str, gold: str | None) -> bool:
 
 def is_hit(hit: Hit, q: Question) -> bool:
     return same_file(hit.source, q.source) and contains_answer(hit.text, q.answers)
+
+
+def unsupported_shown(written: str, sentences: Sequence[Sentence]) -> int:
+    """How many of the generated `sentences` that failed the support check appear in `written`
+    (the generated part of an answer's text) outside the supported ones: a sentence the model cut
+    off while repeating a supported one is a piece of it, not shown on its own."""
+    rest = written
+    for s in sentences:
+        if s.supported:
+            rest = rest.replace(s.text, "\n")
+    return sum(1 for s in sentences if not s.supported and s.text in rest)
 
 
 def first_hit_rank(hits: Sequence[Hit], q: Question) -> int | None:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from citeqa.answer.answerer import GENERATED_HEADER
-from citeqa.answer.evidence import EVIDENCE_POOL
+from citeqa.answer.evidence import EMBEDDED_PASSAGES, EVIDENCE_POOL
 from citeqa.core.errors import ConfigError
 from citeqa.core.settings import RetrievalMode
 from citeqa.evaluation.metrics import (
@@ -21,6 +21,7 @@ from citeqa.evaluation.metrics import (
     hit_at,
     mrr_at,
     same_file,
+    unsupported_shown,
 )
 from citeqa.questions import Question
 from citeqa.retrieval.fusion import Fusion
@@ -229,15 +230,13 @@ def run(
 def _evidence_at(engine: Citeqa, got: Sequence[Retrieved], questions: Sequence[Question], k: int) -> dict[int, float]:
     """Share of answerable questions whose top 1/2/3 evidence sentences, from the passages `ask`
     would search, include one holding a gold answer (from the gold file)."""
-    from citeqa.answer.evidence import select
-
     k = max(k, EVIDENCE_POOL)
-    rows = [(r, q) for r, q in zip(got, questions, strict=True) if q.answerable]
-    vectors = engine.retriever.sentence_vectors([h for r, _ in rows for h in r.hits[:k]])
+    rows = [(dataclasses.replace(r, hits=r.hits[:k]), q) for r, q in zip(got, questions, strict=True) if q.answerable]
+    # One embedding batch for the passages every question embeds whole (as `ask` would, one by one).
+    engine.retriever.sentence_vectors([h for r, _ in rows for h in r.hits[:EMBEDDED_PASSAGES]])
     found = dict.fromkeys(EVIDENCE_KS, 0)
     for r, q in rows:
-        assert r.vector is not None
-        ev = select(q.question, r.vector, r.hits[:k], vectors, limit=max(EVIDENCE_KS))
+        ev = engine.select_evidence(q.question, r, limit=max(EVIDENCE_KS))
         for n in EVIDENCE_KS:
             found[n] += any(_quote_hit(e.quote, e.hit.source, q) for e in ev[:n])
     return {n: found[n] / len(rows) if rows else 0.0 for n in EVIDENCE_KS}
@@ -272,7 +271,7 @@ def _answers(
         sentences += len(a.sentences)
         supported += sum(s.supported for s in a.sentences)
         written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
-        shown_bad += sum(1 for s in a.unsupported if s.text in written)
+        shown_bad += unsupported_shown(written, a.sentences)
         if not q.answerable:
             continue
         right += (not a.abstained) and contains_answer(a.text, q.answers)

@@ -1,0 +1,86 @@
+"""What evidence selection reads in a question and a sentence: stemmed content words, whether the
+question asks for a quantity and the sentence states one, and sentences that label a figure or
+table rather than state something. Pure functions over text, cached."""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from pathlib import PurePath
+
+import snowballstemmer
+
+from citeqa.answer.citations import content_word_set
+
+_local = threading.local()  # a snowball stemmer keeps state while it stems: one per thread
+
+
+def _stemmer() -> snowballstemmer.stemmer:
+    if not hasattr(_local, "stemmer"):
+        _local.stemmer = snowballstemmer.stemmer("english")
+    return _local.stemmer
+
+
+@functools.lru_cache(maxsize=65536)
+def stems(text: str) -> frozenset[str]:
+    """The content words of `text` (citeqa.answer.citations.content_word_set), Snowball-stemmed so
+    that "retrieval" meets "retrieved" and "decay" meets "decayed"."""
+    return frozenset(_stemmer().stemWords(sorted(content_word_set(text))))
+
+
+@functools.lru_cache(maxsize=1024)
+def topic_stems(source: str) -> frozenset[str]:
+    """The words of a file's name ("aurora_lake_field_station.pdf"): its topic."""
+    return stems(re.sub(r"[_\-.]+", " ", PurePath(source).stem))
+
+
+# Questions answered by a quantity or a time, after the numeric answer types of Li & Roth's question
+# taxonomy (count, date, distance, money, percent, period, size, speed, temperature, weight).
+_QUANTITY = re.compile(
+    r"\b(?:how\s+(?:many|much|long|big|large|fast|old|far|deep|wide|tall|high|often|heavy|small|short|quickly|soon)"
+    r"|when|(?:what|which)\s+(?:year|percentage|percent|proportion|fraction|share|number|amount|value|size|rate"
+    r"|age|temperature|speed|distance|length|date|time|day|month|century|decade|period|price|cost))\b",
+    re.IGNORECASE,
+)
+# Numbers that are not the sentence's own: reference marks ([3], [2, 5]) and author-year citations
+# ("Kingma et al., 2014", "(Raffel et al., 2019)"), which papers put in sentences of every kind.
+_CITATION = re.compile(
+    r"\[\s*\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*\s*\]"
+    r"|\b[A-Z][\w-]+ et al\.,? \(?(?:19|20)\d\d[a-z]?\)?"
+    r"|\([A-Z][^()]{0,80}?,\s*(?:19|20)\d\d[a-z]?\)"
+)
+_DIGIT = re.compile(r"\d")
+# A figure or table caption ("Figure 3: Performance of ...", "Table 2. Error rates ...", or after
+# axis labels that PDF extraction ran into it: "Steps to match Inception Figure 2: Single crop ..."),
+# and a run of four or more bare numbers (axis ticks, a table row run into the text).
+_CAPTION = re.compile(r"^\s*(?:Figure|Fig\.|Table|Tab\.)\s*\d+[.:]|\b(?:Figure|Fig\.|Table|Tab\.)\s*\d+:", re.IGNORECASE)
+_NUMBER_RUN = re.compile(r"(?:[-+]?\d+(?:\.\d+)?%?\s+){4}")
+
+
+@functools.lru_cache(maxsize=4096)
+def asks_quantity(question: str) -> bool:
+    return bool(_QUANTITY.search(question))
+
+
+@functools.lru_cache(maxsize=65536)
+def states_number(sentence: str) -> bool:
+    return bool(_DIGIT.search(_CITATION.sub(" ", sentence)))
+
+
+@functools.lru_cache(maxsize=65536)
+def is_label(sentence: str) -> bool:
+    """A heading, a figure or table caption, or a run of bare numbers: text that names a topic or
+    plots it, and so shares the question's words without answering it."""
+    return is_heading(sentence) or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
+
+
+_TERMINAL = tuple(".!?:;)\"'”’]")
+
+
+def is_heading(sentence: str) -> bool:
+    """A title or heading rather than a statement: a Markdown heading, or a short line with no
+    closing punctuation ("Aurora Lake Field Station: Annual Report 2023"). Titles repeat the
+    question's words without answering it."""
+    text = sentence.strip()
+    return text.startswith("#") or (len(text.split()) <= 8 and not text.endswith(_TERMINAL))
