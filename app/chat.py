@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,19 +11,14 @@ import streamlit as st
 
 from citeqa.answer.answerer import CUT_NOTE, EVIDENCE_HEADER
 from citeqa.answer.citations import MARKER
+from citeqa.app.display import Display, score_text
 from citeqa.app.safe_text import escape_md
-from citeqa.app.sources import score_text, show_citation, show_passage
-from citeqa.core.errors import CiteqaError
-from citeqa.core.events import Draft, Event, EvidenceReady, Waiting
+from citeqa.app.sources import show_citation, show_passage
 from citeqa.core.settings import RetrievalMode
 from citeqa.core.types import Answer, Evidence, Sentence
-from citeqa.engine import Citeqa
-
-log = logging.getLogger(__name__)
 
 _TURNS = "citeqa_turns"
-WAITING = "Waiting for the model… another question is being answered"
-_REFRESH_S = 0.05
+STOPPED = "Stopped: the answer is what was shown when it stopped; the model went on to the next question."
 
 
 @dataclass(frozen=True)
@@ -41,6 +34,8 @@ class Turn:
     question: str
     answer: Answer | None = None
     error: str | None = None
+    mode: RetrievalMode = "hybrid"  # how its passages were retrieved (what their scores mean)
+    stopped: bool = False  # stopped by the user (or the browser went away) before it was complete
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
 
@@ -83,12 +78,13 @@ def _marked(text: str) -> str:
     return "".join(parts)
 
 
-def evidence_markdown(evidence: tuple[Evidence, ...]) -> str:
+def evidence_markdown(evidence: tuple[Evidence, ...], display: Display | None = None) -> str:
     """The evidence answer: each quote with its [n] badge, file and page."""
+    display = display or Display()
     lines = [f"**{escape_md(EVIDENCE_HEADER, single_line=True)}**"]
     for e in evidence:
         quote = escape_md(" ".join(e.quote.split()), single_line=True)
-        lines.append(f":blue-badge[{e.n}] “{quote}” — *{escape_md(e.label(), single_line=True)}*")
+        lines.append(f":blue-badge[{e.n}] “{quote}” — *{escape_md(display.evidence_label(e), single_line=True)}*")
     return "  \n".join(lines)
 
 
@@ -96,12 +92,12 @@ def _unsupported(s: Sentence) -> str:
     return f":gray[~~{escape_md(s.text, single_line=True)}~~] :orange-badge[{NOT_SUPPORTED}]"
 
 
-def answer_markdown(answer: Answer) -> str:
+def answer_markdown(answer: Answer, display: Display | None = None) -> str:
     """The answer as shown: evidence quotes, then the supported generated sentences with their
     badges; all text escaped. Unsupported sentences are not part of it (`unsupported_markdown`)."""
     if answer.abstained:
         return escape_md(answer.text)
-    out = evidence_markdown(answer.evidence)
+    out = evidence_markdown(answer.evidence, display)
     supported = [s for s in answer.sentences if s.supported]
     if supported:
         out += "\n\n**In short:** " + " ".join(_marked(s.text) for s in supported)
@@ -126,18 +122,20 @@ def _timings(answer: Answer) -> str:
     return " · ".join(parts)
 
 
-def render_answer(answer: Answer, key: str) -> None:
-    if answer.abstained:
-        st.info(escape_md(answer.text), icon=":material/search_off:")
+def render_answer(turn: Turn, display: Display) -> None:
+    answer, key = turn.answer, turn.id
+    assert answer is not None
+    help_ = display.score_help(turn.mode)
+    if answer.abstained or not answer.text.strip():
+        if answer.abstained:
+            st.info(escape_md(answer.text), icon=":material/search_off:")
         if answer.sources:
-            with st.expander(
-                f"Closest passages ({len(answer.sources)}), not relevant enough",
-                expanded=_showing_page(answer, key),
-            ):
-                _other_passages(answer, set(), key)
-        st.caption(_timings(answer))
+            label = "Closest passages ({}), not relevant enough" if answer.abstained else "Retrieved passages ({})"
+            with st.expander(label.format(len(answer.sources)), expanded=_showing_page(answer, key)):
+                _other_passages(answer, set(), key, display, help_)
+        _footer(turn)
         return
-    st.markdown(answer_markdown(answer))
+    st.markdown(answer_markdown(answer, display))
     if answer.unsupported:
         st.caption("The model also wrote this, which no passage it cites supports; it is not part of the answer:")
         st.markdown(unsupported_markdown(answer))
@@ -145,123 +143,49 @@ def render_answer(answer: Answer, key: str) -> None:
         st.caption(escape_md(f"A follow-up: also searched for: {answer.standalone_question}", single_line=True))
     if answer.citations:
         st.markdown("**Sources**")
+        scores = {e.n: e.score for e in reversed(answer.evidence)}  # the best quote of each passage
         for c in answer.citations:
-            show_citation(c, key)
+            show_citation(c, key, display, help_, scores.get(c.n))
     cited = {c.n for c in answer.citations}
     if len(cited) < len(answer.sources):
         n_rest = len(answer.sources) - len(cited)
         label = f"Other retrieved passages ({n_rest})" if cited else f"Retrieved passages ({n_rest})"
         with st.expander(label, expanded=_showing_page(answer, key)):
-            _other_passages(answer, cited, key)
-    st.caption(_timings(answer))
+            _other_passages(answer, cited, key, display, help_)
+    _footer(turn)
+
+
+def _footer(turn: Turn) -> None:
+    if turn.stopped:
+        st.caption(f":material/stop_circle: {STOPPED}")
+    if turn.answer is not None:
+        st.caption(_timings(turn.answer))
 
 
 def _showing_page(answer: Answer, key: str) -> bool:
     return any(st.session_state.get(f"page-{key}-other-{n}") for n in range(1, len(answer.sources) + 1))
 
 
-def _other_passages(answer: Answer, cited: set[int], key: str) -> None:
+def _other_passages(answer: Answer, cited: set[int], key: str, display: Display, help_: str) -> None:
     for n, hit in enumerate(answer.sources, 1):
         if n in cited:
             continue
-        st.markdown(f"**{escape_md(f'[{n}] {hit.label()}', single_line=True)}** · {score_text(hit.score)}")
-        show_passage(hit, "", f"{key}-other-{n}")
+        st.markdown(
+            f"**{escape_md(f'[{n}] {display.label(hit)}', single_line=True)}** · {score_text(hit.score)}", help=help_
+        )
+        show_passage(hit, "", f"{key}-other-{n}", display, help_)
 
 
-def render_turn(turn: Turn) -> None:
+def render_turn(turn: Turn, display: Display) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(turn.question))
     with st.chat_message("assistant"), st.empty().container():  # the same layout as when it was asked
         if turn.error:
             st.error(escape_md(turn.error))
         elif turn.answer is not None:
-            render_answer(turn.answer, turn.id)
-
-
-# -- asking -------------------------------------------------------------------
-
-
-class _Live:
-    """The answer while it is made: the evidence at once, then the model's raw text under it."""
-
-    def __init__(self, out: st.delta_generator.DeltaGenerator) -> None:
-        self.out = out
-        self.head = ""
-        self.draft = ""
-        self.note = ""
-        self.shown_at = 0.0
-
-    def show(self, force: bool = False) -> None:
-        if not force and time.monotonic() - self.shown_at < _REFRESH_S:
-            return
-        parts = [p for p in (self.head, self.note) if p]
-        if self.draft:
-            parts.append(":gray[*The model is writing (checked against the quotes when done):*]  \n" + escape_md(self.draft) + " ▌")
-        self.out.markdown("\n\n".join(parts) or ":shimmer[Searching your documents…]")
-        self.shown_at = time.monotonic()
-
-    def on(self, event: Event) -> None:
-        if isinstance(event, EvidenceReady):
-            self.head = evidence_markdown(event.evidence) if event.text else ":shimmer[Checking the closest passages…]"
-            self.show(force=True)
-        elif isinstance(event, Waiting):
-            self.note = ":hourglass_flowing_sand: " + escape_md(WAITING)
-            self.show()
-        elif isinstance(event, Draft):
-            self.note = ""
-            self.draft += event.text
-            self.show()
-
-
-def _stream(
-    engine: Citeqa,
-    question: str,
-    options: AskOptions,
-    previous: list[Turn],
-    out: st.delta_generator.DeltaGenerator,
-) -> Answer:
-    out.markdown(":shimmer[Searching your documents…]")
-    stream = engine.ask_stream(
-        question,
-        top_k=options.top_k,
-        mode=options.mode,
-        sources=options.sources,
-        history=history(previous),
-        temperature=options.temperature,
-    )
-    live = _Live(out)
-    try:
-        for event in stream.events():
-            live.on(event)
-    finally:
-        # Releases the model's turn at once if this run is stopped (the browser left, a rerun).
-        stream.close()
-    assert stream.answer is not None
-    return stream.answer
-
-
-def ask(engine: Citeqa, question: str, options: AskOptions) -> None:
-    """Answer `question` in the chat, streaming, and add it to this session's history."""
-    previous = list(turns())
-    turn = Turn(question)
-    with st.chat_message("user"):
-        st.markdown(escape_md(question))
-    with st.chat_message("assistant"):
-        out = st.empty()
-        try:
-            turn.answer = _stream(engine, question, options, previous, out)
-        except CiteqaError as exc:
-            turn.error = f"{exc}"
-        except Exception as exc:  # the UI edge: a message, never a traceback
-            log.exception("answering failed")
-            turn.error = f"Unexpected error while answering: {type(exc).__name__}: {exc}"
-        turns().append(turn)
-        out.empty()
-        with out.container():
-            if turn.error:
-                st.error(escape_md(turn.error))
-            else:
-                render_answer(turn.answer, turn.id)  # type: ignore[arg-type]
+            render_answer(turn, display)
+        elif turn.stopped:
+            st.caption(":material/stop_circle: Stopped before anything was found.")
 
 
 # -- transcript ---------------------------------------------------------------
@@ -271,14 +195,17 @@ def _quote_block(text: str) -> str:
     return "\n".join("> " + ln if ln.strip() else ">" for ln in text.strip().splitlines())
 
 
-def transcript_markdown(items: list[Turn]) -> str:
+def transcript_markdown(items: list[Turn], display: Display | None = None) -> str:
     """The conversation as Markdown, each answer followed by its cited sources."""
+    display = display or Display()
     lines = ["# citeqa transcript", "", f"Exported {datetime.now().strftime('%Y-%m-%d %H:%M')}", ""]
     for i, t in enumerate(items, 1):
         lines += [f"## Q{i}. {t.question.strip()}", ""]
         if t.error:
             lines += [f"**Error:** {t.error}", ""]
             continue
+        if t.stopped:
+            lines += [f"*{STOPPED}*", ""]
         a = t.answer
         if a is None:
             continue
@@ -291,12 +218,15 @@ def transcript_markdown(items: list[Turn]) -> str:
         if a.citations:
             lines += ["### Sources", ""]
             for c in a.citations:
-                lines += [f"**[{c.n}]** {c.hit.label(full_path=True)} ({score_text(c.hit.score)})", ""]
+                lines += [f"**[{c.n}]** {display.label(c.hit)} ({score_text(c.hit.score)})", ""]
                 if c.quote:
                     lines += [f"Evidence: “{' '.join(c.quote.split())}”", ""]
                 lines += [_quote_block(c.hit.text), ""]
         elif a.sources:
             lines += ["### Retrieved passages (none cited)", ""]
             for n, hit in enumerate(a.sources, 1):
-                lines += [f"**[{n}]** {hit.label(full_path=True)} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
+                lines += [f"**[{n}]** {display.label(hit)} ({score_text(hit.score)})", "", _quote_block(hit.text), ""]
+    modes = dict.fromkeys(t.mode for t in items if t.answer is not None and t.answer.sources)
+    for mode in modes:
+        lines += [f"*Scores{f' ({mode} retrieval)' if len(modes) > 1 else ''}: {display.score_help(mode)}*", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from citeqa.app.display import Display
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import holding, ingest_lock
 from citeqa.core.errors import CiteqaError
@@ -19,7 +20,6 @@ from citeqa.core.settings import Settings
 from citeqa.core.types import DocumentRecord, FileResult, IngestProgress
 from citeqa.engine import Citeqa
 from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
-from citeqa.ingest.uploads import is_upload
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +50,12 @@ class Row:
     details: str = ""
 
 
-def doc_label(path: str, settings: Settings) -> str:
-    """Uploaded files by name; files ingested from elsewhere (CLI) by full path."""
-    return Path(path).name if is_upload(settings.uploads_dir, path) else path
-
-
-def document_picker(label: str, paths: list[str], *, key: str, settings: Settings, placeholder: str) -> list[str]:
-    """A multiselect of document paths that first drops selected documents that are gone
-    (deleted meanwhile, maybe by another session)."""
+def document_picker(label: str, paths: list[str], *, key: str, display: Display, placeholder: str) -> list[str]:
+    """A multiselect of document paths (shown by their names in the library) that first drops
+    selected documents that are gone (deleted meanwhile, maybe by another session)."""
     if key in st.session_state:
         st.session_state[key] = [p for p in st.session_state[key] if p in paths]
-    return st.multiselect(
-        label, paths, key=key, format_func=lambda p: doc_label(p, settings), placeholder=placeholder
-    )
+    return st.multiselect(label, paths, key=key, format_func=display.path, placeholder=placeholder)
 
 
 # -- ingest -------------------------------------------------------------------
@@ -126,7 +119,7 @@ def _upload_section(engine: Citeqa, settings: Settings) -> None:
         accept_multiple_files=True,
         key=f"uploader-{n}",
         max_upload_size=max(1, math.ceil(settings.max_file_mb)),
-        help=f"Up to {settings.max_file_mb:g} MB each (CITEQA_MAX_FILE_MB). Files are stored in {settings.uploads_dir}.",
+        help=f"Up to {settings.max_file_mb:g} MB each (CITEQA_MAX_FILE_MB). Files are kept in the uploads folder of the data dir (CITEQA_DATA_DIR).",
     )
     if files and st.button(f"Add {len(files)} file(s) to the library", type="primary", key="ingest-uploads"):
         try:
@@ -174,17 +167,17 @@ def _delete(engine: Citeqa, paths: list[str]) -> str:
     return f"Deleted {len(removed)} document(s)."
 
 
-def _reingest(engine: Citeqa, settings: Settings, paths: list[str]) -> list[Row]:
+def _reingest(engine: Citeqa, display: Display, paths: list[str]) -> list[Row]:
     """Parse, chunk and embed again from the file on disk (e.g. after changing chunk settings)."""
     rows: list[Row] = []
     todo: dict[str, str] = {}
     for p in paths:
         if os.path.isfile(p):
-            todo[p] = doc_label(p, settings)
+            todo[p] = display.path(p)
         else:
             rows.append(
                 Row(
-                    doc_label(p, settings),
+                    display.path(p),
                     _STATUS["failed"],
                     details="the file is no longer at this path; delete it instead",
                 )
@@ -195,7 +188,7 @@ def _reingest(engine: Citeqa, settings: Settings, paths: list[str]) -> list[Row]
     return rows + run_ingest(engine, todo)
 
 
-def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRecord]) -> None:
+def _documents_section(engine: Citeqa, docs: list[DocumentRecord], display: Display) -> None:
     if notice := st.session_state.pop(_NOTICE, None):
         st.success(notice)
     if not docs:
@@ -203,7 +196,7 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
         return
     table = [
         {
-            "document": doc_label(d.path, settings),
+            "document": display.path(d.path),
             "pages": d.pages,
             "chunks": d.chunks,
             "ingested": datetime.fromtimestamp(d.ingested_at),
@@ -228,7 +221,7 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
         "Select documents",
         paths,
         key=_SELECTED,
-        settings=settings,
+        display=display,
         placeholder="Choose documents to delete or re-ingest",
     )
     left, right, _ = st.columns([1, 1, 4])
@@ -243,31 +236,32 @@ def _documents_section(engine: Citeqa, settings: Settings, docs: list[DocumentRe
     if delete:
         st.session_state[_NOTICE] = _delete(engine, chosen)
     elif reingest:
-        st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, settings, chosen)]
+        st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, display, chosen)]
     if delete or reingest:
         st.session_state[_CLEAR_SELECTION] = True
         st.rerun()
 
 
-def _stats_section(engine: Citeqa) -> None:
+def _stats_section(engine: Citeqa, display: Display) -> None:
     s = engine.stats()
     a, b, c = st.columns(3)
     a.metric("Documents", s["documents"])
     b.metric("Pages", s["pages"])
     c.metric("Chunks", s["chunks"])
+    # An embedded index is a file in the data dir: its path is the server's business, not a visitor's.
+    milvus = "embedded (milvus-lite, in CITEQA_DATA_DIR)" if engine.settings.embedded else s["milvus"]
     st.caption(
-        escape_md(
-            f"Collection {s['collection']} · Milvus {s['milvus']} · embedder {s['embedder']}",
-            single_line=True,
-        )
+        escape_md(f"Collection {s['collection']} · Milvus {milvus} · embedder {s['embedder']}", single_line=True)
     )
+    mode = engine.settings.retrieval
+    st.caption(escape_md(f"Scores of passages ({mode} retrieval, CITEQA_RETRIEVAL): {display.score_help(mode)}"))
 
 
-def render(engine: Citeqa, settings: Settings, docs: list[DocumentRecord]) -> None:
+def render(engine: Citeqa, settings: Settings, docs: list[DocumentRecord], display: Display) -> None:
     st.subheader("Add documents")
     _upload_section(engine, settings)
     _show_report()
     st.subheader("Documents")
-    _documents_section(engine, settings, docs)
+    _documents_section(engine, docs, display)
     st.subheader("Index")
-    _stats_section(engine)
+    _stats_section(engine, display)

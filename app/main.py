@@ -13,7 +13,8 @@ import logging
 
 import streamlit as st
 
-from citeqa.app import auth, chat, library, sidebar
+from citeqa.app import auth, chat, examples, library, live, sidebar
+from citeqa.app.display import Display, display_names
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import get_engine, model_problem
 from citeqa.core.errors import (
@@ -55,8 +56,33 @@ def fatal(title: str, exc: BaseException, settings: Settings | None) -> None:
     st.button("Retry", key="citeqa_retry")
 
 
+_PENDING = "citeqa_pending_question"
+
+
+def _pick(question: str) -> None:
+    st.session_state[_PENDING] = question
+
+
+def example_buttons(engine: Citeqa, docs: list[DocumentRecord], display: Display, options: chat.AskOptions) -> None:
+    """A few questions the documents answer, for a chat that has none yet; a click asks one."""
+    found = [e for e in examples.examples(engine, docs, dict(display.names)) if not options.sources or e.source in options.sources]
+    if not found:
+        return
+    st.markdown("**Try asking:**")
+    for i, e in enumerate(found):
+        st.button(
+            escape_md(e.question, single_line=True),
+            key=f"citeqa_example_{i}",
+            on_click=_pick,
+            args=(e.question,),
+            icon=":material/help:",
+            type="tertiary",
+            help=escape_md(f"Answered from {display.path(e.source)}", single_line=True),
+        )
+
+
 def chat_panel(
-    engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord]
+    engine: Citeqa, options: chat.AskOptions, problem: str | None, docs: list[DocumentRecord], display: Display
 ) -> None:
     if problem:
         setting = "CITEQA_LLM_URL" if engine.settings.llm_url else "CITEQA_MODEL"
@@ -71,15 +97,22 @@ def chat_panel(
             icon=":material/library_books:",
         )
     history = st.container()
-    with history:
-        for turn in chat.turns():
-            chat.render_turn(turn)
     question = st.chat_input(
         "Ask a question about your documents", disabled=problem is not None, key="citeqa_question"
     )
-    if question and question.strip():
-        with history:
-            chat.ask(engine, question.strip(), options)
+    picked = st.session_state.pop(_PENDING, None)
+    question = (question or "").strip() or (picked if problem is None else None)
+    live.settle()  # a run this one replaced may still be recording its stopped answer
+    with history:
+        # First in place, so that the run that asks an example clears the examples at once.
+        offer = st.empty()
+        for turn in chat.turns():
+            chat.render_turn(turn, display)
+        if question:
+            live.ask(engine, question, options, display)
+        elif docs and problem is None and not chat.turns():
+            with offer.container():
+                example_buttons(engine, docs, display, options)
 
 
 def run(settings: Settings) -> None:
@@ -94,6 +127,8 @@ def run(settings: Settings) -> None:
         return
     problem = model_problem(settings, engine)
     docs = engine.documents()
+    names = display_names([d.path for d in docs], engine.ingested_roots(), settings.uploads_dir)
+    display = Display(names, reranked=bool(settings.reranker))
 
     with st.sidebar:
         st.title("citeqa")
@@ -102,15 +137,15 @@ def run(settings: Settings) -> None:
             st.warning(escape_md(engine.privacy_warning), icon=":material/lock_open:")
         auth.logout_button(settings)
         transcript_slot = sidebar.chat_buttons()
-        options = sidebar.options(settings, docs)
+        options = sidebar.options(settings, docs, display)
         sidebar.models(settings, engine, problem)
 
     chat_tab, library_tab = st.tabs([":material/forum: Chat", ":material/library_books: Library"])
     with chat_tab:
-        chat_panel(engine, options, problem, docs)
+        chat_panel(engine, options, problem, docs, display)
     with library_tab:
-        library.render(engine, settings, docs)
-    sidebar.transcript_button(transcript_slot)
+        library.render(engine, settings, docs, display)
+    sidebar.transcript_button(transcript_slot, display)
 
 
 def main() -> None:

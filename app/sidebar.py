@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from citeqa.app.chat import AskOptions, new_chat, transcript_markdown, turns
+from citeqa.app.display import Display
 from citeqa.app.library import document_picker
 from citeqa.core.errors import CiteqaError
 from citeqa.core.settings import Settings
@@ -32,7 +33,7 @@ def model_name(settings: Settings, engine: Citeqa, problem: str | None) -> str:
         return "(none)"
 
 
-def options(settings: Settings, docs: list[DocumentRecord]) -> AskOptions:
+def options(settings: Settings, docs: list[DocumentRecord], display: Display) -> AskOptions:
     st.subheader("Answering")
     modes = list(_MODES)
     mode = st.selectbox(
@@ -55,7 +56,7 @@ def options(settings: Settings, docs: list[DocumentRecord]) -> AskOptions:
         help="0 answers the same way every time; higher is more varied (and less faithful)",
     )
     paths = [d.path for d in docs]
-    sources = document_picker("Only these documents", paths, key=_SOURCES, settings=settings, placeholder="All documents")
+    sources = document_picker("Only these documents", paths, key=_SOURCES, display=display, placeholder="All documents")
     return AskOptions(mode=mode, top_k=int(top_k), sources=tuple(sources), temperature=float(temperature))
 
 
@@ -77,11 +78,11 @@ def chat_buttons() -> st.delta_generator.DeltaGenerator:
     return right.empty()
 
 
-def transcript_button(slot: st.delta_generator.DeltaGenerator) -> None:
+def transcript_button(slot: st.delta_generator.DeltaGenerator, display: Display) -> None:
     items = turns()
     slot.download_button(
         "Transcript",
-        data=transcript_markdown(items) if items else "",
+        data=transcript_markdown(items, display) if items else "",
         file_name="citeqa-transcript.md",
         mime="text/markdown",
         icon=":material/download:",

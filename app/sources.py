@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from citeqa.app.display import Display, score_help, score_text
 from citeqa.app.pages import render_page
 from citeqa.app.safe_text import escape_md, passage_html
 from citeqa.core.types import Citation, Hit
@@ -18,13 +19,9 @@ log = logging.getLogger(__name__)
 PAGE_WIDTH_PX = 760
 
 
-def score_text(score: float) -> str:
-    return f"score {score:.3g}"
-
-
-def citation_label(c: Citation) -> str:
-    """Expander label, e.g. "[2] report.pdf, p. 7 · score 0.812" (Markdown-escaped)."""
-    return escape_md(f"[{c.n}] {c.hit.label()} · {score_text(c.hit.score)}", single_line=True)
+def citation_label(c: Citation, display: Display) -> str:
+    """Expander label, e.g. "[2] papers/report.pdf, p. 7 · score 0.812" (Markdown-escaped)."""
+    return escape_md(f"[{c.n}] {display.label(c.hit)} · {score_text(c.hit.score)}", single_line=True)
 
 
 @st.cache_data(max_entries=64, show_spinner="Rendering the page…")
@@ -41,7 +38,7 @@ def _stamp(path: str) -> tuple[int, int] | None:
     return s.st_mtime_ns, s.st_size
 
 
-def show_page(hit: Hit, quote: str) -> None:
+def show_page(hit: Hit, quote: str, display: Display) -> None:
     """The cited page as an image, the quote boxed on it."""
     stamp = _stamp(hit.source)
     if stamp is None or hit.page is None:
@@ -53,7 +50,7 @@ def show_page(hit: Hit, quote: str) -> None:
         log.warning("cannot render %s p. %s: %s", hit.source, hit.page, exc)
         st.warning(f"Cannot render this page: {type(exc).__name__}")
         return
-    st.image(png, caption=hit.label(), width=PAGE_WIDTH_PX)
+    st.image(png, caption=display.label(hit), width=PAGE_WIDTH_PX)
     if not highlighted:
         st.caption("The passage could not be located in the page's text layer, so it is not marked.")
 
@@ -62,9 +59,14 @@ def _file_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def show_passage(hit: Hit, quote: str, key: str) -> None:
-    """Passage text (as text), evidence highlighted, score, page image on demand, file download."""
-    st.caption(escape_md(f"{hit.label(full_path=True)} · {score_text(hit.score)}", single_line=True))
+def show_passage(
+    hit: Hit, quote: str, key: str, display: Display, help_: str, evidence_score: float | None = None
+) -> None:
+    """Passage text (as text), evidence highlighted, scores explained (`help_`: what the passage's
+    score means), page image on demand, file download."""
+    st.caption(escape_md(f"{display.label(hit)} · {score_text(hit.score)}", single_line=True), help=help_)
+    if quote and evidence_score is not None:
+        st.caption(f"Highlighted: the quoted sentence · evidence {score_text(evidence_score)}", help=score_help("evidence"))
     st.html(passage_html(hit.text, quote))
     exists = os.path.isfile(hit.source)
     is_pdf = hit.source.lower().endswith(".pdf") and hit.page is not None
@@ -87,11 +89,11 @@ def show_passage(hit: Hit, quote: str, key: str) -> None:
         else:
             st.caption("File no longer at this path.")
     if show:
-        show_page(hit, quote)
+        show_page(hit, quote, display)
 
 
-def show_citation(c: Citation, key: str) -> None:
+def show_citation(c: Citation, key: str, display: Display, help_: str, evidence_score: float | None = None) -> None:
     key = f"{key}-{c.n}"
     # Open while its page is shown, so a rerun (which may rebuild the expander) keeps it in view.
-    with st.expander(citation_label(c), expanded=bool(st.session_state.get(f"page-{key}"))):
-        show_passage(c.hit, c.quote, key)
+    with st.expander(citation_label(c, display), expanded=bool(st.session_state.get(f"page-{key}"))):
+        show_passage(c.hit, c.quote, key, display, help_, evidence_score)

@@ -25,6 +25,7 @@ from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
 from citeqa.core.files import keep_private, warn_if_exposed
 from citeqa.core.netaddr import is_loopback
+from citeqa.core.roots import read_roots, remember_roots
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
@@ -180,6 +181,7 @@ class Citeqa:
         opening the index and loading the models included."""
         t0 = time.perf_counter()
         with self._writes:
+            remember_roots(self._roots_record(), paths, skip=self.settings.uploads_dir)
             recorded = self.datadir.read_synced(self._embed_name()) if self.datadir is not None else None
             if not prune and recorded is not None:
                 report = unchanged_report(recorded, paths, on_progress)
@@ -229,6 +231,26 @@ class Citeqa:
 
     def documents(self) -> list[DocumentRecord]:
         return self.store.documents()
+
+    def passages(self, path: str | Path) -> list[Hit]:
+        """The indexed passages of the document at `path`, in reading order (page, then position);
+        `score` is 0: they were not searched for."""
+        rows = self.store.chunks_of(str(path))
+        hits = [
+            Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, int(r["chunk_index"]), r.get("location") or "")
+            for r in rows
+        ]
+        return sorted(hits, key=lambda h: (h.page or 0, h.index))
+
+    def ingested_roots(self) -> list[str]:
+        """The files and folders documents were ingested from (as given to `ingest`, made absolute),
+        so that an interface can name a document by its path inside the folder it came from. Uploads
+        are not listed (they live in the uploads folder). Empty for an index ingested before this
+        was recorded."""
+        return read_roots(self._roots_record())
+
+    def _roots_record(self) -> Path:
+        return self.settings.data_dir / f"{self.settings.collection}.roots.txt"
 
     def remove(self, paths: Sequence[str | Path]) -> list[str]:
         """Remove documents by file path, or every document under a folder; files in the uploads

@@ -81,6 +81,27 @@ def engine(settings: Settings, embedder, generator) -> Iterator:
         qa.close()
 
 
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The app reads Settings() from the environment: point it at a fresh data dir."""
+    data = tmp_path / "data"
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    for k, v in {
+        "CITEQA_DATA_DIR": str(data),
+        "CITEQA_WORKERS": "1",
+        "CITEQA_N_CTX": "2048",
+        "CITEQA_MAX_TOKENS": "64",
+        "CITEQA_TEMPERATURE": "0",
+    }.items():
+        monkeypatch.setenv(k, v)
+    import streamlit as st
+
+    st.cache_resource.clear()  # one engine per process: close any left by another test
+    st.cache_data.clear()
+    yield data
+    st.cache_resource.clear()  # closes this test's engine, releasing its data dir
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "pdfs").is_dir():

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from citeqa.answer.answerer import GENERATED_HEADER, evidence_text
 from citeqa.app.chat import Turn, answer_markdown, transcript_markdown, unsupported_markdown
+from citeqa.app.display import Display, score_help
 from citeqa.app.pages import match_spans, render_page
 from citeqa.app.safe_text import escape_md, find_quote, passage_html, unescape_md
 from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence
@@ -21,25 +20,6 @@ from tests.conftest import SAMPLE_DOCS, make_settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 TIMEOUT = 240  # the 2-core CI machine is shared; the demo model answers in seconds there
-
-
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The app reads Settings() from the environment: point it at a fresh data dir."""
-    data = tmp_path / "data"
-    monkeypatch.chdir(tmp_path)  # no developer .env
-    for k, v in {
-        "CITEQA_DATA_DIR": str(data),
-        "CITEQA_WORKERS": "1",
-        "CITEQA_N_CTX": "2048",
-        "CITEQA_MAX_TOKENS": "64",
-        "CITEQA_TEMPERATURE": "0",
-    }.items():
-        monkeypatch.setenv(k, v)
-    st.cache_resource.clear()  # one engine per process: close any left by another test
-    st.cache_data.clear()
-    yield data
-    st.cache_resource.clear()  # closes this test's engine, releasing its data dir
 
 
 def _ingest(data: Path, embedder, paths: list[Path]) -> None:
@@ -113,7 +93,8 @@ def test_follow_up_passes_history_and_new_chat_clears(app_env, embedder, monkeyp
     real = Citeqa.ask_stream
 
     def spy(self, question, **kw):
-        seen.append(tuple(kw.get("history", ())))
+        if "history" in kw:  # the chat's questions, not the example questions' checks
+            seen.append(tuple(kw["history"]))
         return real(self, question, **kw)
 
     monkeypatch.setattr(Citeqa, "ask_stream", spy)
@@ -327,15 +308,18 @@ def test_answer_markdown_shows_evidence_then_supported_sentences_only():
 
 
 def test_transcript_has_answers_and_sources():
-    md = transcript_markdown([Turn("What rate?", _answer()), Turn("Broken?", error="model failed")])
+    shown = Display({"/docs/r.pdf": "reports/r.pdf"})
+    md = transcript_markdown([Turn("What rate?", _answer()), Turn("Broken?", error="model failed")], shown)
     assert "## Q1. What rate?" in md and "[1] “The rate was 0.3.” (r.pdf, p. 2)" in md
-    assert "**[1]** /docs/r.pdf, p. 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
+    assert "**[1]** reports/r.pdf, p. 2 (score 0.82)" in md and "> The rate was 0.3. Other text." in md
+    assert "/docs/" not in md  # the server's folders stay on the server
+    assert f"*Scores: {score_help('passage', 'hybrid')}*" in md
     assert "not supported by your documents" in md and "~~It was *set* by the moon [1].~~" in md
     assert "**Error:** model failed" in md
 
     uncited = dataclasses.replace(_answer(), text="It is 0.3.", citations=(), sentences=())
     md = transcript_markdown([Turn("What rate?", uncited)])
-    assert "### Retrieved passages (none cited)" in md and "**[1]** /docs/r.pdf, p. 2" in md
+    assert "### Retrieved passages (none cited)" in md and "**[1]** r.pdf, p. 2" in md
 
 
 def test_page_render_marks_the_quote():

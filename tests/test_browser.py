@@ -157,6 +157,11 @@ def wait_answered(page, n: int = 1) -> None:
     page.get_by_test_id("stChatMessage").filter(has_text="total").nth(n - 1).wait_for()
 
 
+def settled(page) -> None:
+    """Until the script run is over (what it replaced is cleared then), e.g. before a screenshot."""
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+
+
 def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
     # Library: upload, live progress, per-file result.
     page.get_by_role("tab", name=re.compile("Library")).click()
@@ -215,3 +220,75 @@ def test_upload_ask_and_view_the_cited_page(tmp_path: Path):
         page = open_app(browser, url)
         with shot_on_failure(page, tmp_path / "citeqa-failure.png"):
             _upload_ask_and_view(page, tmp_path, pdf)
+
+
+EXAMPLE_SHOT = Path("/tmp/citeqa-examples.png")
+ANSWER_SHOT = Path("/tmp/citeqa-example-answer.png")
+AURORA = "What was the maximum depth of Aurora Lake in the 2023 survey?"
+
+
+def _ingest_in_subprocess(data_dir: Path, workdir: Path, *paths: Path) -> None:
+    # Another process, as the CLI would be: milvus-lite keeps a data dir locked by the process that
+    # opened it, so the server could not open one this test process had used.
+    code = "from citeqa.cli import main; main()"
+    args = ["--data-dir", str(data_dir), "ingest", *map(str, paths)]
+    subprocess.run([sys.executable, "-c", code, "-q", *args], cwd=workdir, check=True, timeout=300)
+
+
+def _click_an_example(page) -> None:
+    # The empty chat offers questions drawn from the documents; a click asks one.
+    page.get_by_text("Try asking:").wait_for()
+    examples = page.get_by_role("button", name=re.compile("^What do the documents say about"))
+    assert 2 <= examples.count() <= 4
+    page.screenshot(path=str(EXAMPLE_SHOT), full_page=True)
+    question = examples.first.inner_text().strip().splitlines()[-1]  # after its icon
+    examples.first.click()
+    wait_answered(page)
+    messages = page.get_by_test_id("stChatMessage")
+    assert question in messages.nth(0).inner_text()
+    answer = messages.nth(1)
+    assert "Quoted from your documents" in answer.inner_text().splitlines()[2]  # first, after the avatar
+    badge = answer.locator("span.stMarkdownBadge").first
+    assert badge.inner_text().strip() == "1"  # the quote's [n]
+    settled(page)
+    assert not page.get_by_text("Try asking:").count()
+    page.screenshot(path=str(ANSWER_SHOT), full_page=True)
+
+
+def _stop_a_running_answer(page) -> None:
+    ask(page, AURORA)
+    stop = page.get_by_test_id("stChatMessage").get_by_role("button", name="Stop")  # not Streamlit's own
+    stop.wait_for()
+    page.get_by_text("▌").first.wait_for()  # the model is writing
+    stop.click()
+    answer = page.get_by_test_id("stChatMessage").filter(has_text="Stopped: the answer is what was shown").first
+    answer.wait_for()
+    settled(page)  # the stopped run's live view, left on screen until the new run ends, is gone
+    text = answer.inner_text()
+    assert "maximum depth as 47 metres" in text  # the evidence stays as the answer
+    assert "▌" not in text and not stop.count()
+
+
+def test_examples_stop_and_a_browser_that_leaves(tmp_path: Path):
+    _need_browser()
+    data = tmp_path / "data"
+    _ingest_in_subprocess(data, tmp_path, SAMPLE_DOCS)
+    with (
+        streamlit_server(data, tmp_path, CITEQA_GENERATE="always", CITEQA_MAX_TOKENS="400") as url,
+        chromium() as browser,
+    ):
+        page = open_app(browser, url)
+        with shot_on_failure(page, tmp_path / "citeqa-examples-failure.png"):
+            _click_an_example(page)
+            _stop_a_running_answer(page)
+
+            # A browser that goes away while its answer is generated frees the model: this session's
+            # next question is answered (a turn kept by the gone session would leave it waiting).
+            other = browser.new_context()
+            gone = open_app(other, url)
+            ask(gone, "How long does the Kestrel K2 warranty last?")
+            gone.get_by_text("▌").first.wait_for()
+            other.close()
+            ask(page, "When is the Project Heron launch date?")
+            wait_answered(page, 3)
+            assert "17 June 2024" in page.get_by_test_id("stChatMessage").nth(5).inner_text()

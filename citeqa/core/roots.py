@@ -1,0 +1,47 @@
+"""The record of where documents were ingested from: the files and folders given to ingest, one
+absolute path a line in the data dir, so that an interface can name a document by its path inside
+the folder it came from rather than by the machine's whole path."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger("citeqa")
+
+
+def read_roots(record: Path) -> list[str]:
+    """The recorded roots, oldest first; empty when none were recorded."""
+    try:
+        text = record.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line]
+
+
+def remember_roots(record: Path, given: Sequence[str | Path], *, skip: Path | None = None) -> None:
+    """Add the existing paths of `given` (made absolute as ingest's walk makes them, not resolved)
+    to `record`, leaving out `skip` and what is under it (the uploads folder, named apart)."""
+    skipped = os.path.normpath(skip.absolute()) if skip is not None else None
+    new = []
+    for p in given:
+        path = Path(p).absolute()
+        norm = os.path.normpath(path)
+        if skipped is not None and (norm == skipped or norm.startswith(skipped + os.sep)):
+            continue
+        if path.exists():
+            new.append(str(path))
+    known = read_roots(record)
+    if not (added := [r for r in dict.fromkeys(new) if r not in known]):
+        return
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=".roots-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(r + "\n" for r in known + added))
+        os.replace(tmp, record)
+    except OSError as exc:  # only names on screen depend on it: the ingest goes on
+        log.warning("cannot record the ingested folders in %s: %s", record, exc)
