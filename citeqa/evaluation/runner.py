@@ -182,39 +182,8 @@ def run(
     # One embedding pass serves every mode.
     vectors = engine.embedder.embed_documents(texts)
     for name in modes:
-        mode, fusion = VARIANTS[name]
         say(f"retrieving ({name})")
-        t = time.perf_counter()
-        got = retriever.retrieve_many(
-            texts,
-            top_k=max(MAX_K, k_model, EVIDENCE_POOL),
-            mode=mode,
-            sources=sources,
-            fusion=fusion,
-            relevance_k=k_model,
-            vectors=vectors,
-        )
-        ranks = [
-            first_hit_rank(r.hits[:MAX_K], q) for r, q in zip(got, questions, strict=True) if q.answerable
-        ]
-        # An empty result abstains too (Retriever.is_relevant): count it as relevance -inf.
-        rel = [r.relevance if r.hits else -math.inf for r in got]
-        rel_ans = [r for r, q in zip(rel, questions, strict=True) if q.answerable]
-        rel_un = [r for r, q in zip(rel, questions, strict=True) if not q.answerable]
-        cal = calibrate(rel_ans)
-        evidence = _evidence_at(engine, got, questions, k_model)
-        report.modes[name] = ModeResult(
-            mode=name,
-            questions=len(ranks),
-            hit={k: hit_at(ranks, k) for k in range(1, MAX_K + 1)},
-            mrr=mrr_at(ranks, MAX_K),
-            abstained_unanswerable=abstention_rate(rel_un, retriever.min_score),
-            abstained_answerable=abstention_rate(rel_ans, retriever.min_score),
-            calibrated_min_score=cal,
-            calibrated_abstained_unanswerable=None if cal is None else abstention_rate(rel_un, cal),
-            seconds=time.perf_counter() - t,
-            evidence=evidence,
-        )
+        report.modes[name] = _mode_result(engine, questions, name, vectors, sources=sources, k_model=k_model)
     done: dict[bool, AnswerResult] = {}
     for gen_mode in answers:
         generates = engine.generates(gen_mode)  # type: ignore[arg-type]
@@ -225,6 +194,43 @@ def run(
         report.answers[gen_mode] = done[generates] = result
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _mode_result(
+    engine: Citeqa, questions: Sequence[Question], name: str, vectors: Any, *, sources: Sequence[str], k_model: int
+) -> ModeResult:
+    """Retrieval, abstention and evidence metrics of one retrieval mode."""
+    t = time.perf_counter()
+    retriever = engine.retriever
+    mode, fusion = VARIANTS[name]
+    got = retriever.retrieve_many(
+        [q.question for q in questions],
+        top_k=max(MAX_K, k_model, EVIDENCE_POOL),
+        mode=mode,
+        sources=sources,
+        fusion=fusion,
+        relevance_k=k_model,
+        vectors=vectors,
+    )
+    ranks = [first_hit_rank(r.hits[:MAX_K], q) for r, q in zip(got, questions, strict=True) if q.answerable]
+    # An empty result abstains too (Retriever.is_relevant): count it as relevance -inf.
+    rel = [r.relevance if r.hits else -math.inf for r in got]
+    rel_ans = [r for r, q in zip(rel, questions, strict=True) if q.answerable]
+    rel_un = [r for r, q in zip(rel, questions, strict=True) if not q.answerable]
+    cal = calibrate(rel_ans)
+    evidence = _evidence_at(engine, got, questions, k_model)
+    return ModeResult(
+        mode=name,
+        questions=len(ranks),
+        hit={k: hit_at(ranks, k) for k in range(1, MAX_K + 1)},
+        mrr=mrr_at(ranks, MAX_K),
+        abstained_unanswerable=abstention_rate(rel_un, retriever.min_score),
+        abstained_answerable=abstention_rate(rel_ans, retriever.min_score),
+        calibrated_min_score=cal,
+        calibrated_abstained_unanswerable=None if cal is None else abstention_rate(rel_un, cal),
+        seconds=time.perf_counter() - t,
+        evidence=evidence,
+    )
 
 
 def _evidence_at(engine: Citeqa, got: Sequence[Retrieved], questions: Sequence[Question], k: int) -> dict[int, float]:

@@ -1,25 +1,43 @@
-"""The record of where documents were ingested from: the files and folders given to ingest, one
-absolute path a line in the data dir, so that an interface can name a document by its path inside
-the folder it came from rather than by the machine's whole path."""
+"""Small line records in the data dir, written whole or not at all.
+
+- `<collection>.roots.txt`: where documents were ingested from (the files and folders given to
+  ingest, absolute), so that an interface can name a document by its path inside the folder it
+  came from rather than by the machine's whole path;
+- `<collection>.reindex.txt`: the files of a `citeqa reindex` under way, so that a killed one
+  resumes where it stopped.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 log = logging.getLogger("citeqa")
 
 
-def read_roots(record: Path) -> list[str]:
-    """The recorded roots, oldest first; empty when none were recorded."""
+def read_lines(record: Path) -> list[str]:
+    """The record's lines, in order; empty when there is no record."""
     try:
         text = record.read_text(encoding="utf-8")
     except OSError:
         return []
     return [line for line in text.splitlines() if line]
+
+
+def write_lines(record: Path, lines: Iterable[str]) -> None:
+    """Replace the record with `lines` atomically: a reader sees the old record or the new one."""
+    record.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=f".{record.stem}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+        os.replace(tmp, record)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def remember_roots(record: Path, given: Sequence[str | Path], *, skip: Path | None = None) -> None:
@@ -34,14 +52,10 @@ def remember_roots(record: Path, given: Sequence[str | Path], *, skip: Path | No
             continue
         if path.exists():
             new.append(str(path))
-    known = read_roots(record)
+    known = read_lines(record)
     if not (added := [r for r in dict.fromkeys(new) if r not in known]):
         return
     try:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=".roots-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(r + "\n" for r in known + added))
-        os.replace(tmp, record)
+        write_lines(record, known + added)
     except OSError as exc:  # only names on screen depend on it: the ingest goes on
         log.warning("cannot record the ingested folders in %s: %s", record, exc)
