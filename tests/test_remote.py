@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -133,18 +134,26 @@ def test_follow_up_resolves_through_the_server(remote_engine: Citeqa) -> None:
 @pytest.mark.slow
 def test_four_questions_at_once_all_complete(remote_engine: Citeqa) -> None:
     results: dict[str, object] = {}
-    running: list[int] = []
+    running: list[int] = [0]
+    done = threading.Event()
 
     def ask(question: str) -> None:
-        with remote_engine.turns.turn():
-            running.append(remote_engine.turns.running)
-            results[question] = remote_engine.ask(question)
+        results[question] = remote_engine.ask(question, generate="always")
 
+    def watch() -> None:  # how many were at the server together
+        while not done.is_set():
+            running.append(remote_engine.turns.running)
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     threads = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS]
     for t in threads:
         t.start()
     for t in threads:
         t.join(300)
+    done.set()
+    watcher.join()
     assert set(results) == set(QUESTIONS)
     for question, answer in results.items():
         assert Path(answer.sources[0].source).name == QUESTIONS[question], question  # its own answer
