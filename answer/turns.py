@@ -41,12 +41,6 @@ class TurnQueue:
         with self._cond:
             return self._running
 
-    @property
-    def full(self) -> bool:
-        """Whether a question asking now would be refused (ModelBusy)."""
-        with self._cond:
-            return self._running >= self.slots and len(self._line) >= self.max_waiting
-
     def turn(self, *, on_wait: Callable[[int], None] | None = None) -> Turn:
         """Wait for a turn and return it (a context manager that gives it back).
 

@@ -102,8 +102,10 @@ def score_help(kind: str = "passage", mode: RetrievalMode = "hybrid", *, reranke
         return (
             "How well this sentence answers the question: cosine similarity of the question and the sentence "
             f"(−1 to 1) + {s.lexical:g} × the share of the question's words the sentence contains (rarer words "
-            f"count more; headings and file-name words count less) − {s.rank:g} for each place its passage is "
-            f"ranked below the first. Quotes under {weak:g} are not shown as an answer on their own. "
+            f"count more, file-name words less) + {s.neighbour:g} × the share only a sentence beside it holds "
+            f"+ {s.number:g} when the question asks for a number or a time and the sentence states one "
+            f"− {s.label:g} for a heading or caption − {s.rank:g} for each place its passage is ranked below "
+            f"the first. Quotes under {weak:g} are not shown as an answer on their own. "
             "Higher is better; it is not a probability."
         )
     if reranked:

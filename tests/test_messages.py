@@ -67,3 +67,9 @@ def test_named_settings_exist() -> None:
     bad = sorted({f"{where}: {name}" for where, text in _texts() for name in SETTING.findall(text) if name not in allowed})
     assert len(fields) > 20
     assert not bad, f"messages name settings that do not exist: {bad}"
+
+
+def test_every_setting_is_documented() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [f"CITEQA_{name.upper()}" for name in Settings.model_fields if f"`CITEQA_{name.upper()}`" not in readme]
+    assert not missing, f"settings the README's configuration table does not list: {missing}"

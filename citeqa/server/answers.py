@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from citeqa.answer.stream import AnswerStream
+from citeqa.answer.turns import TurnQueue
+from citeqa.core.errors import ModelBusy
 from citeqa.core.events import Done, Draft, Waiting, text_of
 from citeqa.core.settings import RetrievalMode
 from citeqa.core.types import Answer, History
@@ -67,6 +69,15 @@ class Answers:
         """About when a turn may be free: the questions in line, each taking the usual time."""
         return self.mean_s * max(1, waiting)
 
+    def admit(self, job: AnswerJob, turns: TurnQueue) -> None:
+        """Count `job` in, or refuse it with ModelBusy when the chat model already has as many
+        questions as it may run and hold in line: refused here, before a response has begun,
+        a client gets a clean 429 rather than an error in the middle of its stream."""
+        with self._lock:
+            if len(self._active) >= turns.slots + turns.max_waiting:
+                raise ModelBusy(max(0, len(self._active) - turns.slots))
+            self._active.add(job)
+
     def track(self, job: AnswerJob, *, active: bool) -> None:
         with self._lock:
             (self._active.add if active else self._active.discard)(job)
@@ -111,7 +122,7 @@ class AnswerJob:
         self._thread = threading.Thread(target=self._run, name="citeqa-answer", daemon=True)
 
     def start(self) -> AnswerJob:
-        self._answers.track(self, active=True)
+        self._answers.admit(self, self._engine.turns)
         self._thread.start()
         return self
 

@@ -12,7 +12,6 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from citeqa.core.errors import ModelBusy
 from citeqa.engine import Citeqa
 from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, Question, wait_for_answer
 from citeqa.server.errors import ApiError
@@ -108,8 +107,6 @@ async def _opening(job: AnswerJob) -> list[Event]:
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     engine = engine_of(request)
     check_model(engine, body.model)
-    if engine.turns.full:  # refused now, with its status, rather than after the evidence was sent
-        raise ModelBusy(engine.turns.waiting)
     job = AnswerJob(engine, question_of(body), request.app.state.answers).start()
     if body.stream:
         opening = await _opening(job)
