@@ -51,6 +51,23 @@ def unprivileged() -> list[str]:
     return drop
 
 
+def wait_for_port(port: int, proc, timeout: float = 120) -> None:
+    """Wait until something listens on 127.0.0.1:`port`; fail if `proc` (a subprocess.Popen, the
+    server) exits first, with what it printed."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited: {proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.2)
+    pytest.fail(f"nothing listened on port {port} within {timeout} s")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeqa.cli import cli
-from tests.conftest import REPO, SAMPLE_DOCS, make_settings
+from tests.conftest import REPO, SAMPLE_DOCS, make_settings, wait_for_port
 
 HOLD_WITH_API = """
 import sys
@@ -54,17 +54,6 @@ def _wait_for(proc: subprocess.Popen, pattern: str, timeout: float = 120) -> str
         if pattern in line:
             return line
     pytest.fail(f"no {pattern!r} within {timeout}s: {''.join(seen)}")
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        time.sleep(0.2)
-    pytest.fail(f"nothing listening on port {port} after {timeout}s")
 
 
 def _cli(*args: str, **env: str):
@@ -149,7 +138,7 @@ def test_ingest_while_the_app_runs_through_serve_db(tmp_path: Path, monkeypatch,
         text=True,
     )
     try:
-        _wait_for_port(port, server)
+        wait_for_port(port, server)
         app = Citeqa(
             make_settings(tmp_path / "app-data", milvus_uri=uri), embedder=embedder
         )  # the web app's engine

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO, SAMPLE_DOCS, make_settings
+from tests.conftest import REPO, SAMPLE_DOCS, make_settings, wait_for_port
 from tests.serving import citeqa_cmd, env, free_port, start
 
 
@@ -51,17 +51,6 @@ def test_a_taken_port_is_named(tmp_path: Path) -> None:
     assert r.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in r.stderr and "--port" in r.stderr
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        assert proc.poll() is None, "serve-db exited"
-        time.sleep(0.2)
-    pytest.fail(f"serve-db did not listen on {port} within {timeout} s")
-
-
 def test_api_and_web_app_share_one_index_through_serve_db(tmp_path: Path, embedder) -> None:
     """README, 'The web app and the API together': serve-db, then the API and the app's engine on it."""
     from citeqa.engine import Citeqa
@@ -77,7 +66,7 @@ def test_api_and_web_app_share_one_index_through_serve_db(tmp_path: Path, embedd
     )
     api = None
     try:
-        _wait_for_port(db_port, db)
+        wait_for_port(db_port, db)
         api = start(["serve"], data, tmp_path / "serve.log", CITEQA_MILVUS_URI=uri)  # no token: loopback
         assert httpx.get(f"{api.base}/healthz", timeout=30).json()["documents"] == 3
         # without a key, only requests addressed to loopback names are answered (DNS rebinding)
