@@ -195,7 +195,14 @@ def _upload_ask_and_view(page, tmp_path: Path, pdf: Path) -> None:
     )
     source.locator("summary").click()
     assert re.search(r"score \d", source.inner_text())
-    source.get_by_text("Show page").first.click()
+    # The expander may still be opening when its toggle is first clickable: click until it is on.
+    switch = source.get_by_role("switch", name="Show page")
+    for _ in range(5):
+        source.get_by_text("Show page").first.click()
+        page.wait_for_timeout(1000)
+        if switch.is_checked():
+            break
+    assert switch.is_checked()
     image = source.get_by_test_id("stImage").locator("img").first
     image.wait_for(timeout=60_000)
     page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=image.element_handle())
