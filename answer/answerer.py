@@ -197,7 +197,7 @@ class _Job:
         self.invalid += removed
         if not text.strip():
             return
-        sentence = self.a.check.check(text.strip(), self.sources)
+        sentence = self.a.check.check(text.strip(), self.sources, given=[n for n, _ in self.quotes()])
         first = not any(s.supported for s in self.sentences)
         self.sentences.append(sentence)
         piece = ""

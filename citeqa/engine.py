@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ConfigError
 from citeqa.core.files import keep_private, warn_if_exposed
+from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
 from citeqa.core.types import (
@@ -78,6 +79,7 @@ class Citeqa:
         # Documents, index and uploads are the owner's alone; say so once if an older data dir is not.
         self.privacy_warning = warn_if_exposed(settings.data_dir)
         keep_private()
+        release_freed_memory()
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
             # Taken now, so that a second process is told who holds the data dir before any work.

@@ -122,9 +122,25 @@ def test_evidence_comes_first_then_supported_sentences_only() -> None:
     assert a.text == evidence_text(EVIDENCE) + GENERATED_HEADER + "BERT-base has 12 layers [1]."
     assert a.answer_kind == "generated" and a.grounded and not a.abstained
     assert "".join(e.text for e in events if not isinstance(e, Draft | Waiting)) == a.text
-    check_invariants(a, [p for p in (getattr(e, "text", "") for e in events if not isinstance(e, Draft)) if p])
+    check_invariants(
+        a, [p for p in (getattr(e, "text", "") for e in events if not isinstance(e, Draft)) if p]
+    )
     # The prompt holds the evidence and its neighbours, numbered by passage, without file names.
     assert "[1] BERT-base has 12 transformer layers" in gen.prompts[0] and "bert.pdf" not in gen.prompts[0]
+
+
+def test_an_uncited_sentence_a_given_passage_supports_gets_its_marker() -> None:
+    # Small models copy evidence without a marker: citeqa cites the passage that supports it, and
+    # only that one; an uncited claim no given passage supports stays unsupported.
+    stream, _ = ask("The Eiffel Tower was completed in 1889. BERT-base has 24 transformer layers.")
+    list(stream)
+    a = stream.answer
+    assert [(s.text, s.citations, s.supported, s.attributed) for s in a.sentences] == [
+        ("The Eiffel Tower was completed in 1889 [2].", (2,), True, True),
+        ("BERT-base has 24 transformer layers.", (), False, False),
+    ]
+    assert a.text.endswith(GENERATED_HEADER + "The Eiffel Tower was completed in 1889 [2].")
+    assert a.to_dict()["sentences"][0]["attributed"] is True
 
 
 def test_wrong_number_is_not_supported_and_answer_stays_extractive() -> None:
@@ -137,11 +153,17 @@ def test_wrong_number_is_not_supported_and_answer_stays_extractive() -> None:
 
 
 def test_markers_pointing_at_no_passage_are_removed_and_counted() -> None:
-    stream, _ = ask("BERT-base has 12 transformer layers [1][5]. Paris has the tower [7].")
+    stream, _ = ask("BERT-base has 12 transformer layers [1][5]. Paris has the tower [7]. Rome has it [9].")
     pieces = list(stream)
     a = stream.answer
-    assert [s.text for s in a.sentences] == ["BERT-base has 12 transformer layers [1].", "Paris has the tower."]
-    assert a.invalid_citations == 2
+    # [7] pointed nowhere; the passage given as [2] supports the claim, so it is cited instead.
+    assert [s.text for s in a.sentences] == [
+        "BERT-base has 12 transformer layers [1].",
+        "Paris has the tower [2].",
+        "Rome has it.",
+    ]
+    assert [s.attributed for s in a.sentences] == [False, True, False]
+    assert a.invalid_citations == 3
     assert not MARKER.search(a.text.replace("[1]", "").replace("[2]", ""))
     check_invariants(a, pieces)
 
@@ -276,14 +298,18 @@ def _eventually(cond, timeout: float = 2.0) -> bool:
 @pytest.fixture(scope="module")
 def gen() -> Generator:
     # One thread: see tests/test_llm.py (spin-waiting threads on a busy machine).
-    return Generator(bundled.llm_path(), n_ctx=2048, n_threads=1, n_gpu_layers=0, max_tokens=64, temperature=0.0)
+    return Generator(
+        bundled.llm_path(), n_ctx=2048, n_threads=1, n_gpu_layers=0, max_tokens=64, temperature=0.0
+    )
 
 
 @pytest.mark.parametrize(
     ("question", "evidence"),
     [("How many layers does BERT-base have?", (LAYERS,)), ("When was the Eiffel Tower completed?", (TOWER,))],
 )
-def test_real_model_never_shows_an_unsupported_sentence(gen: Generator, embedder, question: str, evidence) -> None:
+def test_real_model_never_shows_an_unsupported_sentence(
+    gen: Generator, embedder, question: str, evidence
+) -> None:
     answerer = Answerer(SupportCheck(embedder.similarity))
     stream = answerer.stream(
         question, HITS, evidence, relevant=True, clock=Clock(time.perf_counter(), 0, 0), model=lambda: gen

@@ -227,12 +227,14 @@ class Citation:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence the chat model wrote, the passages it cites, and whether they support it."""
+    """A sentence the chat model wrote, the passages it cites, and whether they support it.
+    `attributed`: the model cited nothing and citeqa added the marker of the passage that supports it."""
 
     text: str
     citations: tuple[int, ...]
     supported: bool
     score: float
+    attributed: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -240,6 +242,7 @@ class Sentence:
             "citations": list(self.citations),
             "supported": self.supported,
             "score": round(self.score, 4),
+            "attributed": self.attributed,
         }
 
 
