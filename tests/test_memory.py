@@ -1,4 +1,4 @@
-"""Freed memory is returned to the system: Arrow's system allocator, glibc's fixed mmap threshold."""
+"""Freed memory is returned to the system: Arrow uses its system allocator."""
 
 from __future__ import annotations
 
