@@ -242,7 +242,7 @@ class BeforeSystem:
     is disturbed by the other's prompts)."""
 
     def __init__(self, citeqa: CiteqaSystem) -> None:
-        from citeqa.answer.llm import Generator
+        from citeqa.answer.llm import LocalGenerator as Generator
 
         self.qa = citeqa.qa
         self.gen = Generator.from_settings(citeqa.settings)
