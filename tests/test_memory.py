@@ -1,4 +1,4 @@
-"""Freed memory is returned to the system: Arrow uses its system allocator."""
+"""Freed memory is returned to the system: Arrow uses its system allocator (glibc thresholds: citeqa/core/memory.py)."""
 
 from __future__ import annotations
 
