@@ -138,6 +138,8 @@ class _Job:
         self.standalone = standalone
         self.streamed = evidence_text(shown) if plan == "show" else ""
         self.sentences: list[Sentence] = []
+        # Passage numbers whose quotes the prompt kept: an uncited sentence is checked against these.
+        self.given: tuple[int, ...] = ()
         self.invalid = 0
         self.model_abstained = False
         self.truncated = False
@@ -159,6 +161,7 @@ class _Job:
             gen = model()
             quotes = self.quotes()
             prompt, quotes = evidence_prompt(gen, self.standalone or self.question, quotes)
+            self.given = tuple(n for n, _ in quotes)
             self.wait_s = time.perf_counter() - self.clock.t0
             yield from self._tokens(gen, prompt, quote_stops(quotes), temperature, stopped)
         finally:
@@ -197,7 +200,7 @@ class _Job:
         self.invalid += removed
         if not text.strip():
             return
-        sentence = self.a.check.check(text.strip(), self.sources, given=[n for n, _ in self.quotes()])
+        sentence = self.a.check.check(text.strip(), self.sources, given=self.given)
         first = not any(s.supported for s in self.sentences)
         self.sentences.append(sentence)
         piece = ""

@@ -7,8 +7,9 @@ A sentence is supported when some sentence of a cited passage (or two adjacent o
 A sentence that cites nothing is checked against each passage the model was given (`given`); when
 one supports it, citeqa adds that passage's marker (`Sentence.attributed`), so that the user can
 check it like any other. Small models often copy a sentence of the evidence without a marker; the
-answer would otherwise strike a sentence the documents state word for word. File names and page references the model writes are removed before anything else,
-since sources are only ever named from the passages themselves.
+answer would otherwise strike a sentence the documents state word for word. File names and page
+references the model writes are removed before anything else, since sources are only ever named
+from the passages themselves.
 """
 
 from __future__ import annotations
