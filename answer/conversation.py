@@ -3,8 +3,9 @@
 Deterministic, so it works the same with the 135M demo model as with Llama 2, and never waits
 for the chat model before the evidence is out. A question is a follow-up only when it cannot
 stand alone: it starts like a continuation ("and ...", "what about ..."), or it points back
-("it", "that", "they", ...) with at most two content words of its own, or it has at most one
-content word. Then it is searched for together with the previous question AND on its own words
+("it", "that", "they", ...) before any content word of its own ("What are its default values?",
+not "How does Adam compute its update?", where the word points at Adam) or with at most two
+content words in all, or it has at most one content word. Then it is searched for together with the previous question AND on its own words
 (the engine fuses both); a standalone question is searched for exactly as asked, so an
 unrelated earlier turn can never change its answer. Earlier answers are never used.
 """
@@ -27,7 +28,8 @@ def is_followup(question: str) -> bool:
     words = len(content_word_set(question))
     if _CONTINUES.match(question) or words <= 1:
         return True
-    return words <= 2 and bool(_POINTS_BACK.search(question))
+    back = _POINTS_BACK.search(question)
+    return back is not None and (words <= 2 or not content_word_set(question[: back.start()]))
 
 
 def previous_question(history: History) -> str | None:

@@ -104,9 +104,12 @@ def test_a_real_follow_up_still_resolves(qa: Citeqa) -> None:
         ("and when was that measured?", True),
         ("What about its cost?", True),
         ("When was it?", True),
+        ("What are its default values for beta1 and beta2?", True),
+        ("Does it read Markdown and Word files too?", True),
         ("What was the maximum depth of Aurora Lake?", False),
         ("What does RAG stand for in retrieval-augmented generation?", False),
         ("How does Adam compute its update from the gradient moments?", False),
+        ("Which model has the layers that the paper describes as residual?", False),
     ],
 )
 def test_only_questions_that_cannot_stand_alone_are_follow_ups(question: str, followup: bool) -> None:
