@@ -21,9 +21,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh script
 	scripts/install_ocr.sh
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed scripts/install_llama_server.sh
 	$(BIN)/pip install -q -e ".[dev]"
 	scripts/install_browser.sh $(BIN)/python
+	scripts/install_llama_server.sh $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
@@ -52,6 +53,7 @@ bench: install-test
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/answer.py
+	$(BIN)/python bench/remote.py
 
 clean:
 	rm -rf $(VENV) .citeqa .pytest_cache .ruff_cache

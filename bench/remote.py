@@ -1,4 +1,4 @@
-"""Four questions at once: the local GGUF in citeqa's process against the same model behind a server.
+"""Four questions at once: the local GGUF in citeqa's process against the same model behind servers.
 
     .venv/bin/python bench/remote.py [--max-tokens N] [--threads N] [--rounds N] [--llm-url URL] [--out FILE]
 
@@ -7,15 +7,17 @@ time from four threads (as four web sessions would), each taking its turn at the
 the engine's turn queue like every edge does:
 
 - local: the bundled SmolLM2 GGUF run by llama-cpp-python inside citeqa: one question at a time.
-- remote: the same GGUF behind llama-cpp-python's OpenAI-compatible server (`python -m
-  llama_cpp.server`, same context and threads) on loopback, CITEQA_LLM_URL pointing at it: the
-  four questions go to the server at once (CITEQA_LLM_CONCURRENCY=4), and retrieval and checking
-  overlap with generation. With --llm-url, an already running server instead (llama.cpp's
-  `llama-server --parallel 4`, vLLM), whose model may differ.
+- llama-cpp-python server: the same GGUF behind `python -m llama_cpp.server` (same context and
+  threads) on loopback, CITEQA_LLM_URL pointing at it. It serves one request at a time.
+- llama.cpp server: the same GGUF behind llama.cpp's `llama-server --parallel 4` (built by
+  scripts/install_llama_server.sh; left out, with a note, where it is not built), which decodes
+  the four together, as a team's model server runs.
+- With --llm-url, an already running server instead of the two (vLLM, Ollama), whose model may differ.
 
-Reported: the time until all four are answered, and each question's time to its answer, medians
-over rounds; rounds alternate which system goes first. The ratio is remote/local in the same run.
-Writes bench/results/remote.json.
+The remote systems get CITEQA_LLM_CONCURRENCY=4, so the four questions go to the server at once and
+retrieval and checking overlap with generation. Reported: the time until all four are answered, and
+each question's time to its answer, medians over rounds; each round shifts which system goes first.
+Ratios are each remote's total over local's, in the same run. Writes bench/results/remote.json.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from citeqa.engine import Citeqa
     from citeqa.retrieval.embedder import Embedder
     from tests.conftest import SAMPLE_DOCS
-    from tests.llm_server import llama_cpp_server
+    from tests.llm_server import llama_cpp_server, llama_server, native_server_missing
 
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         common = dict(_env_file=None, data_dir=Path(tmp) / "data", n_ctx=N_CTX, max_tokens=args.max_tokens,
@@ -108,11 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         embedder = Embedder.from_settings(Settings(**common))
         with Citeqa(Settings(**common), embedder=embedder) as qa:
             qa.ingest([SAMPLE_DOCS])
-        url = args.llm_url or stack.enter_context(llama_cpp_server(Path(tmp), n_ctx=N_CTX, n_threads=args.threads)).url
-        systems = {"local": Settings(**common), "remote": Settings(**common, llm_url=url, llm_concurrency=4)}
-        runs: dict[str, list[tuple[float, list[float], list[str]]]] = {"local": [], "remote": []}
+        urls: dict[str, str] = {}
+        if args.llm_url:
+            urls["remote"] = args.llm_url
+        else:
+            server = llama_cpp_server(Path(tmp), n_ctx=N_CTX, n_threads=args.threads)
+            urls["llama-cpp-python server"] = stack.enter_context(server).url
+            if why := native_server_missing():
+                print(f"llama.cpp server left out: {why}", file=sys.stderr)
+            else:
+                native = llama_server(Path(tmp), parallel=len(QUESTIONS), n_ctx=N_CTX, n_threads=args.threads)
+                urls["llama.cpp server"] = stack.enter_context(native).url
+        systems = {"local": Settings(**common)}
+        systems |= {name: Settings(**common, llm_url=url, llm_concurrency=4) for name, url in urls.items()}
+        order = list(systems)
+        runs: dict[str, list[tuple[float, list[float], list[str]]]] = {name: [] for name in systems}
         for rnd in range(args.rounds):
-            for name in ("local", "remote") if rnd % 2 == 0 else ("remote", "local"):
+            for name in order[rnd % len(order) :] + order[: rnd % len(order)]:
                 with engine(systems[name], embedder) as qa:
                     runs[name].append(four_at_once(qa, QUESTIONS))
                 print(f"round {rnd + 1} {name}: all four in {runs[name][-1][0]:.1f} s", file=sys.stderr)
@@ -125,19 +139,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         for name, rs in runs.items()
     }
-    ratio = summary["remote"]["total_s"] / summary["local"]["total_s"]
+    ratios = {name: s["total_s"] / summary["local"]["total_s"] for name, s in summary.items() if name != "local"}
     print(f"\nFour questions at once, max_tokens {args.max_tokens}, {args.threads} llama.cpp thread(s), "
           f"median of {args.rounds} rounds ({os.cpu_count()} cores)")  # fmt: skip
-    print(f"{'':8}{'all four':>10}" + "".join(f"{f'q{i + 1}':>8}" for i in range(len(QUESTIONS))))
+    width = max(map(len, summary)) + 2
+    print(f"{'':{width}}{'all four':>10}" + "".join(f"{f'q{i + 1}':>8}" for i in range(len(QUESTIONS))))
     for name, s in summary.items():
-        print(f"{name:8}{s['total_s']:>9.1f}s" + "".join(f"{t:>7.1f}s" for t in s["each_s"]))
-    print(f"remote/local total time: {ratio:.2f}" + (f" (server: {args.llm_url})" if args.llm_url else ""))
+        print(f"{name:{width}}{s['total_s']:>9.1f}s" + "".join(f"{t:>7.1f}s" for t in s["each_s"]))
+    for name, ratio in ratios.items():
+        print(f"{name} / local total time: {ratio:.2f}" + (f" (server: {args.llm_url})" if args.llm_url else ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "ratio_remote_local": ratio, "runs": runs,
+    args.out.write_text(json.dumps({"summary": summary, "ratios_to_local": ratios, "runs": runs,
                                     "max_tokens": args.max_tokens, "threads": args.threads,
                                     "llm_url": args.llm_url, "cores": os.cpu_count()}, indent=2))  # fmt: skip
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,11 +1,16 @@
-"""llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`) with the bundled
-SmolLM2 GGUF on a free loopback port: the remote chat model of the tests and of bench/remote.py."""
+"""OpenAI-compatible servers with the bundled SmolLM2 GGUF on a free loopback port: the remote chat
+model of the tests and of bench/remote.py.
+
+- llama-cpp-python's own server (`python -m llama_cpp.server`): one request at a time.
+- llama.cpp's `llama-server` (built by scripts/install_llama_server.sh into the virtualenv):
+  `--parallel N` slots decoded together, as a team's shared model server would run."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,11 +67,27 @@ def _ready(url: str, api_key: str | None) -> bool:
         return False
 
 
+def native_binary() -> Path | None:
+    """llama.cpp's `llama-server`: the virtualenv's (scripts/install_llama_server.sh), else on PATH."""
+    beside = Path(sys.executable).parent / "llama-server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("llama-server")
+    return Path(found) if found else None
+
+
+def native_server_missing() -> str | None:
+    """Why llama.cpp's server cannot run here, or None."""
+    if native_binary() is None:
+        return "llama.cpp's llama-server is not built: run scripts/install_llama_server.sh (make install-test does)"
+    return None
+
+
 @contextlib.contextmanager
 def llama_cpp_server(
     workdir: Path, *, n_ctx: int = 2048, n_threads: int = 1, api_key: str | None = None, model: Path | None = None
 ) -> Iterator[LlmServer]:
-    """The server, started and ready; stopped on exit (if still running)."""
+    """llama-cpp-python's server, started and ready; stopped on exit (if still running)."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "llama_cpp.server",
@@ -78,7 +99,33 @@ def llama_cpp_server(
     ]  # fmt: skip
     if api_key:
         cmd += ["--api_key", api_key]
-    log = workdir / f"llama-server-{port}.log"
+    with _serving(cmd, workdir / f"llama-cpp-python-{port}.log", port, api_key) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def llama_server(
+    workdir: Path, *, parallel: int = 4, n_ctx: int = 2048, n_threads: int = 1, api_key: str | None = None
+) -> Iterator[LlmServer]:
+    """llama.cpp's server with `parallel` slots of `n_ctx` tokens each, started and ready."""
+    binary = native_binary()
+    if binary is None:
+        raise RuntimeError(native_server_missing())
+    port = free_port()
+    cmd = [
+        str(binary), "--model", str(bundled.llm_path()), "--alias", ALIAS,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--ctx-size", str(n_ctx * parallel), "--parallel", str(parallel),
+        "--threads", str(n_threads), "--threads-batch", str(n_threads),
+    ]  # fmt: skip
+    if api_key:
+        cmd += ["--api-key", api_key]
+    with _serving(cmd, workdir / f"llama-server-{port}.log", port, api_key) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _serving(cmd: list[str], log: Path, port: int, api_key: str | None) -> Iterator[LlmServer]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -87,7 +134,7 @@ def llama_cpp_server(
         deadline = time.monotonic() + START_S
         while not _ready(server.url, api_key):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(f"{Path(cmd[0]).name} did not start:\n{log.read_text(errors='replace')[-3000:]}")
             time.sleep(0.2)
         yield server
     finally:
