@@ -14,6 +14,7 @@ import pytest
 
 from citeqa.core.errors import DocumentError
 from citeqa.core.files import content_hash
+from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.loaders import SUPPORTED_SUFFIXES, clean_text, load
 from tests.conftest import unprivileged
 
@@ -165,6 +166,29 @@ def test_clean_text() -> None:
     assert clean_text("page1\fpage2") == "page1\npage2"
     assert clean_text("  \n e\ufb03cient \ufb01rst  \n") == "efficient first"
 
+
+
+def test_line_end_hyphenation_is_undone_by_the_documents_own_words() -> None:
+    pages = [
+        "Our re-\nsults hold for every mini-\nbatch.\nThe results of each mini-batch are in Table 1.",
+        "A batch-\nnormalized network; end-to-\nend; state-of-the-\nart; top-\n5 error; un-\nseen inputs.",
+    ]
+    one, two = dehyphenate(pages)
+    assert one.startswith("Our results hold for every mini-batch.")  # "results" and "mini-batch" occur elsewhere
+    assert "A batchnormalized network" in two  # nothing elsewhere says otherwise: hyphenation, the usual case
+    assert "end-to-end" in two and "state-of-the-art" in two  # a compound continues as one
+    assert "top-5 error" in two  # digits keep the hyphen
+    assert "unseen inputs" in two
+    assert dehyphenate(["no hyphen\nhere"]) == ["no hyphen\nhere"]
+
+
+def test_real_pdf_hyphenation_is_undone(pdfs: Path, corpus_docs: dict) -> None:
+    raw = pypdf.PdfReader(pdfs / "1502.03167.pdf").pages[0].extract_text()
+    assert "ac-\ncuracy" in raw and "batch-\nnormalized" in raw, "fixture no longer exercises hyphenation"
+    page = corpus_docs["1502.03167.pdf"].pages[0].text
+    assert "-\n" not in page
+    assert "exceeding the accuracy of human raters" in _norm(page)
+    assert "an ensemble of batch-normalized networks" in _norm(page)  # the paper's own compound, kept
 
 # -- bad files ---------------------------------------------------------------------
 

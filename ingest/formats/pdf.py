@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from citeqa.core.errors import DocumentError, OcrError
 from citeqa.core.types import Page
 from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
+from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.ocr import DPI, PDFIUM, Ocr
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def load(path: Path, options: Options) -> Loaded:
 
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
     scanned, read = (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options.ocr, texts, warnings)
-    pages = tuple(Page(text=t, page=n) for n, t in sorted(texts.items()) if t)
+    numbers = sorted(texts)
+    joined = dehyphenate(texts[n] for n in numbers)
+    pages = tuple(Page(text=t, page=n) for n, t in zip(numbers, joined, strict=True) if t)
     if not pages:
         if errors:
             raise DocumentError(path, f"corrupt or truncated PDF ({errors[0]})")
