@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa.core.errors import DocumentError
-from citeqa.core.files import content_hash, os_reason
+from citeqa.core.files import absolute_path, content_hash, os_reason
 from citeqa.core.settings import Settings
 from citeqa.core.types import Chunk, Document, DocumentRecord, FileResult, IngestReport
 from citeqa.ingest.chunker import Chunker
@@ -194,7 +194,7 @@ class Ingestor:
         """Remove documents by file path, or every document under a folder path."""
         removed: list[str] = []
         for p in paths:
-            target = str(Path(p).absolute())
+            target = absolute_path(p)
             matches = [d.path for d in self.store.documents(under=[target])]
             if self.store.stored([target]):
                 matches.append(target)
@@ -238,8 +238,8 @@ class Ingestor:
                 yield (p, digest)
 
     def _missing_under(self, roots: Sequence[str | Path]) -> list[str]:
-        dirs = [str(Path(r).absolute()) for r in roots if Path(r).is_dir()]
-        files = [str(Path(r).absolute()) for r in roots if not Path(r).is_dir()]
+        dirs = [absolute_path(r) for r in roots if Path(r).is_dir()]
+        files = [absolute_path(r) for r in roots if not Path(r).is_dir()]
         # Only the missing ones are kept: the manifest is read a page at a time.
         missing = {d.path for d in self.store.iter_documents(under=dirs) if not os.path.lexists(d.path)} if dirs else set()
         missing |= {p for p in self.store.stored(files) if not os.path.lexists(p)}

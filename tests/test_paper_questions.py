@@ -16,9 +16,11 @@ pytestmark = pytest.mark.slow
 
 QUESTIONS = REPO / "bench" / "paper_questions.jsonl"
 # Measured with the default settings (CITEQA_GENERATE=auto, so the demo model writes nothing):
-# 17 of 24 (13 before stemming, the number and neighbour terms, caption penalty, 20 passages and the
-# third quote). Below this the evidence selection or the retrieval got worse.
-MIN_GOLD_IN_ANSWER = 17 / 24
+# 16 of 24 (13 before stemming, the number and neighbour terms, caption penalty, 20 passages and the
+# third quote; 17 before PDF hyphenation was undone, but one of those 17, the ResNet mini-batch
+# size, was found in p. 12's "mini-batch size of 256 images for fine-tuning", another experiment).
+# Below this the evidence selection or the retrieval got worse.
+MIN_GOLD_IN_ANSWER = 16 / 24
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,24 @@ def test_ingest_is_idempotent_and_syncs(backend_settings, embedder, tmp_path):
         qa.close()
 
 
+
+def test_one_folder_named_two_ways_is_one_set_of_documents(settings, embedder, tmp_path, monkeypatch):
+    """`citeqa ingest ../docs` from a sibling folder and `citeqa ingest /abs/docs` name the same
+    files: the second run finds them unchanged, and nothing is stored twice."""
+    docs = tmp_path / "docs"
+    a = _write(docs / "a.md", "# Alpha\n\nThe alpha reactor runs at 451 kelvin during the night shift.\n")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    with Citeqa(settings, embedder=embedder) as qa:
+        first = qa.ingest([Path("../docs")])
+        assert first.count("added") == 1
+        assert [d.path for d in qa.documents()] == [str(a)]  # stored without the ".."
+        again = qa.ingest([docs])
+        assert again.count("unchanged") == 1 and again.chunks_added == 0
+        assert len(qa.documents()) == 1 and qa.store.count_chunks() == first.chunks_added
+        assert qa.search("alpha reactor", top_k=1)[0].source == str(a)
+        assert qa.remove([Path("./../docs/a.md")]) == [str(a)] and qa.documents() == []
+
 def test_sample_docs_answerable_by_search(backend_settings, embedder, tmp_path):
     docs = tmp_path / "sample"
     shutil.copytree(SAMPLE_DOCS, docs)

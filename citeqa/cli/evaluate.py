@@ -10,6 +10,7 @@ import click
 from citeqa.cli.base import cli, ctx, edge, retrieval_options
 from citeqa.cli.questions import announce_demo_model
 from citeqa.core.errors import CiteqaError
+from citeqa.core.files import absolute_path
 from citeqa.questions import read_questions
 
 
@@ -69,7 +70,7 @@ def eval_cmd(
                 f"{len(ingested.failed)} file(s) under {docs} failed to ingest; see `citeqa ingest {docs}`"
             )
         # Stored sources are absolute; an absolute glob keeps other indexed documents out of the ranking.
-        sources = sources or (f"{docs.absolute()}/*",)
+        sources = sources or (f"{absolute_path(docs)}/*",)
     if any(engine.generates(m) for m in answers):  # type: ignore[arg-type]
         announce_demo_model(c, True)
 

@@ -38,6 +38,13 @@ def exposed(path: str | Path) -> str | None:
     return f"mode {stat.filemode(mode)}: other users of this machine can read it; make it private with: chmod -R go-rwx {path}"
 
 
+def absolute_path(path: str | Path) -> str:
+    """`path` made absolute as the user named it: "." and ".." resolved by name, symlinks kept.
+    One spelling per file: "../docs/a.pdf" and "/home/me/docs/a.pdf" must be one document, not two
+    (Path.absolute() keeps the ".."), while a symlinked folder keeps the name the user gave it."""
+    return os.path.abspath(os.fspath(path))
+
+
 def content_hash(path: str | Path) -> str:
     """SHA-256 of the file's bytes, hex: a document's version in the manifest, and an upload's identity."""
     with open(path, "rb") as f:

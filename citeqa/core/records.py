@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from citeqa.core.files import absolute_path
+
 log = logging.getLogger("citeqa")
 
 
@@ -43,15 +45,14 @@ def write_lines(record: Path, lines: Iterable[str]) -> None:
 def remember_roots(record: Path, given: Sequence[str | Path], *, skip: Path | None = None) -> None:
     """Add the existing paths of `given` (made absolute as ingest's walk makes them, not resolved)
     to `record`, leaving out `skip` and what is under it (the uploads folder, named apart)."""
-    skipped = os.path.normpath(skip.absolute()) if skip is not None else None
+    skipped = absolute_path(skip) if skip is not None else None
     new = []
     for p in given:
-        path = Path(p).absolute()
-        norm = os.path.normpath(path)
+        norm = absolute_path(p)
         if skipped is not None and (norm == skipped or norm.startswith(skipped + os.sep)):
             continue
-        if path.exists():
-            new.append(str(path))
+        if os.path.exists(norm):
+            new.append(norm)
     known = read_lines(record)
     if not (added := [r for r in dict.fromkeys(new) if r not in known]):
         return
