@@ -53,7 +53,6 @@ bench: install-test
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/answer.py
-	$(BIN)/python bench/remote.py
 
 clean:
 	rm -rf $(VENV) .citeqa .pytest_cache .ruff_cache

@@ -17,6 +17,10 @@ For a fixed list of questions over ../shared/corpus, in one long-lived process:
   PyPDFLoader/TextLoader documents, HuggingFaceEmbeddings of the same all-MiniLM-L6-v2, an
   InMemoryVectorStore retriever's top 4, the tutorial's "stuff" prompt, `LlamaCpp` streaming).
   Target: citeqa's time to first token lower than this chain's.
+- four at once (unless --no-remote): bench/remote.py's comparison of the same four questions asked
+  at once of the local model and of the model behind llama-cpp-python's server and llama.cpp's
+  `llama-server --parallel 4` (CITEQA_LLM_URL). Target: a server that batches (llama.cpp's)
+  answers all four in less total time than the local model.
 
 Generated tokens are counted with the chat model's tokenizer; generation tokens/s is the tokens
 after the first over the time from the first streamed piece to the last, by the wall clock (the
@@ -583,6 +587,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus dir with pdfs/ and squad/docs/"
     )
     p.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    p.add_argument(
+        "--no-remote", dest="remote", action="store_false", help="skip the four-at-once comparison with model servers"
+    )
     return p.parse_args(argv)
 
 
@@ -674,6 +681,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.out.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {args.out}")
+    if args.remote:
+        from bench import remote
+
+        print("\nFour questions at once: the local model and the same model behind servers", flush=True)
+        return remote.main([])
     return 0
 
 
