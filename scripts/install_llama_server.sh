@@ -30,7 +30,10 @@ key=$(printf 'server|%s|%s|%s' "$VERSION" "$cmake_args" "$cflags" | sha1sum | cu
 built="$CACHE/llama-server-$key/llama-server"
 
 if [ ! -x "$built" ]; then
-  command -v cmake >/dev/null || { echo "cmake is needed to build llama-server (apt install cmake)" >&2; exit 1; }
+  if ! command -v cmake >/dev/null; then  # the registry's cmake, where the system has none
+    "$PY" -m pip install -q cmake
+    export PATH="$BIN:$PATH"
+  fi
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   echo "building llama.cpp's llama-server ($VERSION, $cmake_args); this takes a few minutes"
