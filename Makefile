@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
 
 # torch first and pinned: a looser spec pulls the CUDA build (gigabytes) on Linux.
-$(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh scripts/install_ocr.sh
+$(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh scripts/llama_flags.sh scripts/install_ocr.sh
 	$(BIN)/pip install -q torch==2.13.0
 	scripts/install_llama.sh $(BIN)/python
 	$(BIN)/pip install -q -e .

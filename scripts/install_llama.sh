@@ -7,17 +7,8 @@ PY=${1:-.venv/bin/python}
 VERSION=${LLAMA_CPP_VERSION:-0.3.36}
 WHEELS=${CITEQA_WHEEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/citeqa/wheels}
 
-arch=$(uname -m)
-if [ -n "${CITEQA_LLAMA_CMAKE_ARGS:-}" ]; then
-  cmake_args=$CITEQA_LLAMA_CMAKE_ARGS; cflags=""
-elif [ "$arch" = "x86_64" ] || [ "$arch" = "amd64" ]; then
-  cmake_args="-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-  cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-elif [ "$(uname -s)" = "Darwin" ]; then
-  cmake_args="-DGGML_METAL=on"; cflags=""
-else
-  cmake_args=""; cflags=""
-fi
+# shellcheck source=scripts/llama_flags.sh
+. "$(dirname "$0")/llama_flags.sh"
 
 decode_ok() {
   "$PY" - <<'PY'

@@ -14,17 +14,8 @@ VERSION=${LLAMA_CPP_VERSION:-0.3.36}
 CACHE=${CITEQA_WHEEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/citeqa/wheels}
 BIN=$(dirname "$PY")
 
-arch=$(uname -m)
-if [ -n "${CITEQA_LLAMA_CMAKE_ARGS:-}" ]; then
-  cmake_args=$CITEQA_LLAMA_CMAKE_ARGS; cflags=""
-elif [ "$arch" = "x86_64" ] || [ "$arch" = "amd64" ]; then
-  cmake_args="-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-  cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-elif [ "$(uname -s)" = "Darwin" ]; then
-  cmake_args="-DGGML_METAL=on"; cflags=""
-else
-  cmake_args=""; cflags=""
-fi
+# shellcheck source=scripts/llama_flags.sh
+. "$(dirname "$0")/llama_flags.sh"
 
 key=$(printf 'server|%s|%s|%s' "$VERSION" "$cmake_args" "$cflags" | sha1sum | cut -c1-12)
 built="$CACHE/llama-server-$key/llama-server"

@@ -15,10 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,9 +98,7 @@ def llama_cpp_server(
         # By default a new request cuts the answer being streamed short: serve them in turn instead.
         "--interrupt_requests", "False", "--verbose", "False",
     ]  # fmt: skip
-    if api_key:
-        cmd += ["--api_key", api_key]
-    with _serving(cmd, workdir / f"llama-cpp-python-{port}.log", port, api_key) as server:
+    with _serving(cmd, workdir / f"llama-cpp-python-{port}.log", port, ("--api_key", api_key)) as server:
         yield server
 
 
@@ -118,14 +117,17 @@ def llama_server(
         "--ctx-size", str(n_ctx * parallel), "--parallel", str(parallel),
         "--threads", str(n_threads), "--threads-batch", str(n_threads),
     ]  # fmt: skip
-    if api_key:
-        cmd += ["--api-key", api_key]
-    with _serving(cmd, workdir / f"llama-server-{port}.log", port, api_key) as server:
+    with _serving(cmd, workdir / f"llama-server-{port}.log", port, ("--api-key", api_key)) as server:
         yield server
 
 
 @contextlib.contextmanager
-def _serving(cmd: list[str], log: Path, port: int, api_key: str | None) -> Iterator[LlmServer]:
+def _serving(cmd: list[str], log: Path, port: int, key: tuple[str, str | None]) -> Iterator[LlmServer]:
+    """`cmd` run with its API key option (`key`: the server's flag and the key, or None), until
+    ready on `port`; stopped on exit."""
+    flag, api_key = key
+    if api_key:
+        cmd = [*cmd, flag, api_key]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
     with log.open("wb") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -147,3 +149,30 @@ def _serving(cmd: list[str], log: Path, port: int, api_key: str | None) -> Itera
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+def at_once(ask: Callable[[str], object], questions: Iterable[str], sample: Callable[[], int]) -> tuple[dict, list[int]]:
+    """Each question asked from its own thread, all at once, while `sample()` is read every 10 ms:
+    the answers by question, and the samples (how many were being served, by some count)."""
+    results: dict[str, object] = {}
+    samples: list[int] = [0]
+    done = threading.Event()
+
+    def run(question: str) -> None:
+        results[question] = ask(question)
+
+    def watch() -> None:
+        while not done.is_set():
+            samples.append(sample())
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=run, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    done.set()
+    watcher.join()
+    return results, samples

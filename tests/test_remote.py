@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from citeqa.core.errors import ModelServerError
 from citeqa.core.events import Draft, EvidenceReady, text_of
 from citeqa.engine import Citeqa
 from tests.conftest import SAMPLE_DOCS, make_settings
-from tests.llm_server import ALIAS, llama_cpp_server, server_missing
+from tests.llm_server import ALIAS, at_once, llama_cpp_server, server_missing
 
 AURORA = "What was the maximum depth of Aurora Lake?"
 QUESTIONS = {
@@ -133,27 +131,9 @@ def test_follow_up_resolves_through_the_server(remote_engine: Citeqa) -> None:
 
 @pytest.mark.slow
 def test_four_questions_at_once_all_complete(remote_engine: Citeqa) -> None:
-    results: dict[str, object] = {}
-    running: list[int] = [0]
-    done = threading.Event()
-
-    def ask(question: str) -> None:
-        results[question] = remote_engine.ask(question, generate="always")
-
-    def watch() -> None:  # how many were at the server together
-        while not done.is_set():
-            running.append(remote_engine.turns.running)
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    threads = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    done.set()
-    watcher.join()
+    results, running = at_once(
+        lambda q: remote_engine.ask(q, generate="always"), QUESTIONS, lambda: remote_engine.turns.running
+    )
     assert set(results) == set(QUESTIONS)
     for question, answer in results.items():
         assert Path(answer.sources[0].source).name == QUESTIONS[question], question  # its own answer

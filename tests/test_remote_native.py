@@ -4,7 +4,6 @@ its refusals, through the same RemoteGenerator as every OpenAI-compatible server
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from citeqa.core.errors import ModelServerError
 from citeqa.core.events import Draft, EvidenceReady, text_of
 from citeqa.engine import Citeqa
 from tests.conftest import SAMPLE_DOCS, make_settings
-from tests.llm_server import ALIAS, LlmServer, llama_server, native_server_missing
+from tests.llm_server import ALIAS, LlmServer, at_once, llama_server, native_server_missing
 
 QUESTIONS = {
     "What was the maximum depth of Aurora Lake?": "aurora_lake_field_station_2023.pdf",
@@ -69,29 +68,13 @@ def test_counts_use_llama_servers_tokenizer(native: LlmServer, generator: LocalG
 def test_four_questions_at_once_are_decoded_together(native_engine: Citeqa, native: LlmServer) -> None:
     """The four are at the server together and its slots work on them at the same time (its /slots
     report), not one after another as behind a single local model."""
-    results: dict[str, object] = {}
-    busy: list[int] = [0]
-    done = threading.Event()
+    base = native.url.removesuffix("/v1")
+    with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as client:
 
-    def ask(question: str) -> None:
-        results[question] = native_engine.ask(question, generate="always")
+        def busy_slots() -> int:
+            return sum(bool(s.get("is_processing")) for s in client.get(f"{base}/slots", timeout=5).json())
 
-    def watch() -> None:
-        base = native.url.removesuffix("/v1")
-        with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as client:
-            while not done.is_set():
-                slots = client.get(f"{base}/slots", timeout=5).json()
-                busy.append(sum(bool(s.get("is_processing")) for s in slots))
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    threads = [threading.Thread(target=ask, args=(q,)) for q in QUESTIONS]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    done.set()
-    watcher.join()
+        results, busy = at_once(lambda q: native_engine.ask(q, generate="always"), QUESTIONS, busy_slots)
     assert set(results) == set(QUESTIONS)
     for question, answer in results.items():
         assert Path(answer.sources[0].source).name == QUESTIONS[question], question  # its own answer
