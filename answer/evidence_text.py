@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import PurePath
 
 import snowballstemmer
 
 from citeqa.answer.citations import content_word_set
 
+_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _local = threading.local()  # a snowball stemmer keeps state while it stems: one per thread
 
 
@@ -27,6 +29,19 @@ def stems(text: str) -> frozenset[str]:
     """The content words of `text` (citeqa.answer.citations.content_word_set), Snowball-stemmed so
     that "retrieval" meets "retrieved" and "decay" meets "decayed"."""
     return frozenset(_stemmer().stemWords(sorted(content_word_set(text))))
+
+
+@functools.lru_cache(maxsize=4096)
+def compound_share(question: str) -> Mapping[str, float]:
+    """For each stemmed word of a hyphenated name in `question` ("Fusion-in-Decoder": fusion,
+    decod), the share of one word's weight it gets (1/2 each), so that the name counts as one
+    concept. Words outside such names are left out (their share is 1). Cached: read only."""
+    share: dict[str, float] = {}
+    for name in _HYPHENATED.findall(question):
+        parts = stems(name.replace("-", " "))
+        for w in parts:
+            share.setdefault(w, 1.0 / len(parts))
+    return share
 
 
 @functools.lru_cache(maxsize=1024)

@@ -9,8 +9,17 @@ import numpy as np
 import pytest
 
 from citeqa.answer.conversation import is_followup, search_queries
-from citeqa.answer.evidence import QUOTE_FLOOR, THIRD_WITHIN, select, shown_count, to_embed, window
-from citeqa.answer.evidence_text import asks_quantity, is_label, states_number, stems
+from citeqa.answer.evidence import (
+    DEFAULT_SCORER,
+    QUOTE_FLOOR,
+    THIRD_WITHIN,
+    Scorer,
+    select,
+    shown_count,
+    to_embed,
+    window,
+)
+from citeqa.answer.evidence_text import asks_quantity, compound_share, is_label, states_number, stems
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.core.events import Done, EvidenceReady
 from citeqa.core.sentences import scorable_spans, sentence_spans
@@ -141,7 +150,7 @@ def test_capital_of_australia_over_the_papers_abstains(corpus: Path, tmp_path, e
 # -- the scorer's terms, over equal cosines so that only the term under test decides ---------------
 
 
-def _select_flat(question: str, *texts: str, limit: int = 3):
+def _select_flat(question: str, *texts: str, limit: int = 3, scorer: Scorer = DEFAULT_SCORER):
     """Evidence over passages whose every sentence is equally close to the question (cosine 0.5)."""
     hits, vectors = [], {}
     for i, text in enumerate(texts):
@@ -149,7 +158,7 @@ def _select_flat(question: str, *texts: str, limit: int = 3):
         spans = list(scorable_spans(text))
         vectors[hit.chunk_id] = (spans, np.full((len(spans), 2), [0.5, 0.0], dtype=np.float32))
         hits.append(hit)
-    return select(question, np.array([1.0, 0.0], dtype=np.float32), hits, vectors, limit=limit)
+    return select(question, np.array([1.0, 0.0], dtype=np.float32), hits, vectors, limit=limit, scorer=scorer)
 
 
 def test_a_quantity_question_prefers_the_sentence_that_states_a_number() -> None:
@@ -176,6 +185,18 @@ def test_captions_and_axis_numbers_are_not_evidence() -> None:
     question = "Which retrieval method does Fusion-in-Decoder use for SQuAD?"
     assert _select_flat(question, caption, axis, answer)[0].quote == answer
 
+
+
+def test_a_hyphenated_name_counts_as_one_of_the_questions_words() -> None:
+    """The sentence that only names the method matched two words of "Fusion-in-Decoder" and
+    outscored the one that answers; as one concept, the name no longer outweighs the question."""
+    naming = "The model performs evidence fusion in the decoder, and we call it Fusion-in-Decoder."
+    answer = "Its passages are retrieved with BM25 for SQuAD."
+    question = "Which retrieval method does Fusion-in-Decoder use for SQuAD?"
+    assert compound_share(question) == {"fusion": 0.5, "decod": 0.5}
+    assert compound_share("How deep is the lake?") == {}
+    assert _select_flat(question, naming, answer)[0].quote == answer
+    assert _select_flat(question, naming, answer, scorer=Scorer(compound=False))[0].quote == naming
 
 def test_words_match_across_inflections_and_neighbours_lend_theirs() -> None:
     assert stems("passages retrieved") & stems("retrieval of passages") == {"passag", "retriev"}

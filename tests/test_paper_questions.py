@@ -16,11 +16,11 @@ pytestmark = pytest.mark.slow
 
 QUESTIONS = REPO / "bench" / "paper_questions.jsonl"
 # Measured with the default settings (CITEQA_GENERATE=auto, so the demo model writes nothing):
-# 16 of 24 (13 before stemming, the number and neighbour terms, caption penalty, 20 passages and the
-# third quote; 17 before PDF hyphenation was undone, but one of those 17, the ResNet mini-batch
-# size, was found in p. 12's "mini-batch size of 256 images for fine-tuning", another experiment).
+# 30 of 38. The first 24: 18 (13 before stemming, the number and neighbour terms, caption penalty,
+# 20 passages and the third quote; 16 before a hyphenated name's words shared one weight). The 14
+# h-* questions, written after the last scorer change and not used to tune it: 12.
 # Below this the evidence selection or the retrieval got worse.
-MIN_GOLD_IN_ANSWER = 16 / 24
+MIN_GOLD_IN_ANSWER = 30 / 38
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def papers(corpus: Path, tmp_path_factory, embedder, generator):
 def test_paper_questions_are_answered_from_the_right_page(papers: Citeqa) -> None:
     questions = list(read_questions(QUESTIONS))
     answerable = [q for q in questions if q.answerable]
-    assert len(answerable) >= 24 and len(questions) - len(answerable) >= 4
+    assert len(answerable) >= 38 and len(questions) - len(answerable) >= 4
     right = 0
     for q in answerable:
         a = papers.ask(q.question)
