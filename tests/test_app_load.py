@@ -1,6 +1,6 @@
-"""Four browser sessions ask at once against one server: the shared model answers them one at a
-time, first come first served, the waiting sessions show their place in line, and every session
-gets its own answer."""
+"""Four browser sessions ask at once against one server: the shared local model answers them one
+at a time, first come first served, the waiting sessions show their place in line, and every
+session gets its own answer; behind llama.cpp's server with four slots, nobody waits."""
 
 from __future__ import annotations
 
@@ -73,6 +73,45 @@ def test_four_sessions_ask_at_once(tmp_path: Path):
         # First come, first served: a session's place never gets worse while it waits.
         assert all(p == sorted(p, reverse=True) for p in places), places
 
+
+
+def test_four_sessions_at_once_through_llama_server_are_not_queued(tmp_path: Path):
+    """With the model behind llama.cpp's server (four slots, CITEQA_LLM_CONCURRENCY=4), four
+    sessions generate at the same time: none is told to wait, each gets its own generated answer."""
+    from tests.llm_server import llama_server, native_server_missing
+
+    _need_browser()
+    if why := native_server_missing():
+        pytest.skip(why)
+    data = tmp_path / "data"
+    _ingest_in_subprocess(data, tmp_path, SAMPLE_DOCS)
+    with (
+        llama_server(tmp_path, parallel=4) as model,
+        streamlit_server(
+            data, tmp_path, CITEQA_TOP_K="2", CITEQA_MAX_TOKENS="32", CITEQA_GENERATE="always",
+            CITEQA_LLM_URL=model.url, CITEQA_LLM_CONCURRENCY="4",
+        ) as url,
+        chromium() as browser,
+    ):  # fmt: skip
+        pages = [open_app(browser.new_context(), url) for _ in QUESTIONS]
+        for page, q in zip(pages, QUESTIONS, strict=True):
+            ask(page, q)
+        waited = [False] * len(pages)
+        done = [False] * len(pages)
+        deadline = time.monotonic() + ANSWER_S * len(pages)
+        while not all(done):
+            assert time.monotonic() < deadline, f"answers still missing: {done}"
+            for i, page in enumerate(pages):
+                waited[i] = waited[i] or _place(page) is not None
+                done[i] = done[i] or page.get_by_test_id("stChatMessage").filter(has_text="total").count() > 0
+            time.sleep(0.25)
+        for page, q in zip(pages, QUESTIONS, strict=True):
+            msgs = page.get_by_test_id("stChatMessage")
+            assert msgs.count() == 2 and q in msgs.nth(0).inner_text()
+            assert "Sources" in msgs.nth(1).inner_text()
+            assert not page.get_by_test_id("stException").count()
+            assert not page.get_by_test_id("stAlertContentError").count()
+        assert not any(waited), "a session waited in line although the server has a slot for each"
 
 def _place(page) -> int | None:
     """The place in line the page shows now ("you are 2nd in line"; next in line is 1), if any."""
