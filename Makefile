@@ -21,7 +21,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh script
 	scripts/install_ocr.sh
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed scripts/install_llama_server.sh
+$(VENV)/.installed-test: $(VENV)/.installed scripts/install_llama_server.sh scripts/llama_flags.sh
 	$(BIN)/pip install -q -e ".[dev]"
 	scripts/install_browser.sh $(BIN)/python
 	scripts/install_llama_server.sh $(BIN)/python

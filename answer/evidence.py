@@ -159,7 +159,8 @@ def _pool(question: str, hits: Sequence[Hit], scorer: Scorer) -> _Pool:
     sentences = [(n, hit, s) for n, hit in enumerate(hits, 1) for s in _sentences(hit.text, scorer.min_words)]
     weight = _word_weights(words, [s.words for _, _, s in sentences]) if scorer.idf else dict.fromkeys(words, 1.0)
     if scorer.compound:
-        weight = {w: x * compound_share(question).get(w, 1.0) for w, x in weight.items()}
+        share = compound_share(question)
+        weight = {w: x * share.get(w, 1.0) for w, x in weight.items()}
     return _Pool(words, weight, asks_quantity(question), sentences)
 
 

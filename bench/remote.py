@@ -154,5 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "llm_url": args.llm_url, "cores": os.cpu_count()}, indent=2))  # fmt: skip
     return 0
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

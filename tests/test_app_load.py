@@ -74,7 +74,6 @@ def test_four_sessions_ask_at_once(tmp_path: Path):
         assert all(p == sorted(p, reverse=True) for p in places), places
 
 
-
 def test_four_sessions_at_once_through_llama_server_are_not_queued(tmp_path: Path):
     """With the model behind llama.cpp's server (four slots, CITEQA_LLM_CONCURRENCY=4), four
     sessions generate at the same time: none is told to wait, each gets its own generated answer."""
@@ -112,6 +111,7 @@ def test_four_sessions_at_once_through_llama_server_are_not_queued(tmp_path: Pat
             assert not page.get_by_test_id("stException").count()
             assert not page.get_by_test_id("stAlertContentError").count()
         assert not any(waited), "a session waited in line although the server has a slot for each"
+
 
 def _place(page) -> int | None:
     """The place in line the page shows now ("you are 2nd in line"; next in line is 1), if any."""
