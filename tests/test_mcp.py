@@ -69,6 +69,28 @@ def test_stdio_tools_search_and_answer_with_citations(data_dir: Path) -> None:
     anyio.run(session)
 
 
+
+def test_a_stopped_model_server_is_an_error_that_still_quotes_the_documents(data_dir: Path) -> None:
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from tests.llm_server import free_port
+
+    cmd = citeqa_cmd("mcp")
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    params = StdioServerParameters(
+        command=cmd[0], args=cmd[1:], env=env(data_dir, CITEQA_LLM_URL=dead, CITEQA_GENERATE="always")
+    )
+
+    async def session() -> None:
+        async with Client(params, read_timeout_seconds=300) as client:
+            asked = await client.call_tool("ask_documents", {"question": "What is the maximum depth of Aurora Lake?"})
+            text = asked.content[0].text
+            assert asked.is_error and "cannot reach the chat model server" in text and "CITEQA_LLM_URL" in text
+            assert "47 metres" in text and f"{AURORA}, p. 2" in text  # what the documents say, still given
+
+    anyio.run(session)
+
 def test_http_transport_needs_the_token(data_dir: Path, tmp_path: Path) -> None:
     import httpx2
     from mcp import Client

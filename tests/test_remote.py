@@ -200,6 +200,39 @@ def test_a_stopped_server_is_one_message_in_the_cli_and_the_app(own_server, tmp_
         st.cache_resource.clear()
 
 
+
+def test_a_stopped_server_over_the_http_api_still_gives_the_evidence(tmp_path: Path, embedder) -> None:
+    """`citeqa serve` with CITEQA_LLM_URL at a server that is not running: a whole answer is the
+    error (503, naming the setting) with what the documents say beside it; a stream sends the
+    evidence, then the error. Read with the openai client, as a program would."""
+    import openai
+
+    from tests.llm_server import free_port
+    from tests.serving import start
+
+    data = tmp_path / "data"
+    with Citeqa(make_settings(data), embedder=embedder) as qa:
+        qa.ingest([SAMPLE_DOCS])
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    api = start(["serve"], data, tmp_path / "serve.log", CITEQA_LLM_URL=url, CITEQA_GENERATE="always")
+    try:
+        client = openai.OpenAI(base_url=api.v1, api_key="unused", max_retries=0, timeout=120)
+        question = [{"role": "user", "content": AURORA}]
+        with pytest.raises(openai.APIStatusError) as err:
+            client.chat.completions.create(model="docs", messages=question)
+        body = err.value.response.json()
+        assert err.value.status_code == 503 and body["error"]["code"] == "model_unavailable"
+        assert "cannot reach the chat model server" in body["error"]["message"] and "CITEQA_LLM_URL" in body["error"]["message"]
+        assert "47 metres" in body["citeqa"]["shown"] and "aurora_lake_field_station_2023.pdf, p. 2" in body["citeqa"]["shown"]
+
+        streamed = []
+        with pytest.raises(openai.APIError, match="cannot reach the chat model server"):
+            for chunk in client.chat.completions.create(model="docs", messages=question, stream=True):
+                streamed.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+        assert "47 metres" in "".join(streamed)  # the evidence came first
+    finally:
+        api.stop()
+
 def test_a_wrong_or_missing_key_names_the_setting(own_server, generator: LocalGenerator) -> None:
     with own_server(api_key="right-key") as server:
         prompt = ChatPrompt("Be brief.", (("user", "Say hello."),))

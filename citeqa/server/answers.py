@@ -31,6 +31,17 @@ from citeqa.engine import Citeqa
 
 log = logging.getLogger("citeqa.server")
 
+
+class FailedAfterShowing(Exception):
+    """An answer that failed (the chat model server stopped, timed out, refused) after `shown`, the
+    text it had already given: the evidence answer first. A streamed answer has sent it already;
+    a whole one must still give it, beside the error."""
+
+    def __init__(self, error: BaseException, shown: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.shown = shown
+
 EventKind = Literal["queued", "started", "piece", "done", "stopped", "error"]
 CLIENT_LEFT, SHUTDOWN = "client left", "shutdown"  # why an answer was stopped
 
@@ -196,8 +207,10 @@ class AnswerJob:
 
 
 async def wait_for_answer(job: AnswerJob, *, gone: Callable[[], Awaitable[bool]] | None = None) -> Answer | None:
-    """The job's finished Answer (None if it was stopped); its error, if any, is raised here.
-    `gone()` is asked every second and stops the job when it says the client has left."""
+    """The job's finished Answer (None if it was stopped); its error, if any, is raised here, as
+    FailedAfterShowing once text was given. `gone()` is asked every second and stops the job when
+    it says the client has left."""
+    shown: list[str] = []
     try:
         while True:
             event = await job.next(timeout=1.0)
@@ -205,11 +218,15 @@ async def wait_for_answer(job: AnswerJob, *, gone: Callable[[], Awaitable[bool]]
                 if gone is not None and await gone():
                     return None
                 continue
-            if event.kind == "done":
+            if event.kind == "piece":
+                shown.append(event.value)
+            elif event.kind == "done":
                 return event.value
-            if event.kind == "stopped":
+            elif event.kind == "stopped":
                 return None
-            if event.kind == "error":
+            elif event.kind == "error":
+                if shown:
+                    raise FailedAfterShowing(event.value, "".join(shown))
                 raise event.value
     finally:
         job.stop()

@@ -12,9 +12,10 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from citeqa.core.errors import CiteqaError
 from citeqa.engine import Citeqa
-from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, Question, wait_for_answer
-from citeqa.server.errors import ApiError
+from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, FailedAfterShowing, Question, wait_for_answer
+from citeqa.server.errors import ApiError, from_citeqa, unexpected
 from citeqa.server.schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -115,7 +116,13 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await wait_for_answer(job, gone=request.is_disconnected)
+    try:
+        answer = await wait_for_answer(job, gone=request.is_disconnected)
+    except FailedAfterShowing as failed:
+        # The error's own status and message, and what the documents say, as a stream gives it.
+        err = from_citeqa(failed.error) if isinstance(failed.error, CiteqaError) else unexpected(failed.error)
+        err.extra = {"citeqa": {"shown": failed.shown}}
+        raise err from None
     if answer is None:
         raise _stopped(job)
     return ChatCompletion(

@@ -37,7 +37,14 @@ class ApiError(Exception):
     """A request the API refuses, with the status, message and offending field to report."""
 
     def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None, headers: dict | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict | None = None,
+        extra: dict | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -45,6 +52,7 @@ class ApiError(Exception):
         self.param = param
         self.code = code
         self.headers = headers or {}
+        self.extra = extra or {}  # members of the body beside "error"
 
 
 def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> dict:
@@ -53,7 +61,8 @@ def error_body(status: int, message: str, *, param: str | None = None, code: str
 
 
 def error_response(err: ApiError) -> JSONResponse:
-    return JSONResponse(error_body(err.status, err.message, param=err.param, code=err.code), err.status, err.headers)
+    body = error_body(err.status, err.message, param=err.param, code=err.code) | err.extra
+    return JSONResponse(body, err.status, err.headers)
 
 
 def from_citeqa(exc: CiteqaError, retry_after_s: float = 5.0) -> ApiError:

@@ -21,13 +21,15 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from citeqa.core.errors import CiteqaError
 from citeqa.core.settings import RetrievalMode
 from citeqa.engine import Citeqa
-from citeqa.server.answers import AnswerJob, Answers, Question, wait_for_answer
+from citeqa.server.answers import AnswerJob, Answers, FailedAfterShowing, Question, wait_for_answer
 
 INSTRUCTIONS = (
     "citeqa answers questions from the user's own documents (PDF, text, Markdown) and cites them down "
@@ -117,7 +119,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         """Search the user's documents without generating an answer. Returns `hits`, best first, each
         with `source` (file path), `page` (PDF page, or null), `location` (slide or section where there
         is no page), `text` (the passage) and `score` (higher is better)."""
-        hits = await run_in_threadpool(engine.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
+        with _told_to_the_agent():
+            hits = await run_in_threadpool(engine.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
         return SearchResult(query=query, hits=[Passage(**h.to_dict()) for h in hits])
 
     @server.tool(annotations=read_only)
@@ -133,7 +136,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         `abstained` (true when the documents do not contain the answer), and `sources` (all passages
         given to the model). Slower than search_documents: it runs the local chat model."""
         job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
-        answer = await wait_for_answer(job)
+        with _told_to_the_agent():
+            answer = await wait_for_answer(job)
         if answer is None:
             raise RuntimeError("the question was cancelled")
         return AskResult(**answer.to_dict())
@@ -143,10 +147,23 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         """List the indexed documents: `path`, `pages`, `chunks`, `content_hash` and `ingested_at`
         (Unix time) for each. Pass a path (or a glob) as `sources` to the other tools to search
         only there."""
-        records = await run_in_threadpool(engine.documents)
+        with _told_to_the_agent():
+            records = await run_in_threadpool(engine.documents)
         return DocumentList(documents=[DocumentInfo(**r.to_dict()) for r in records])
 
     return server
+
+
+@contextlib.contextmanager
+def _told_to_the_agent() -> Iterator[None]:
+    """citeqa's own errors reach the agent as their message (the SDK withholds any other
+    exception's text, as a crash's); an answer that failed after its evidence still carries it."""
+    try:
+        yield
+    except FailedAfterShowing as failed:
+        raise ToolError(f"{failed}\n\nShown before the error:\n{failed.shown}") from None
+    except CiteqaError as exc:
+        raise ToolError(str(exc)) from None
 
 
 @contextlib.contextmanager
