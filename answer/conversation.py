@@ -5,7 +5,8 @@ for the chat model before the evidence is out. A question is a follow-up only wh
 stand alone: it starts like a continuation ("and ...", "what about ..."), or it points back
 ("it", "that", "they", ...) before any content word of its own ("What are its default values?",
 not "How does Adam compute its update?", where the word points at Adam) or with at most two
-content words in all, or it has at most one content word. Then it is searched for together with the previous question AND on its own words
+content words in all, or it has at most one content word ("many" and "much" ask, they do not
+count: "How many FLOPs does it need?" points back). Then it is searched for together with the previous question AND on its own words
 (the engine fuses both); a standalone question is searched for exactly as asked, so an
 unrelated earlier turn can never change its answer. Earlier answers are never used.
 """
@@ -24,12 +25,16 @@ _POINTS_BACK = re.compile(
 )
 
 
+# Words that ask ("how many", "how much") rather than name what is asked about.
+_ASKING = frozenset({"many", "much"})
+
+
 def is_followup(question: str) -> bool:
-    words = len(content_word_set(question))
+    words = len(content_word_set(question) - _ASKING)
     if _CONTINUES.match(question) or words <= 1:
         return True
     back = _POINTS_BACK.search(question)
-    return back is not None and (words <= 2 or not content_word_set(question[: back.start()]))
+    return back is not None and (words <= 2 or not content_word_set(question[: back.start()]) - _ASKING)
 
 
 def previous_question(history: History) -> str | None:

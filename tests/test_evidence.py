@@ -115,6 +115,8 @@ def test_a_real_follow_up_still_resolves(qa: Citeqa) -> None:
         ("When was it?", True),
         ("What are its default values for beta1 and beta2?", True),
         ("Does it read Markdown and Word files too?", True),
+        ("How many FLOPs does it need?", True),  # "how many" asks; it names nothing "it" could be
+        ("How many layers does ResNet have?", False),
         ("What was the maximum depth of Aurora Lake?", False),
         ("What does RAG stand for in retrieval-augmented generation?", False),
         ("How does Adam compute its update from the gradient moments?", False),
