@@ -34,7 +34,7 @@ from citeqa.answer.evidence_text import (
     stems,
     topic_stems,
 )
-from citeqa.core.sentences import scorable_spans, sentence_spans
+from citeqa.core.sentences import is_question, scorable_spans, sentence_spans
 from citeqa.core.types import Evidence, Hit
 
 # Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
@@ -124,6 +124,7 @@ class _Sentence:
     near: frozenset[str]  # those of the sentences just before and after it
     number: bool
     label: bool
+    asks: bool  # a question itself
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,7 +137,7 @@ def _sentences(text: str, min_words: int) -> tuple[_Sentence, ...]:
         if len(quote.split()) < min_words:
             continue
         near = (words[i - 1] if i else frozenset()) | (words[i + 1] if i + 1 < len(spans) else frozenset())
-        out.append(_Sentence(s, e, words[i], near, states_number(quote), is_label(quote)))
+        out.append(_Sentence(s, e, words[i], near, states_number(quote), is_label(quote), is_question(quote)))
     return tuple(out)
 
 
@@ -156,7 +157,15 @@ class _Pool:
 
 def _pool(question: str, hits: Sequence[Hit], scorer: Scorer) -> _Pool:
     words = stems(question)
-    sentences = [(n, hit, s) for n, hit in enumerate(hits, 1) for s in _sentences(hit.text, scorer.min_words)]
+    # A question in the text that asks nothing the user's did not ("What is rustdoc?" under the
+    # user's "What is rustdoc?", a FAQ's heading) is the best match and answers nothing; a
+    # question with words of its own ("Is there a route of at most 2000 km ...?") may hold the fact.
+    sentences = [
+        (n, hit, s)
+        for n, hit in enumerate(hits, 1)
+        for s in _sentences(hit.text, scorer.min_words)
+        if not (s.asks and s.words <= words)
+    ]
     weight = _word_weights(words, [s.words for _, _, s in sentences]) if scorer.idf else dict.fromkeys(words, 1.0)
     if scorer.compound:
         share = compound_share(question)

@@ -200,6 +200,16 @@ def test_a_hyphenated_name_counts_as_one_of_the_questions_words() -> None:
     assert _select_flat(question, naming, answer)[0].quote == answer
     assert _select_flat(question, naming, answer, scorer=Scorer(compound=False))[0].quote == naming
 
+def test_a_question_in_the_text_that_only_repeats_the_users_is_not_evidence() -> None:
+    """A page's heading "What is rustdoc?" matched the user's "What is rustdoc?" best and was
+    quoted as the answer; a question in the text with words of its own may still hold the fact."""
+    heading, answer = "What is rustdoc?", "The standard Rust distribution ships with a tool called rustdoc."
+    evidence = _select_flat("What is rustdoc?", f"{heading}\n\n{answer}")
+    assert [e.quote for e in evidence] == [answer]
+    example = "Is there a route of at most 2000 kilometres passing through all 15 largest cities?"
+    assert _select_flat("What is the longest route in the example?", example)[0].quote == example
+
+
 def test_words_match_across_inflections_and_neighbours_lend_theirs() -> None:
     assert stems("passages retrieved") & stems("retrieval of passages") == {"passag", "retriev"}
     # Both sentences about lowering the rate have the same words; the second one's neighbour names

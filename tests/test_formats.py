@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.core.errors import DocumentError
+from citeqa.core.sentences import split_sentences
 from citeqa.ingest.loaders import load
 
 CAP = 100 * 2**20
@@ -182,6 +183,36 @@ def test_each_format_searched_and_cited_at_its_location(files: Path, engine) -> 
             continue
         assert top[0].label() == label, [h.label() for h in top]
         assert top[0].page is None and top[0].to_dict()["location"] == label.split(", ", 1)[1]
+
+
+def test_bullets_headings_and_table_rows_are_quoted_alone(files: Path, engine) -> None:
+    """A slide's bullets and a document's headings seldom end in a full stop; they were quoted run
+    together with the next block ("...214 electric vans in Q3 Average charging time fell...")."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[1])
+    slide.shapes.title.text = "Fleet status"
+    body = slide.placeholders[1].text_frame
+    body.text = "The fleet grew to 214 electric vans in Q3"
+    body.add_paragraph().text = "Average charging time fell to 41 minutes"
+    deck.save(files / "fleet.pptx")
+    assert not engine.ingest([files]).failed
+
+    cases = [
+        ("How many electric vans does the fleet have?", "The fleet grew to 214 electric vans in Q3", "fleet.pptx, slide 1"),
+        ("How long does charging take on average?", "Average charging time fell to 41 minutes", "fleet.pptx, slide 1"),
+        (
+            "How many months of warranty does the Kestrel K2 grinder carry?",
+            "The Kestrel K2 grinder carries a warranty of 36 months from the date of purchase.",
+            "handbook.docx, section 'Setup › Warranty'",
+        ),
+    ]
+    for question, quote, label in cases:
+        best = engine.ask(question, generate="never").evidence[0]
+        assert (best.quote, best.hit.label()) == (quote, label)
+    pages = dict(_pages(files / "handbook.docx"))
+    assert "Burrs | 12 | wear part" in split_sentences(pages["section 'Setup › Warranty'"])
 
 
 # -- broken files -----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + ")*")
 _BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)])\s)")
 _NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
+_QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 # A line this much shorter than the text's usual line ends a heading or a paragraph.
 _SHORT_LINE = 0.6
@@ -95,6 +96,11 @@ def scorable_spans(text: str) -> tuple[tuple[int, int], ...]:
     stripped = text.strip()
     start = text.find(stripped) if stripped else 0
     return ((start, start + len(stripped)),) if stripped else ((0, len(text)),)
+
+
+def is_question(sentence: str) -> bool:
+    """Whether a sentence asks: it ends in "?", before any closing quotes, brackets or references."""
+    return _QUESTION.search(sentence) is not None
 
 
 def word_count(text: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,6 +71,15 @@ def section(path: list[str]) -> str:
     return f"section '{' › '.join(titles)}'" if titles else ""
 
 
+def blocks(lines: Iterable[str]) -> str:
+    """Text of separate blocks (headings, paragraphs, bullets, table rows), a blank line between
+    them. A slide's bullets and a document's headings seldom end in a full stop; joined by a single
+    line break, "Fleet status" and "The fleet grew to 214 vans in Q3" ran on with the next bullet
+    into one quoted sentence. A blank line always ends a sentence (citeqa.core.sentences), and a
+    line break inside a block (a soft break in a paragraph) still follows the usual rules."""
+    return "\n\n".join(line for line in lines if line.strip())
+
+
 class Sections:
     """Text gathered under a heading path, one `Page` per section, in document order; sections
     without text are left out. Used by the formats whose structure is headings, not pages."""
@@ -93,7 +103,7 @@ class Sections:
             self._lines.append(text)
 
     def _flush(self) -> None:
-        body = clean_text("\n".join(self._lines))
+        body = clean_text(blocks(self._lines))
         # A section that is only its own heading (the next heading follows at once) adds nothing.
         if self._path and body == self._path[-1][1]:
             return  # only its heading (a subheading follows at once): the title leads the next section

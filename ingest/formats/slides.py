@@ -1,7 +1,8 @@
 """PowerPoint (.pptx) through python-pptx: one page per slide, cited as "slide 7".
 
-A slide's text is its text boxes in reading order (top to bottom, then left to right), its tables
-one line per row, and its speaker notes, which often say what the slide only shows.
+A slide's text is its text boxes in reading order (top to bottom, then left to right), each
+paragraph (bullet) a block of its own, its tables one block per row, and its speaker notes, which
+often say what the slide only shows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from citeqa.core.errors import DocumentError
 from citeqa.core.types import Page
 from citeqa.ingest.formats import package
-from citeqa.ingest.formats.base import Loaded, Options, clean_text
+from citeqa.ingest.formats.base import Loaded, Options, blocks, clean_text
 
 if TYPE_CHECKING:
     from pptx.shapes.base import BaseShape
@@ -34,7 +35,7 @@ def load(path: Path, options: Options) -> Loaded:
     warnings: list[str] = []
     for number, slide in enumerate(slides, start=1):
         try:
-            text = clean_text("\n".join(_slide_lines(slide)))
+            text = clean_text(blocks(_slide_lines(slide)))
         except Exception as exc:  # one damaged slide must not cost the deck
             warnings.append(f"slide {number}: cannot read it ({type(exc).__name__})")
             continue
@@ -50,7 +51,9 @@ def _slide_lines(slide: Slide) -> Iterator[str]:
     if slide.has_notes_slide:
         notes = slide.notes_slide.notes_text_frame
         if notes is not None and notes.text.strip():
-            yield "Notes: " + notes.text
+            first, *rest = [p.text for p in notes.paragraphs if p.text.strip()]
+            yield "Notes: " + first
+            yield from rest
 
 
 def _shapes_text(shapes: Iterable[BaseShape]) -> Iterator[str]:
@@ -66,4 +69,4 @@ def _shapes_text(shapes: Iterable[BaseShape]) -> Iterator[str]:
                 if any(cells):
                     yield " | ".join(c for c in cells if c)
         elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-            yield shape.text_frame.text
+            yield from (p.text for p in shape.text_frame.paragraphs)  # each bullet a block of its own
