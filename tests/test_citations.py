@@ -65,7 +65,10 @@ def test_remove_markers() -> None:
             ["It has 12 layers [1].", "It has 110M parameters [2]."],
         ),
         ("It has 12 layers. [1] It is big. [2]", ["It has 12 layers. [1]", "It is big. [2]"]),
-        ("Intro:\n- first item\n- second item", ["Intro:", "- first item", "- second item"]),
+        ("Intro:\n- first item\n- second item", ["Intro:", "first item", "second item"]),
+        # a bullet, and a scanner's specks before and after a sentence, are not quoted
+        ("• Fast.\n¢ We introduce WizardMath.\n\nIt trains PPO. ‘ — ~", ["Fast.", "We introduce WizardMath.", "It trains PPO."]),
+        ("It is -5 degrees - or less.", ["It is -5 degrees - or less."]),
         ("Para one.\n\nPara two", ["Para one.", "Para two"]),
         ("1. First. 2. Second.", ["1. First.", "2. Second."]),
         ("A line broken\nmid sentence. Next.", ["A line broken\nmid sentence.", "Next."]),
@@ -148,7 +151,7 @@ def test_best_quote_picks_the_supporting_sentence() -> None:
     )
     assert (
         best_quote("What was the response rate?  31.5 %", PASSAGES[1], lexical_scores)
-        == "- Response rate: 31.5 %."
+        == "Response rate: 31.5 %."  # the list item, without its bullet
     )
 
 

@@ -45,6 +45,11 @@ _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + ")*")
 _BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)])\s)")
 _NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
 _QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$")
+# A bullet or a scanner's speck before a sentence ("• It ...", OCR's "¢ We introduce ...") and glyphs
+# after its end ("... training. ‘ — ~") are not part of the quote; each stands apart from the words.
+_BULLET_LEAD = re.compile(r"(?:[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—-]+[ \t]+)+")
+_JUNK_TAIL = re.compile(r"(?:[ \t]+[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+)+$")
+_JUNK = re.compile(r"[\s•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 # A line this much shorter than the text's usual line ends a heading or a paragraph.
 _SHORT_LINE = 0.6
@@ -114,9 +119,13 @@ def _trimmed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
+        if lead := _BULLET_LEAD.match(text, s, e):
+            s = lead.end()
+        if tail := _JUNK_TAIL.search(text, s, e):
+            e = tail.start()
         if e > s and _WORD.search(text, s, e):
             out.append((s, e))
-        elif out and e > s:
+        elif out and e > s and not _JUNK.fullmatch(text, s, e):
             # A stray marker or punctuation ("[2]." after a break) belongs to the previous sentence.
             out[-1] = (out[-1][0], e)
     return out
