@@ -69,6 +69,10 @@ def test_remove_markers() -> None:
         # a bullet, and a scanner's specks before and after a sentence, are not quoted
         ("• Fast.\n¢ We introduce WizardMath.\n\nIt trains PPO. ‘ — ~", ["Fast.", "We introduce WizardMath.", "It trains PPO."]),
         ("It is -5 degrees - or less.", ["It is -5 degrees - or less."]),
+        # an end inside brackets that close just after it is none: "(d. 1560)", "(Alg. 1)", OCR's "[[16!"
+        ("Plancha (d. 1560) wrote it. Then more.", ["Plancha (d. 1560) wrote it.", "Then more."]),
+        ("We train a model (PRM) [[16! 36-41], the former is small. Next.", ["We train a model (PRM) [[16! 36-41], the former is small.", "Next."]),
+        ("An open ( bracket never closes. Second one here.", ["An open ( bracket never closes.", "Second one here."]),
         ("Para one.\n\nPara two", ["Para one.", "Para two"]),
         ("1. First. 2. Second.", ["1. First.", "2. Second."]),
         ("A line broken\nmid sentence. Next.", ["A line broken\nmid sentence.", "Next."]),

@@ -18,10 +18,12 @@ rules keep "e.g.", "Fig. 3", "w.r.t." and decimals inside their sentence and a h
 
 Rules: a sentence ends at terminal punctuation followed by white space (numeric references like
 "[3]" or "[2, 5]" after the full stop stay with it), unless the word before the dot is a known
-abbreviation or an initial, or the next word starts in lower case; blank lines and list items
-always break; a single line break breaks where the line before is much shorter than the text's
-usual line (a heading, a caption, the end of a paragraph) and the next line starts with a capital
-or a digit. Spans are trimmed of surrounding white space and never empty.
+abbreviation or an initial, or the next word starts in lower case, or it falls inside brackets
+that close just after it ("(d. 1560)", "(Alg. 1)"); blank lines and list items always break; a
+single line break breaks where the line before is much shorter than the text's usual line (a
+heading, a caption, the end of a paragraph) and the next line starts with a capital or a digit.
+Spans are trimmed of surrounding white space, of a leading bullet and of trailing stray glyphs,
+and are never empty.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ _QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$
 _BULLET_LEAD = re.compile(r"(?:[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—-]+[ \t]+)+")
 _JUNK_TAIL = re.compile(r"(?:[ \t]+[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+)+$")
 _JUNK = re.compile(r"[\s•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+")
+_BRACKET_REACH = 30  # characters: a bracket left open closes within this after an end it holds
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 # A line this much shorter than the text's usual line ends a heading or a paragraph.
 _SHORT_LINE = 0.6
@@ -73,7 +76,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             end = m.end()
             if end < block_end and not text[end].isspace():
                 continue  # 3.14, e.g.x, U.S.A
-            if _is_abbreviation(text, m.start(), end, block_end):
+            if _is_abbreviation(text, m.start(), end, block_end) or _in_brackets(text, start, end, block_end):
                 continue
             spans.append((start, end))
             start = end
@@ -149,6 +152,16 @@ def _line_breaks(text: str) -> list[tuple[int, int]]:
             out.append((end, end + 1))
         pos = end + 1
     return out
+
+
+def _in_brackets(text: str, start: int, end: int, limit: int) -> bool:
+    """Whether a candidate end falls inside brackets that close just after it: "(Fig. 3. Left)", or
+    OCR's "[[16! 36-41]" for a reference list "[16, 36-41]"."""
+    return any(
+        text.count(open_, start, end) > text.count(close, start, end)
+        and text.find(close, end, min(limit, end + _BRACKET_REACH)) != -1
+        for open_, close in ("()", "[]")
+    )
 
 
 def _is_abbreviation(text: str, dot: int, end: int, limit: int) -> bool:
