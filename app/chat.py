@@ -118,7 +118,8 @@ def _timings(answer: Answer) -> str:
         parts.append(f"waited for the model {max(0.0, t.wait_s - t.evidence_s):.1f} s")
     if t.first_token_s is not None:
         parts.append(f"first token {t.first_token_s:.2f} s")
-    parts.append(f"total {t.total_s:.1f} s")
+    # As precise as the evidence time below 10 s: "evidence 0.05 s · total 0.0 s" read as a clock error.
+    parts.append(f"total {t.total_s:.2f} s" if t.total_s < 10 else f"total {t.total_s:.1f} s")
     return " · ".join(parts)
 
 

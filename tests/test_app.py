@@ -14,7 +14,7 @@ from citeqa.app.chat import Turn, answer_markdown, transcript_markdown, unsuppor
 from citeqa.app.display import Display, score_help
 from citeqa.app.pages import match_spans, render_page
 from citeqa.app.safe_text import escape_md, find_quote, passage_html, unescape_md
-from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence
+from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence, Timings
 from citeqa.ingest.uploads import UploadRejected, safe_name, store_upload
 from tests.conftest import SAMPLE_DOCS, make_settings
 
@@ -305,6 +305,15 @@ def test_answer_markdown_shows_evidence_then_supported_sentences_only():
     assert "r.pdf, p. 2" in md and "moon" not in md
     flagged = unsupported_markdown(a)
     assert "~~It was \\*set\\* by the moon" in flagged and flagged.count(":orange-badge[not supported by your documents]") == 1
+
+
+def test_timings_never_show_the_whole_answer_faster_than_its_evidence():
+    from citeqa.app.chat import _timings
+
+    fast = dataclasses.replace(_answer(), timings=Timings(evidence_s=0.046, total_s=0.047))
+    assert _timings(fast) == "evidence 0.05 s · total 0.05 s"  # was "total 0.0 s"
+    slow = dataclasses.replace(_answer(), timings=Timings(evidence_s=0.2, first_token_s=1.5, total_s=12.34))
+    assert _timings(slow) == "evidence 0.20 s · first token 1.50 s · total 12.3 s"
 
 
 def test_transcript_has_answers_and_sources():
