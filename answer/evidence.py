@@ -216,6 +216,7 @@ def select(
         for (s, e), c in zip(spans, (vectors @ question_vector).tolist() if len(spans) else [], strict=True):
             cosines[(cid, s, e)] = c
     scored: list[Evidence] = []
+    on_topic: set[tuple[str, int]] = set()  # sentences with a word of the question
     weights: dict[str, dict[str, float]] = {}
     for n, hit, sent in pool.sentences:
         cos = cosines.get((hit.chunk_id, sent.start, sent.end))
@@ -229,12 +230,14 @@ def select(
         score += scorer.number if pool.quantity and sent.number else 0.0
         quote = hit.text[sent.start : sent.end]
         scored.append(Evidence(n=n, hit=hit, start=sent.start, end=sent.end, quote=quote, score=score))
+        if pool.words & sent.words:
+            on_topic.add((hit.chunk_id, sent.start))
     scored.sort(key=lambda ev: -ev.score)
     out: list[Evidence] = []
     seen: set[str] = set()
     for ev in scored:
         key = " ".join(ev.quote.split()).casefold()
-        if key in seen:
+        if key in seen or (out and (ev.hit.chunk_id, ev.start) not in on_topic):
             continue
         seen.add(key)
         out.append(ev)

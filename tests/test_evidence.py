@@ -210,6 +210,16 @@ def test_a_question_in_the_text_that_only_repeats_the_users_is_not_evidence() ->
     assert _select_flat("What is the longest route in the example?", example)[0].quote == example
 
 
+def test_a_sentence_with_none_of_the_questions_words_is_never_a_second_quote() -> None:
+    """A slide deck's "1.8 million parcels" was quoted under "214 electric vans" for a question about
+    vans, on its cosine and its number alone."""
+    answer, other = "The fleet grew to 214 electric vans in Q3.", "The Rotterdam hub shipped 1.8 million parcels in September."
+    evidence = _select_flat("How many electric vans does the fleet have?", answer, other)
+    assert [e.quote for e in evidence] == [answer]
+    (only,) = _select_flat("How big was it?", other)  # the best sentence is kept, words or not
+    assert only.quote == other
+
+
 def test_words_match_across_inflections_and_neighbours_lend_theirs() -> None:
     assert stems("passages retrieved") & stems("retrieval of passages") == {"passag", "retriev"}
     # Both sentences about lowering the rate have the same words; the second one's neighbour names
