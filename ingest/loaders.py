@@ -6,6 +6,7 @@ The checks every file gets (size cap, empty, unreadable) are here; each format's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from citeqa.core.errors import DocumentError
@@ -21,9 +22,10 @@ _MB = 2**20
 _SNIFF_BYTES = 8192
 
 
-def load(path: Path, *, max_bytes: int, ocr: Ocr | None = None) -> Document:
+def load(path: Path, *, max_bytes: int, ocr: Ocr | None = None, tick: Callable[[], None] | None = None) -> Document:
     """Parse one file. `max_bytes` is the size cap (CITEQA_MAX_FILE_MB × 2**20); `ocr` reads
-    scanned PDF pages (None: they are left out, and a PDF of scans only fails)."""
+    scanned PDF pages (None: they are left out, and a PDF of scans only fails); `tick` is called
+    as the reader makes progress (citeqa.ingest.watchdog)."""
     path = Path(path)
     loader = loader_for(path)
     try:
@@ -35,7 +37,7 @@ def load(path: Path, *, max_bytes: int, ocr: Ocr | None = None) -> Document:
         if size == 0 or (size <= _SNIFF_BYTES and not path.read_bytes().strip()):
             raise DocumentError(path, "empty file")
         digest = content_hash(path)
-        loaded = loader(path, Options(ocr=ocr))
+        loaded = loader(path, Options(ocr=ocr, tick=tick) if tick else Options(ocr=ocr))
     except PermissionError:
         raise DocumentError(path, "permission denied") from None
     except FileNotFoundError:

@@ -28,6 +28,7 @@ from citeqa.ingest.ocr import Ocr
 from citeqa.ingest.report import ProgressFn, Tally
 from citeqa.ingest.stream import count_ahead, prefetch
 from citeqa.ingest.walk import discover
+from citeqa.ingest.watchdog import ParseStalled, Watchdog, watched
 from citeqa.retrieval import tokenizer as wordpieces
 from citeqa.retrieval.embedder import Embedder
 from citeqa.retrieval.rows import DocumentVersion
@@ -67,13 +68,16 @@ class Parsed:
 # Worker-process state: each parser process builds its chunker once.
 _chunker: Chunker | None = None
 _ocr: Ocr | None = None
+_watchdog: Watchdog | None = None
 
 
-def _init_worker(model: str, max_tokens: int, overlap: int, ocr: Ocr | None) -> None:
-    global _chunker, _ocr
+def _init_worker(model: str, max_tokens: int, overlap: int, ocr: Ocr | None, parse_timeout: float) -> None:
+    global _chunker, _ocr, _watchdog
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     _chunker = Chunker(wordpieces.load(model), max_tokens, overlap)
     _ocr = ocr
+    if parse_timeout > 0:  # lives as long as the worker process; its thread is a daemon
+        _watchdog = Watchdog(parse_timeout).__enter__()
 
 
 def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
@@ -81,11 +85,24 @@ def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
     chunker = _chunker
     # Failures become results here, in the worker: an exception travels back pickled, and one that
     # cannot be rebuilt in the parent (DocumentError takes two arguments) breaks the whole pool.
-    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes, _ocr))
+    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes, _ocr, _watchdog))
 
 
-def parse_with(chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None = None) -> Parsed:
-    doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr)
+def parse_with(
+    chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None = None, watchdog: Watchdog | None = None
+) -> Parsed:
+    """Read and chunk one file; under `watchdog`, a reader that makes no progress for its limit
+    is stopped (ParseStalled)."""
+    if watchdog is None:
+        return _parse_file(chunker, path, digest, max_bytes, ocr, None)
+    with watchdog.watching() as tick:
+        return _parse_file(chunker, path, digest, max_bytes, ocr, tick)
+
+
+def _parse_file(
+    chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None, tick: Callable[[], None] | None
+) -> Parsed:
+    doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr, tick=tick)
     chunks = tuple(chunker.split(doc))
     if not chunks:
         raise DocumentError(path, "no extractable text")
@@ -116,6 +133,7 @@ class Ingestor:
         batch_chunks: int = 32,
         ocr: Ocr | None = None,
         flush_chunks: int = FLUSH_CHUNKS,
+        parse_timeout: float = 0.0,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -128,6 +146,7 @@ class Ingestor:
         self.batch_chunks = batch_chunks
         self.ocr = ocr
         self.flush_chunks = flush_chunks
+        self.parse_timeout = parse_timeout
         self._local_chunker: Chunker | None = None
 
     @classmethod
@@ -141,6 +160,7 @@ class Ingestor:
             max_bytes=int(settings.max_file_mb * 2**20),
             workers=settings.resolved_workers(),
             ocr=Ocr(settings.ocr_lang) if settings.ocr else None,
+            parse_timeout=settings.parse_timeout,
         )
 
     # -- public ---------------------------------------------------------------
@@ -279,15 +299,16 @@ class Ingestor:
             if self._local_chunker is None:  # not before there is work: an unchanged run skips the tokenizer
                 self._local_chunker = Chunker(self.embedder.tokenizer, self.max_tokens, self.overlap)
             chunker, (path, digest) = self._local_chunker, item
-            return self._guard(path, lambda: parse_with(chunker, path, digest, self.max_bytes, self.ocr))
+            return self._guard(path, lambda: parse_with(chunker, path, digest, self.max_bytes, self.ocr, dog))
 
         # A thread parses ahead while the caller embeds: onnxruntime and torch release the GIL while
         # they compute, so on a small machine this overlaps the two halves without another process.
-        yield from prefetch((parse(x) for x in items), ahead=8)
+        with watched(self.parse_timeout) as dog:
+            yield from prefetch((parse(x) for x in items), ahead=8)
 
     def _parse_in_workers(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
         ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
-        init = (self.embed_model, self.max_tokens, self.overlap, self.ocr)
+        init = (self.embed_model, self.max_tokens, self.overlap, self.ocr, self.parse_timeout)
         with cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker, initargs=init) as pool:
             window = self.workers * 4  # bounded in-flight work keeps memory flat on huge corpora
             pending: dict[cf.Future, str] = {}
@@ -314,6 +335,8 @@ class Ingestor:
             return FileResult(path, "failed", error=exc.reason)
         except OSError as exc:
             return FileResult(path, "failed", error=os_reason(exc))
+        except ParseStalled as exc:
+            return FileResult(path, "failed", error=str(exc))
         except Exception as exc:  # a parser bug on one file must not stop a bulk run
             log.debug("unexpected error parsing %s", path, exc_info=True)
             return FileResult(path, "failed", error=f"could not parse: {type(exc).__name__}: {exc}")

@@ -232,3 +232,60 @@ def test_unreadable_file_and_folder(tmp_path: Path) -> None:
         "secret.txt": "permission denied",
     }
     assert report["files"]["added"] == 1
+
+
+# -- a reader that makes no progress --------------------------------------------------------------
+
+
+def _slow_pdf(path: Path, ops: int = 150_000) -> Path:
+    """Page 1: one text object with `ops` positioned runs, seconds of work for pypdf on one page (a
+    stand-in for the malformed pages that have made it loop); page 2: an ordinary sentence."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path))
+    text = c.beginText(10, 800)
+    for i in range(ops):
+        text.setTextOrigin(10 + (i % 50) * 11, 10 + (i // 50) % 790)
+        text.textOut("ab")
+    c.drawText(text)
+    c.showPage()
+    c.drawString(72, 720, "The second page says the harbour opened in 1871.")
+    c.showPage()
+    c.save()
+    return path
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_page_without_progress_is_skipped_and_the_rest_is_read(tmp_path: Path, embedder, workers: int) -> None:
+    from citeqa.engine import Citeqa
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    slow = _slow_pdf(folder / "slow.pdf")
+    (folder / "note.txt").write_text("The lighthouse keeper rang the bell forty times.\n", encoding="utf-8")
+    settings = make_settings(tmp_path / "data", parse_timeout=0.5, workers=workers)
+    with Citeqa(settings, embedder=embedder) as qa:
+        settled = []
+        report = qa.ingest([folder], on_progress=lambda p: settled.append(p.result))
+        assert report.count("added") == 2 and not report.failed
+        (result,) = [r for r in settled if r is not None and r.path == str(slow)]
+        assert result.pages == 1 and len(result.warnings) == 1  # page 2 only; page 1 stopped
+        assert result.warnings[0].startswith("page 1: text extraction failed (stopped: no progress within CITEQA_PARSE_TIMEOUT")
+        top = qa.search("When did the harbour open?", top_k=1)[0]
+        assert (top.source, top.page) == (str(slow), 2) and "1871" in top.text
+
+
+def test_the_watchdog_stops_a_python_loop_and_leaves_a_finished_file_alone() -> None:
+    import time
+
+    from citeqa.ingest.watchdog import ParseStalled, Watchdog
+
+    with Watchdog(0.3) as dog:
+        with pytest.raises(ParseStalled), dog.watching():
+            while True:  # a reader that never returns
+                pass
+        with dog.watching() as tick:  # ticking keeps a long read alive
+            for _ in range(8):
+                time.sleep(0.1)
+                tick()
+        time.sleep(0.6)  # and nothing fires after the block

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: float = Field(100.0, gt=0)
+    parse_timeout: float = Field(
+        120.0,
+        ge=0,
+        description="seconds a file's reader may go without progress (a PDF: a page read or OCR'd) "
+        "before the page, or the file, fails and the ingest goes on; 0: no limit",
+    )
     ocr: bool = Field(
         True,
         description="read PDF pages without a text layer (scans) with Tesseract, where it is installed; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from citeqa.ingest.ocr import Ocr
 
 
+def _no_progress_report() -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class Options:
-    """`ocr`: the engine that reads pages without a text layer, or None (CITEQA_OCR=off, or no engine)."""
+    """`ocr`: the engine that reads pages without a text layer, or None (CITEQA_OCR=off, or no engine).
+    `tick`: called on progress (a page read), so a reader that loops is told apart from a long
+    file (citeqa.ingest.watchdog)."""
 
     ocr: Ocr | None = None
+    tick: Callable[[], None] = _no_progress_report
 
 
 @dataclass(frozen=True)

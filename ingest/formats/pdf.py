@@ -14,7 +14,7 @@ from citeqa.core.errors import DocumentError, OcrError
 from citeqa.core.types import Page
 from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
 from citeqa.ingest.formats.hyphens import dehyphenate
-from citeqa.ingest.ocr import DPI, PDFIUM, Ocr
+from citeqa.ingest.ocr import DPI, PDFIUM
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -48,9 +48,11 @@ def load(path: Path, options: Options) -> Loaded:
     texts: dict[int, str] = {}
     warnings: list[str] = []
     errors: list[str] = []
+    options.tick()
     for number, page in enumerate(page_objs, start=1):
         try:
             texts[number] = clean_text(page.extract_text() or "")
+            options.tick()
         except DependencyError as exc:
             # AES-128 files pass the password check without the crypto library, then fail on every page.
             raise _no_crypto(path, exc) from None
@@ -60,7 +62,7 @@ def load(path: Path, options: Options) -> Loaded:
     del reader, page_objs
 
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
-    scanned, read = (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options.ocr, texts, warnings)
+    scanned, read = (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options, texts, warnings)
     numbers = sorted(texts)
     joined = dehyphenate(texts[n] for n in numbers)
     pages = tuple(Page(text=t, page=n) for n, t in zip(numbers, joined, strict=True) if t)
@@ -74,12 +76,14 @@ def load(path: Path, options: Options) -> Loaded:
     return Loaded(pages, tuple(warnings), read)
 
 
-def _ocr_pages(path: Path, numbers: list[int], ocr: Ocr, texts: dict[int, str], warnings: list[str]) -> tuple[int, int]:
+def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int, str], warnings: list[str]) -> tuple[int, int]:
     """OCR those of pages `numbers` that carry an image, replacing their text in `texts`. Returns
     (pages with an image, pages OCR read text from). A page OCR fails on keeps its text layer,
     with a warning. pdfium is locked only while it works, not while Tesseract reads."""
     import pypdfium2 as pdfium
 
+    ocr = options.ocr
+    assert ocr is not None
     try:
         with PDFIUM:
             pdf = pdfium.PdfDocument(str(path))
@@ -102,6 +106,7 @@ def _ocr_pages(path: Path, numbers: list[int], ocr: Ocr, texts: dict[int, str], 
             except OcrError as exc:
                 warnings.append(f"page {n}: OCR failed ({short(exc)})")
                 continue
+            options.tick()
             if text:
                 texts[n] = text
                 read += 1
