@@ -15,6 +15,7 @@ from citeqa.core.types import Page
 from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
 from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.ocr import DPI, PDFIUM
+from citeqa.ingest.watchdog import ParseStalled
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -99,11 +100,11 @@ def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int
             return len(scans), 0
         read = 0
         for n in scans:
-            with PDFIUM:
-                image = pdf[n - 1].render(scale=DPI / 72, grayscale=True).to_pil()
             try:
+                with PDFIUM:
+                    image = pdf[n - 1].render(scale=DPI / 72, grayscale=True).to_pil()
                 text = clean_text(ocr.read(image, dpi=DPI).text)
-            except OcrError as exc:
+            except (OcrError, ParseStalled) as exc:  # one page, not the file
                 warnings.append(f"page {n}: OCR failed ({short(exc)})")
                 continue
             options.tick()
