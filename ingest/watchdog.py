@@ -71,7 +71,9 @@ class Watchdog:
             with self._lock:
                 for ident, last in list(self._last.items()):
                     if now - last > self.limit_s:
-                        self._last[ident] = float("inf")  # once per file
+                        # Again after another limit without progress: an exception that lands in a
+                        # garbage-collector callback running in that thread is swallowed there.
+                        self._last[ident] = now
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(ParseStalled))
 
 

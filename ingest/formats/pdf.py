@@ -53,13 +53,13 @@ def load(path: Path, options: Options) -> Loaded:
     for number, page in enumerate(page_objs, start=1):
         try:
             texts[number] = clean_text(page.extract_text() or "")
-            options.tick()
         except DependencyError as exc:
             # AES-128 files pass the password check without the crypto library, then fail on every page.
             raise _no_crypto(path, exc) from None
         except Exception as exc:  # one bad page must not cost the rest of the file
             errors.append(short(exc))
             warnings.append(f"page {number}: text extraction failed ({short(exc)})")
+        options.tick()  # a page done, read or not
     del reader, page_objs
 
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
@@ -107,7 +107,8 @@ def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int
             except (OcrError, ParseStalled) as exc:  # one page, not the file
                 warnings.append(f"page {n}: OCR failed ({short(exc)})")
                 continue
-            options.tick()
+            finally:
+                options.tick()  # a page done, read or not
             if text:
                 texts[n] = text
                 read += 1
