@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class ParseStalled(Exception):
@@ -36,6 +38,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Watchdog:
+        _quiet_when_swallowed()
         self._thread = threading.Thread(target=self._run, name="citeqa-watchdog", daemon=True)
         self._thread.start()
         return self
@@ -75,6 +78,21 @@ class Watchdog:
                         # garbage-collector callback running in that thread is swallowed there.
                         self._last[ident] = now
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(ParseStalled))
+
+
+def _quiet_when_swallowed() -> None:
+    """A stop that lands in a garbage-collector callback is printed by Python as "Exception ignored
+    in ..."; it is sent again, so the user needs no traceback for it."""
+    hook = sys.unraisablehook
+    if getattr(hook, "citeqa_quiet", False):
+        return
+
+    def quiet(unraisable: Any) -> None:
+        if unraisable.exc_type is not ParseStalled:
+            hook(unraisable)
+
+    quiet.citeqa_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = quiet
 
 
 @contextlib.contextmanager

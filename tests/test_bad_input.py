@@ -299,3 +299,24 @@ def test_the_watchdog_stops_a_python_loop_and_leaves_a_finished_file_alone() -> 
                 time.sleep(0.1)
                 tick()
         time.sleep(0.6)  # and nothing fires after the block
+
+
+def test_a_stop_lost_in_a_finalizer_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It is sent again; the user needs no "Exception ignored in ..." traceback for it."""
+    from citeqa.ingest.watchdog import ParseStalled, Watchdog
+
+    seen: list = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    class Stopped:
+        def __del__(self) -> None:
+            raise ParseStalled
+
+    class Broken:
+        def __del__(self) -> None:
+            raise ValueError("a real error in a finalizer")
+
+    with Watchdog(5.0):
+        Stopped()
+        Broken()
+    assert [u.exc_type for u in seen] == [ValueError]
