@@ -10,6 +10,7 @@ memory stays flat whatever the corpus size.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -93,17 +94,9 @@ def parse_with(
 ) -> Parsed:
     """Read and chunk one file; under `watchdog`, a reader that makes no progress for its limit
     is stopped (ParseStalled)."""
-    if watchdog is None:
-        return _parse_file(chunker, path, digest, max_bytes, ocr, None)
-    with watchdog.watching() as tick:
-        return _parse_file(chunker, path, digest, max_bytes, ocr, tick)
-
-
-def _parse_file(
-    chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None, tick: Callable[[], None] | None
-) -> Parsed:
-    doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr, tick=tick)
-    chunks = tuple(chunker.split(doc))
+    with watchdog.watching() if watchdog else contextlib.nullcontext() as tick:
+        doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr, tick=tick)
+        chunks = tuple(chunker.split(doc))
     if not chunks:
         raise DocumentError(path, "no extractable text")
     return Parsed(path, digest, len(doc.pages), chunks, doc.warnings, document_title(doc), doc.ocr_pages)

@@ -49,9 +49,10 @@ _NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
 _QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$")
 # A bullet or a scanner's speck before a sentence ("• It ...", OCR's "¢ We introduce ...") and glyphs
 # after its end ("... training. ‘ — ~") are not part of the quote; each stands apart from the words.
-_BULLET_LEAD = re.compile(r"(?:[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—-]+[ \t]+)+")
-_JUNK_TAIL = re.compile(r"(?:[ \t]+[•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+)+$")
-_JUNK = re.compile(r"[\s•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—‘-]+")
+_GLYPHS = "•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—-"  # "-" last: a literal in a character class
+_BULLET_LEAD = re.compile(rf"(?:[{_GLYPHS}]+[ \t]+)+")
+_JUNK_TAIL = re.compile(rf"(?:[ \t]+[‘{_GLYPHS}]+)+$")  # an opening quote after the end is a speck too
+_JUNK = re.compile(rf"[\s‘{_GLYPHS}]+")
 _BRACKET_REACH = 30  # characters: a bracket left open closes within this after an end it holds
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 # A line this much shorter than the text's usual line ends a heading or a paragraph.
