@@ -92,8 +92,10 @@ def chat_panel(
             icon=":material/error:",
         )
     elif not docs:
+        where = escape_md(str(engine.settings.data_dir.absolute()), single_line=True)
         st.info(
-            "No documents yet: add some in the **Library** tab, then ask a question.",
+            f"No documents are indexed in {where} (collection {escape_md(engine.settings.collection)}): "
+            "add some in the **Library** tab, or with `citeqa ingest PATH`, then ask a question.",
             icon=":material/library_books:",
         )
     history = st.container()
@@ -139,6 +141,7 @@ def run(settings: Settings) -> None:
         transcript_slot = sidebar.chat_buttons()
         options = sidebar.options(settings, docs, display)
         sidebar.models(settings, engine, problem)
+        sidebar.index_facts(engine, docs)
 
     chat_tab, library_tab = st.tabs([":material/forum: Chat", ":material/library_books: Library"])
     with chat_tab:

@@ -7,6 +7,7 @@ import streamlit as st
 from citeqa.app.chat import AskOptions, new_chat, transcript_markdown, turns
 from citeqa.app.display import Display
 from citeqa.app.library import document_picker
+from citeqa.app.safe_text import escape_md
 from citeqa.core.errors import CiteqaError
 from citeqa.core.settings import Settings
 from citeqa.core.types import DocumentRecord
@@ -68,6 +69,17 @@ def models(settings: Settings, engine: Citeqa, problem: str | None) -> None:
         st.error("The chat model is not available; see the message in the chat.", icon=":material/warning:")
     elif settings.uses_demo_model:
         st.warning(DEMO_NOTICE, icon=":material/science:")
+
+
+def index_facts(engine: Citeqa, docs: list[DocumentRecord]) -> None:
+    """What `citeqa info` says, so the web app and the command line can be seen to use one index."""
+    from citeqa.info import facts, lines
+
+    passages = 0 if engine.index_missing() else engine.store.count_chunks()
+    with st.expander("About this index", icon=":material/info:"):
+        for line in lines(facts(engine.settings, counts=(len(docs), passages))):
+            label, _, value = line.partition(": ")
+            st.caption(f"**{label}**: {escape_md(value, single_line=True)}")
 
 
 def chat_buttons() -> st.delta_generator.DeltaGenerator:

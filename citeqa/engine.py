@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
-from citeqa.core.errors import ConfigError
+from citeqa.core import places
+from citeqa.core.errors import ConfigError, NoDocuments
 from citeqa.core.files import keep_private, warn_if_exposed
 from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
@@ -82,9 +83,12 @@ class Citeqa:
         release_freed_memory()
         self.datadir: EmbeddedDataDir | None = None
         if store is None and settings.embedded:
-            # Taken now, so that a second process is told who holds the data dir before any work.
+            # Taken now, so that a second process is told who holds the data dir before any work;
+            # a data dir that does not exist yet is made (and taken) when the index is first opened:
+            # a question asked of no index must not leave an empty one behind.
             self.datadir = EmbeddedDataDir(settings.data_dir, settings.collection)
-            self.datadir.acquire()
+            if settings.data_dir.exists():
+                self.datadir.acquire()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -121,6 +125,8 @@ class Citeqa:
                 from citeqa.retrieval.store import Store
 
                 e = self.embedder
+                if self.datadir is not None:
+                    self.datadir.acquire()  # held by the engine, not the store: reindex reopens it
                 self._store = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir)
                 logs.quiet_libraries()  # again: pymilvus configured its own loggers on import
             return self._store
@@ -229,7 +235,20 @@ class Citeqa:
             return ingest_uploads(self, uploads, on_progress=on_progress)
 
     def documents(self) -> list[DocumentRecord]:
-        return self.store.documents()
+        return [] if self.index_missing() else self.store.documents()
+
+    def index_missing(self) -> bool:
+        """True when the embedded index was never made: there is nothing to open, and opening it
+        would create an empty data dir."""
+        return self._store is None and self.settings.embedded and not self.settings.milvus_path.exists()
+
+    def require_documents(self) -> None:
+        """Raise NoDocuments when nothing is indexed: a question then has no answer to look for,
+        and "the documents do not contain the answer" would mislead. Creates nothing."""
+        if self.index_missing() or self.store.count_chunks() == 0:
+            s = self.settings
+            where = places.shown(s.data_dir.absolute()) if s.embedded else s.resolved_milvus_uri()
+            raise NoDocuments(where, s.collection)
 
     def passages(self, path: str | Path) -> list[Hit]:
         """The indexed passages of the document at `path`, in reading order (page, then position);
@@ -276,6 +295,7 @@ class Citeqa:
     def retrieve(
         self, query: str, *, top_k: int | None = None, mode: RetrievalMode | None = None, sources: Sequence[str] = ()
     ) -> Retrieved:
+        self.require_documents()
         return self.retriever.retrieve(query, top_k=top_k, mode=mode, sources=sources)
 
     def search(
@@ -305,6 +325,7 @@ class Citeqa:
         from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
 
         t0 = time.perf_counter()
+        self.require_documents()
         k = top_k or self.settings.top_k
         queries = search_queries(question, history)
         # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,

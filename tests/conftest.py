@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,12 @@ for _k in [k for k in os.environ if k.startswith("CITEQA_")]:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Nor touch the user's own data and cache dirs (the per-user defaults, citeqa.core.places): what
+# a test does not point elsewhere lands in a temporary data dir, and every child process started
+# with this environment does the same. The cache (the exported int8 embedding model, written
+# atomically) is shared by sessions so that it is exported once per machine, not once per run.
+os.environ["CITEQA_DATA_DIR"] = tempfile.mkdtemp(prefix="citeqa-tests-data-")
+os.environ["CITEQA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"citeqa-tests-cache-{os.getuid()}")
 
 
 def make_settings(data_dir: Path, **kw) -> Settings:

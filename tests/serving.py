@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 def env(data_dir: Path, **kw: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    # The temporary cache dir of conftest goes along: a child must not use the user's own.
+    out = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_") or k == "CITEQA_CACHE_DIR"}
     out.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONPATH=str(REPO), CITEQA_DATA_DIR=str(data_dir))
     out.update(SMALL)
     out.update(kw)

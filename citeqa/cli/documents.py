@@ -70,12 +70,13 @@ def docs(click_ctx: click.Context, as_json: bool) -> None:
     """List ingested documents (or `docs remove PATH...`)."""
     if click_ctx.invoked_subcommand:
         return
-    records = ctx().engine().documents()
+    engine = ctx().engine()
+    records = engine.documents()
+    if not records:
+        engine.require_documents()  # names the data dir and `citeqa ingest` (exit 1)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in records]))
         return
-    if not records:
-        click.echo("No documents yet. Add some with: citeqa ingest PATH")
     import datetime as dt
 
     for r in records:

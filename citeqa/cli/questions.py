@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from citeqa.answer.stream import AnswerStream
 from citeqa.cli.base import Ctx, cli, ctx, edge, indent, retrieval_options
-from citeqa.core.errors import CiteqaError, ModelError
+from citeqa.core.errors import CiteqaError, ModelError, NoDocuments
 from citeqa.core.types import Answer
 from citeqa.questions import read_questions
+
+if TYPE_CHECKING:
+    from citeqa.engine import Citeqa
 
 
 @cli.command()
@@ -35,8 +40,8 @@ def search(query: str | None, top_k: int | None, mode: str | None, sources: tupl
     if as_json:
         click.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}))
         return
-    if not hits:
-        click.echo("No passages found. Ingest documents first: citeqa ingest PATH")
+    if not hits:  # the index has documents (search said so otherwise): none match --source
+        click.echo("No passages found in the documents matching --source " + " ".join(sources))
     for i, h in enumerate(hits, 1):
         click.secho(f"[{i}] {h.label(full_path=True)}  (score {h.score:.3f})", bold=True)
         click.echo(indent(h.text) + "\n")
@@ -72,15 +77,39 @@ def ask(
     opts = {"top_k": top_k, "mode": mode, "sources": sources, "generate": generate}
     if questions:
         for q in read_questions(questions):
-            answer = engine.ask(q.question, **opts)
+            answer = ask_or_no_documents(engine, q.question, opts)
             click.echo(json.dumps({"id": q.id, **answer.to_dict()}))
+            if answer.abstain_reason == "no_documents":
+                sys.exit(1)
         return
     assert question is not None
     if as_json:
-        click.echo(json.dumps(engine.ask(question, **opts).to_dict()))
+        answer = ask_or_no_documents(engine, question, opts)
+        click.echo(json.dumps(answer.to_dict()))
+        if answer.abstain_reason == "no_documents":
+            sys.exit(1)
         return
     answer = show_answer(engine.ask_stream(question, **opts))
     print_sources(answer)
+
+
+def ask_or_no_documents(engine: Citeqa, question: str, opts: dict) -> Answer:
+    """The answer, or with nothing indexed an abstention that says so (abstain_reason
+    "no_documents"), never "the documents do not contain the answer": JSON readers get an answer
+    object either way, and the exit status 1."""
+    try:
+        return engine.ask(question, **opts)
+    except NoDocuments as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return Answer(
+            question=question,
+            text=str(exc),
+            abstained=True,
+            sources=(),
+            citations=(),
+            answer_kind="abstained",
+            abstain_reason="no_documents",
+        )
 
 
 def show_answer(stream: AnswerStream) -> Answer:
@@ -144,6 +173,7 @@ def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...], no_gener
     """
     c = ctx()
     engine = c.engine()
+    engine.require_documents()  # before the prompt, not after the first question
     generate = False if no_generate else None
     announce_demo_model(c, engine.generates(generate))
     history: list[tuple[str, str]] = []

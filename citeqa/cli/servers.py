@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -97,18 +98,25 @@ def serve(host: str, port: int) -> None:
 @click.option("--http", "over_http", is_flag=True, help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --http: address to listen on; any but loopback needs CITEQA_API_KEY.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="With --http: port.")
+@click.option("--print-config", is_flag=True,
+              help="Print the JSON block that starts this server from Claude Desktop or an IDE, and exit.")  # fmt: skip
 @edge
-def mcp_command(over_http: bool, host: str, port: int) -> None:
+def mcp_command(over_http: bool, host: str, port: int, print_config: bool) -> None:
     """Serve the documents to AI agents over the Model Context Protocol.
 
     Tools: search_documents, ask_documents (answers with cited quotes and pages) and
     list_documents. Over stdio (the default) an MCP client starts this command itself; logs go
     to stderr.
     """
+    c = ctx()
+    if print_config:
+        from citeqa.cli.mcp_config import client_config
+
+        click.echo(json.dumps(client_config(c.settings, c.overrides), indent=2))
+        return
     from citeqa.server.mcp_server import serve_mcp_http, serve_mcp_stdio
     from citeqa.server.run import require_auth_off_loopback
 
-    c = ctx()
     if not over_http:
         serve_mcp_stdio(c.engine(), verbosity=c.verbosity)
         return

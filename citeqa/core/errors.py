@@ -13,6 +13,7 @@ into user messages.
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
     │   └── SchemaOutdated     the collection predates a field citeqa needs
+    ├── NoDocuments            nothing is indexed yet (names the data dir and `citeqa ingest`)
     └── DocumentError          one input file cannot be ingested (names the file)
 """
 
@@ -76,6 +77,19 @@ class EmbedderMismatch(StoreError):
 
 class SchemaOutdated(StoreError):
     pass
+
+
+class NoDocuments(CiteqaError):
+    """Nothing is indexed in the data dir's collection: a question cannot be answered, and saying
+    "the documents do not contain the answer" would be wrong. Answered as 409 by the HTTP API, as
+    an answer with abstain_reason "no_documents" by `citeqa ask --json`."""
+
+    def __init__(self, where: str, collection: str) -> None:
+        super().__init__(
+            f"No documents are indexed in {where} (collection {collection}). Add some with `citeqa ingest PATH`."
+        )
+        self.where = where
+        self.collection = collection
 
 
 class DocumentError(CiteqaError):

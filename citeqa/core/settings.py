@@ -9,7 +9,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from citeqa.core import bundled
+from citeqa.core import bundled, places
 from citeqa.core.errors import ConfigError
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
@@ -23,7 +23,8 @@ class Settings(BaseSettings):
         env_prefix="CITEQA_", env_file=".env", extra="ignore", frozen=True
     )
 
-    data_dir: Path = Path(".citeqa")
+    # Per-user (citeqa.core.places): the same index from every directory and every edge.
+    data_dir: Path = Field(default_factory=places.default_data_dir)
     milvus_uri: str | None = Field(
         None, description="Milvus server or Zilliz Cloud URI; empty means embedded milvus-lite in the data dir"
     )
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     )
     embed_threads: int | None = Field(None, ge=1, description="embedding threads; empty means all cores")
     cache_dir: Path = Field(
-        Path.home() / ".cache" / "citeqa", description="derived files shared by every data dir (exported models)"
+        default_factory=places.user_cache_dir, description="derived files shared by every data dir (exported models)"
     )
     chunk_tokens: int = Field(200, ge=32, description="chunk size bound in embedding-model tokens")
     chunk_overlap: int = Field(30, ge=0)

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from citeqa.core.errors import CiteqaError, ConfigError, DocumentError, ModelBusy, ModelError, StoreError
+from citeqa.core.errors import CiteqaError, ConfigError, DocumentError, ModelBusy, ModelError, NoDocuments, StoreError
 
 log = logging.getLogger("citeqa.server")
 
@@ -27,6 +27,7 @@ _TYPES = {
     403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
+    409: "invalid_request_error",
     413: "invalid_request_error",
     429: "rate_limit_error",
     503: "service_unavailable",
@@ -70,6 +71,8 @@ def from_citeqa(exc: CiteqaError, retry_after_s: float = 5.0) -> ApiError:
     if isinstance(exc, ModelBusy):
         seconds = str(max(1, math.ceil(retry_after_s)))
         return ApiError(429, str(exc), code="model_busy", headers={"Retry-After": seconds})
+    if isinstance(exc, NoDocuments):  # the index's state, not the request, is what conflicts
+        return ApiError(409, str(exc), code="no_documents")
     if isinstance(exc, DocumentError):
         return ApiError(400, str(exc), code="bad_document")
     if isinstance(exc, ConfigError):

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from citeqa.core.errors import CiteqaError
+from citeqa.info import facts
 from citeqa.server.errors import error_body, from_citeqa, unexpected
 
 router = APIRouter()
@@ -17,6 +18,7 @@ async def healthz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
     try:
         documents = len(await run_in_threadpool(engine.documents))
+        passages = 0 if engine.index_missing() else await run_in_threadpool(lambda: engine.store.count_chunks())
     except Exception as exc:
         err = from_citeqa(exc) if isinstance(exc, CiteqaError) else unexpected(exc)
         return JSONResponse({"status": "unavailable", **error_body(503, err.message, code=err.code)}, 503)
@@ -26,6 +28,8 @@ async def healthz(request: Request) -> JSONResponse:
             "status": "ok",
             "collection": engine.settings.collection,
             "documents": documents,
+            # What `citeqa info` says: the same facts wherever citeqa is asked.
+            "info": facts(engine.settings, counts=(documents, passages)),
             "chat_model": {
                 "answering": stats.in_progress,  # questions being answered, evidence first
                 "generating": engine.turns.running,  # of those, the ones the model is writing

@@ -149,6 +149,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         only there."""
         with _told_to_the_agent():
             records = await run_in_threadpool(engine.documents)
+            if not records:  # an empty list would read as "nothing relevant"; say where and what to run
+                await run_in_threadpool(engine.require_documents)
         return DocumentList(documents=[DocumentInfo(**r.to_dict()) for r in records])
 
     return server
@@ -183,7 +185,8 @@ def stdout_to_stderr() -> Iterator[None]:
 
 def _preload(engine: Citeqa) -> None:
     engine.generator  # noqa: B018 - a model or index problem stops the start, not the first call
-    engine.store  # noqa: B018
+    if not engine.index_missing():  # nothing indexed yet: the tools say so; no empty data dir is made
+        engine.store  # noqa: B018
 
 
 def serve_mcp_stdio(engine: Citeqa, *, verbosity: int = 0) -> None:
