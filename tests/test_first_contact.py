@@ -154,3 +154,26 @@ def test_the_http_api_answers_409_when_nothing_is_indexed(engine) -> None:
         health = http.get("/healthz").json()
         assert health["status"] == "ok" and health["info"]["documents"] == 0
     assert not engine.settings.data_dir.exists()
+
+
+def test_the_web_app_names_the_index_as_citeqa_info_does(app_env: Path, embedder) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from citeqa.app.safe_text import unescape_md
+    from tests.test_app import APP, _ingest
+
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    shown = unescape_md("\n".join(m.value for m in at.info))
+    assert f"No documents are indexed in {app_env}" in shown and "citeqa ingest PATH" in shown
+
+    import streamlit as st
+
+    st.cache_resource.clear()  # the app's engine holds the data dir: closed, as a restart would
+    _ingest(app_env, embedder, [SAMPLE_DOCS])
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    facts = unescape_md("\n".join(c.value for c in at.sidebar.caption))
+    assert f"**data dir**: {app_env}" in facts and "**documents**: 3" in facts and "**passages**: 6" in facts
+    assert "**collection**: docs" in facts and "**embedding model**: all-MiniLM-L6-v2" in facts
