@@ -3,9 +3,14 @@ address only someone who has logged in, and nobody at all if no login is configu
 
 - CITEQA_APP_PASSWORD: a form asks for it before anything else renders (documents, answers, the
   library and its upload, delete and re-ingest actions included). It is compared in constant time
-  (hmac.compare_digest), sent over the app's websocket (never in a URL), never logged, and a wrong
-  one costs a pause that slows guessing. A login lasts for the browser session (st.session_state),
+  (digests, so that not even its length shows), sent over the app's websocket (never in a URL),
+  never logged. Wrong ones are counted per client address and in all (citeqa/core/attempts.py):
+  past CITEQA_MAX_FAILED_LOGINS a minute, guesses are not checked for a growing while, and each
+  failure is logged with the address. A login lasts for the browser session (st.session_state),
   which holds a keyed digest of the password, not the password.
+- Without a login, only requests addressed to a loopback name are served (DNS rebinding: a page
+  whose name resolves to 127.0.0.1): Streamlit's server.allowedHosts refuses the websocket (set by
+  `citeqa app` and .streamlit/config.toml), and the page checks the Host again before rendering.
 - Streamlit's own OIDC login (`st.login`), when `[auth]` is configured in .streamlit/secrets.toml
   and no password is set.
 """
@@ -15,20 +20,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
-import time
 
 import streamlit as st
 
-from citeqa.core.netaddr import is_loopback
+from citeqa.core.attempts import FailedLogins, same_secret
+from citeqa.core.netaddr import host_of, is_loopback, is_loopback_name
 from citeqa.core.settings import Settings
 
 log = logging.getLogger("citeqa.app")
 
 _SESSION_KEY = "citeqa_logged_in"
 _PROCESS_KEY = secrets.token_bytes(32)  # logins end when the app restarts
-_WRONG_PAUSE_S = 1.0
 _refusal_logged = False
+_failures: FailedLogins | None = None  # one count for the process: every session's guesses
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def password(settings: Settings | None) -> str | None:
@@ -43,6 +50,26 @@ def oidc_configured() -> bool:
         return "auth" in st.secrets
     except Exception:  # no secrets file, or an unreadable one: no OIDC login
         return False
+
+
+def allowed_hosts(address: str | None, settings: Settings | None) -> list[str]:
+    """Streamlit's server.allowedHosts for the app on `address`: loopback names only, unless a
+    login protects it (then any: the login does)."""
+    if password(settings) is not None or oidc_configured():
+        return ["*"]
+    host = (address or "").strip("[]").lower()
+    return [*_LOOPBACK_NAMES, *([host] if is_loopback_name(host) and host not in _LOOPBACK_NAMES else [])]
+
+
+def foreign_host() -> str | None:
+    """The Host this session's page was requested under, when it is not a loopback name."""
+    try:
+        host = st.context.headers.get("Host")
+    except Exception:  # no request behind this run (AppTest)
+        return None
+    if host is None or is_loopback_name(host_of(host)):
+        return None
+    return host
 
 
 def exposure_problem(address: str | None, settings: Settings | None) -> str | None:
@@ -92,9 +119,17 @@ def admitted(settings: Settings | None) -> bool:
         return False
     pw = password(settings)
     if pw is not None:
-        return _password_gate(pw)
+        return _password_gate(pw, settings)
     if oidc_configured():
         return _oidc_gate()
+    if host := foreign_host():
+        log.warning("refused a page requested as %r: without a login only loopback names are served", host)
+        st.error(
+            f"**citeqa answers only at 127.0.0.1 or localhost without a login, not at {host}.** "
+            "Set CITEQA_APP_PASSWORD to open it to other names.",
+            icon=":material/lock:",
+        )
+        return False
     return True
 
 
@@ -102,7 +137,21 @@ def _digest(pw: str) -> str:
     return hmac.new(_PROCESS_KEY, pw.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _password_gate(pw: str) -> bool:
+def failures(settings: Settings | None) -> FailedLogins:
+    global _failures
+    if _failures is None:
+        _failures = FailedLogins(settings.max_failed_logins if settings else 10, what="web app password")
+    return _failures
+
+
+def client_address() -> str:
+    try:
+        return st.context.ip_address or "unknown"
+    except Exception:  # no request behind this run (AppTest)
+        return "unknown"
+
+
+def _password_gate(pw: str, settings: Settings | None) -> bool:
     if hmac.compare_digest(str(st.session_state.get(_SESSION_KEY, "")), _digest(pw)):
         return True
     st.title("citeqa")
@@ -110,10 +159,15 @@ def _password_gate(pw: str) -> bool:
         entered = st.text_input("Password", type="password", help="CITEQA_APP_PASSWORD, as set where the app runs")
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
-        if hmac.compare_digest(entered.encode("utf-8"), pw.encode("utf-8")):
+        address, counted = client_address(), failures(settings)
+        if (wait := counted.wait_s(address)) > 0:  # not even checked: guessing must not go on
+            st.error(f"Too many wrong passwords; try again in {math.ceil(wait)} s.", icon=":material/lock:")
+            return False
+        if same_secret(entered, pw):
+            counted.succeeded(address)
             st.session_state[_SESSION_KEY] = _digest(pw)
             st.rerun()
-        time.sleep(_WRONG_PAUSE_S)
+        counted.failed(address)
         st.error("Wrong password.", icon=":material/lock:")
     return False
 

@@ -15,6 +15,7 @@ synced record in a fraction of a second, without importing pymilvus or a model r
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +24,8 @@ from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
 from citeqa.core import places
-from citeqa.core.errors import ConfigError, NoDocuments
-from citeqa.core.files import keep_private, warn_if_exposed
+from citeqa.core.errors import ConfigError, NoDocuments, Refused
+from citeqa.core.files import absolute_path, keep_private, warn_if_exposed
 from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
@@ -265,16 +266,38 @@ class Citeqa:
     def _roots_record(self) -> Path:
         return self.settings.data_dir / f"{self.settings.collection}.roots.txt"
 
-    def remove(self, paths: Sequence[str | Path]) -> list[str]:
-        """Remove documents by file path, or every document under a folder; files in the uploads
-        folder are deleted too (they were kept only to be indexed)."""
+    def remove(self, paths: Sequence[str | Path], *, recursive: bool = False) -> list[str]:
+        """Remove documents by file path, and with `recursive` every document under a folder; files
+        in the uploads folder are deleted too (they were kept only to be indexed). A folder without
+        `recursive`, the filesystem root and the data dir are refused (Refused), before anything
+        is removed: one mistyped path must not empty the library."""
         from citeqa.ingest.uploads import delete_stored
 
         with self._writes:
+            for p in paths:
+                self._check_removal(p, recursive=recursive)
             removed = self.ingestor.remove(paths)
         for p in removed:
             delete_stored(self.settings.uploads_dir, p)
         return removed
+
+    def _check_removal(self, path: str | Path, *, recursive: bool) -> None:
+        target = absolute_path(path)
+        if os.path.dirname(target) == target:  # "/" (or a drive's root): every document there is
+            raise Refused(f"refusing to remove every document under {target}: name the folders or files to remove")
+        if target == absolute_path(self.settings.data_dir):
+            raise Refused(
+                f"refusing to remove the data dir {target} (CITEQA_DATA_DIR): name the documents to remove, "
+                "or delete the data dir itself to start over"
+            )
+        if recursive:
+            return
+        under = self.store.documents(under=[target])
+        if under:
+            raise Refused(
+                f"{target} is a folder holding {len(under)} document(s); removing them all must be asked for "
+                "explicitly (HTTP API: recursive=true; CLI: citeqa docs remove --yes)"
+            )
 
     def stats(self) -> dict:
         docs = self.store.documents()

@@ -10,7 +10,7 @@ import click
 
 from citeqa.cli.base import cli, ctx, edge
 from citeqa.cli.progress import count
-from citeqa.core.errors import CiteqaError
+from citeqa.core.errors import CiteqaError, Refused
 from citeqa.core.types import IngestReport
 
 
@@ -86,10 +86,18 @@ def docs(click_ctx: click.Context, as_json: bool) -> None:
 
 @docs.command("remove")
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--yes", "-y", is_flag=True, help="Remove every document under a folder without asking.")
 @edge
-def docs_remove(paths: tuple[str, ...]) -> None:
-    """Remove documents (or every document under a folder) from the index."""
-    removed = ctx().engine().remove(paths)
+def docs_remove(paths: tuple[str, ...], yes: bool) -> None:
+    """Remove documents (or every document under a folder, after a confirmation) from the index."""
+    engine = ctx().engine()
+    try:
+        removed = engine.remove(paths, recursive=yes)
+    except Refused as exc:
+        # A folder: asked on a terminal; elsewhere (scripts) only --yes removes it.
+        if yes or not sys.stdin.isatty() or not click.confirm(f"{exc}. Remove them?", err=True):
+            raise
+        removed = engine.remove(paths, recursive=True)
     for p in removed:
         click.echo(f"removed {p}")
     if not removed:

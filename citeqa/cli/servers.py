@@ -45,11 +45,13 @@ def app(host: str, port: int) -> None:
 
     Listening where other machines can reach it needs a login: set CITEQA_APP_PASSWORD first.
     """
-    from citeqa.app.auth import exposure_problem
+    from citeqa.app.auth import allowed_hosts, exposure_problem
 
     c = ctx()
     if problem := exposure_problem(host, c.settings):
         raise ConfigError(problem)
+    # Streamlit's websocket refuses any other Host (DNS rebinding), unless a login protects the app.
+    hosts = [arg for name in allowed_hosts(host, c.settings) for arg in ("--server.allowedHosts", name)]
     # The web app reads its settings from the environment: pass the command line's on.
     env = dict(os.environ)
     env.update({f"CITEQA_{k.upper()}": str(v) for k, v in c.overrides.items() if v is not None})
@@ -60,7 +62,7 @@ def app(host: str, port: int) -> None:
         sys.executable, "-m", "streamlit", "run", str(main),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
+        "--client.toolbarMode", "minimal", *hosts,
     ]  # fmt: skip
     sys.stdout.flush()
     sys.stderr.flush()
@@ -70,8 +72,10 @@ def app(host: str, port: int) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any but loopback needs CITEQA_API_KEY.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--uds", metavar="PATH",
+              help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port.")  # fmt: skip
 @edge
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, uds: str | None) -> None:
     """Serve the OpenAI-compatible HTTP API: chat completions with citations, search, documents.
 
     OpenAI clients use base_url http://HOST:PORT/v1 and the collection as the model. With
@@ -80,7 +84,8 @@ def serve(host: str, port: int) -> None:
     from citeqa.server.run import require_auth_off_loopback, serve_api
 
     c = ctx()
-    require_auth_off_loopback(c.settings, host, "citeqa serve")
+    if not uds:
+        require_auth_off_loopback(c.settings, host, "citeqa serve")
 
     def ready(url: str) -> None:
         if c.shows_progress:
@@ -91,17 +96,19 @@ def serve(host: str, port: int) -> None:
                 err=True,
             )
 
-    serve_api(c.engine(), host, port, verbosity=c.verbosity, on_ready=ready)
+    serve_api(c.engine(), host, port, uds=uds, verbosity=c.verbosity, on_ready=ready)
 
 
 @cli.command("mcp")
 @click.option("--http", "over_http", is_flag=True, help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="With --http: address to listen on; any but loopback needs CITEQA_API_KEY.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True, help="With --http: port.")
+@click.option("--uds", metavar="PATH",
+              help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port.")  # fmt: skip
 @click.option("--print-config", is_flag=True,
               help="Print the JSON block that starts this server from Claude Desktop or an IDE, and exit.")  # fmt: skip
 @edge
-def mcp_command(over_http: bool, host: str, port: int, print_config: bool) -> None:
+def mcp_command(over_http: bool, host: str, port: int, uds: str | None, print_config: bool) -> None:
     """Serve the documents to AI agents over the Model Context Protocol.
 
     Tools: search_documents, ask_documents (answers with cited quotes and pages) and
@@ -120,10 +127,11 @@ def mcp_command(over_http: bool, host: str, port: int, print_config: bool) -> No
     if not over_http:
         serve_mcp_stdio(c.engine(), verbosity=c.verbosity)
         return
-    require_auth_off_loopback(c.settings, host, "citeqa mcp --http")
+    if not uds:
+        require_auth_off_loopback(c.settings, host, "citeqa mcp --http")
 
     def ready(url: str) -> None:
         if c.shows_progress:
             click.echo(f"serving MCP over streamable HTTP at {url}/mcp (Ctrl-C stops)", err=True)
 
-    serve_mcp_http(c.engine(), host, port, verbosity=c.verbosity, on_ready=ready)
+    serve_mcp_http(c.engine(), host, port, uds=uds, verbosity=c.verbosity, on_ready=ready)

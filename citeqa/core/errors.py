@@ -9,6 +9,10 @@ into user messages.
     │   ├── ModelBusy          too many questions are already waiting for the chat model
     │   ├── ModelServerError   the chat model server (CITEQA_LLM_URL) failed a request
     │   └── OcrError           the OCR engine (Tesseract) is missing or failed on a page
+    ├── Refused                a request carried out as given would do more than asked (a folder
+    │                          removed without `recursive`, the filesystem root or the data dir)
+    ├── TooLarge               an input over a limit; the message names the setting
+    ├── IngestBusy             the ingest line is full; ask again later (HTTP 429)
     ├── StoreError             Milvus cannot be reached or used
     │   ├── DataDirInUse       another process holds the embedded data dir
     │   ├── EmbedderMismatch   the collection was built with another embedder
@@ -54,6 +58,30 @@ class ModelServerError(ModelError):
 
 class OcrError(ModelError):
     """Tesseract is missing, lacks the language asked for, or failed on an image."""
+
+
+class Refused(CiteqaError):
+    """A destructive request that must be made explicit, or that is never carried out."""
+
+
+class TooLarge(CiteqaError):
+    """An input over a configured limit; `setting` is the CITEQA_* variable that sets it, `field`
+    the request's field that is too long (for the HTTP API's `param`)."""
+
+    def __init__(self, message: str, setting: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.field = field
+
+
+class IngestBusy(CiteqaError):
+    """Every place in the ingest line is taken; the HTTP API answers 429 with Retry-After."""
+
+    def __init__(self, waiting: int) -> None:
+        super().__init__(
+            f"ingest is busy: {waiting} uploads are already waiting (CITEQA_MAX_INGEST_WAITING); send it again shortly"
+        )
+        self.waiting = waiting
 
 
 class StoreError(CiteqaError):

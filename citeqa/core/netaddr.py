@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from urllib.parse import urlsplit
 
 
 def is_loopback(host: str | None) -> bool:
@@ -32,3 +33,23 @@ def is_loopback(host: str | None) -> bool:
         return False
     addresses = {info[4][0] for info in infos}
     return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+
+
+def host_of(value: str) -> str:
+    """The host of a Host header or an Origin URL, without port or brackets, lower case."""
+    netloc = urlsplit(value).netloc if "://" in value else value
+    try:
+        return (urlsplit(f"//{netloc}").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def is_loopback_name(host: str) -> bool:
+    """Whether a request's Host names this machine's loopback: "localhost" or a loopback address.
+    Never resolved (unlike is_loopback): a DNS-rebinding name resolves to 127.0.0.1 by design."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

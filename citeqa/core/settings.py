@@ -130,6 +130,29 @@ class Settings(BaseSettings):
     max_waiting: int = Field(
         8, ge=0, description="questions that may wait for the chat model; more are refused (HTTP 429)"
     )
+    # What one request to the servers may carry: checked before the body is read (its declared
+    # length) and while it is read, so that no request can fill the memory or the disk.
+    max_request_kb: int = Field(
+        1024, ge=1, description="size of a JSON request body (chat, search); larger ones get HTTP 413"
+    )
+    max_upload_files: int = Field(20, ge=1, description="files in one upload request (each up to CITEQA_MAX_FILE_MB)")
+    max_query_chars: int = Field(4000, ge=1, description="characters in a search query")
+    max_messages: int = Field(100, ge=1, description="messages in one chat request, the history included")
+    max_message_chars: int = Field(
+        100_000, ge=1, description="characters in all the messages of one chat request together"
+    )
+    max_sources: int = Field(32, ge=0, description="`sources` globs in one request")
+    max_source_chars: int = Field(256, ge=1, description="characters in one `sources` glob")
+    max_top_k: int = Field(100, ge=1, le=1000, description="the largest `top_k` a request may ask for")
+    max_failed_logins: int = Field(
+        10,
+        ge=1,
+        description="wrong passwords or API keys a client address may send in a minute (ten times that "
+        "from all together) before each further one locks it out for twice as long",
+    )
+    max_ingest_waiting: int = Field(
+        8, ge=0, description="uploads and removals that may wait behind the one running; more get HTTP 429"
+    )
 
     @field_validator("api_key", mode="before")
     @classmethod

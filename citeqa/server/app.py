@@ -11,6 +11,8 @@ from citeqa.server import chat, documents, errors, health, search
 from citeqa.server.answers import Answers
 from citeqa.server.auth import BearerAuth
 from citeqa.server.browsers import BrowserGuard
+from citeqa.server.limits import BodyLimit
+from citeqa.server.writes import WriteLine
 
 
 def create_app(engine: Citeqa) -> FastAPI:
@@ -25,11 +27,14 @@ def create_app(engine: Citeqa) -> FastAPI:
     )
     app.state.engine = engine
     app.state.answers = Answers()
+    app.state.writes = WriteLine(engine.settings.max_ingest_waiting)
     errors.install(app)
     for module in (chat, search, documents, health):
         app.include_router(module.router)
+    # Inside the gates below: a stranger's request is refused before its size matters.
+    app.add_middleware(BodyLimit, settings=engine.settings)
     if engine.settings.api_key is not None:
-        app.add_middleware(BearerAuth, api_key=engine.settings.api_key)
+        app.add_middleware(BearerAuth, api_key=engine.settings.api_key, max_failures=engine.settings.max_failed_logins)
     # Outermost, so that a page's request is refused before anything else reads it.
     app.add_middleware(BrowserGuard, loopback_only=engine.settings.api_key is None)
     return app

@@ -15,53 +15,49 @@ Starlette's TrustedHostMiddleware covers the second but not an IPv6 Host ("[::1]
 
 from __future__ import annotations
 
-import ipaddress
 import json
+import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from citeqa.core.netaddr import host_of, is_loopback_name
 from citeqa.server.errors import error_body
 
-
-def _host_of(value: str) -> str:
-    """The host of a Host header or an Origin URL, without port or brackets, lower case."""
-    netloc = urlsplit(value).netloc if "://" in value else value
-    try:
-        return (urlsplit(f"//{netloc}").hostname or "").lower()
-    except ValueError:
-        return ""
-
-
-def _loopback_name(host: str) -> bool:
-    # Never resolved: a rebinding name resolves to 127.0.0.1 by design.
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+log = logging.getLogger("citeqa.server")
 
 
 class BrowserGuard:
-    def __init__(self, app: ASGIApp, *, loopback_only: bool) -> None:
+    """`loopback_only`: refuse a Host that is not a loopback name, or a callable that says, at each
+    request, whether to (the web app's login can be configured after start). `check_origin`: off
+    for the web app, whose own pages make its requests and which checks them itself (XSRF)."""
+
+    def __init__(self, app: ASGIApp, *, loopback_only: bool | Callable[[], bool], check_origin: bool = True) -> None:
         self.app = app
         self.loopback_only = loopback_only
+        self.check_origin = check_origin
 
     def _refusal(self, scope: Scope) -> str | None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
         host = headers.get("host", "")
-        if self.loopback_only and not _loopback_name(_host_of(host)):
+        loopback_only = self.loopback_only() if callable(self.loopback_only) else self.loopback_only
+        if loopback_only and not is_loopback_name(host_of(host)):
             return f"this server answers requests addressed to 127.0.0.1 or localhost, not '{host}'"
         origin = headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        if self.check_origin and origin is not None and urlsplit(origin).netloc.lower() != host.lower():
             return "requests from web pages are refused (Origin is not this server): use an API client"
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        # Websockets too: a rebinding page reads the web app through its websocket.
+        refusal = self._refusal(scope) if scope["type"] in ("http", "websocket") else None
         if refusal is None:
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            log.warning("refused a websocket: %s", refusal)
+            await send({"type": "websocket.close", "code": 1008})  # before accepting: HTTP 403
             return
         body = json.dumps(error_body(403, refusal, code="forbidden_origin")).encode("utf-8")
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -13,9 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from citeqa.core.errors import CiteqaError
+from citeqa.core.settings import Settings
 from citeqa.engine import Citeqa
 from citeqa.server.answers import SHUTDOWN, AnswerJob, Event, FailedAfterShowing, Question, wait_for_answer
 from citeqa.server.errors import ApiError, from_citeqa, unexpected
+from citeqa.server.limits import check_messages, check_retrieval
 from citeqa.server.schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -56,7 +58,7 @@ async def get_model(model_id: str, request: Request) -> Model:
     return Model(id=model_id)
 
 
-def question_of(body: ChatCompletionRequest) -> Question:
+def question_of(body: ChatCompletionRequest, settings: Settings) -> Question:
     if body.n not in (None, 1):
         raise ApiError(400, "only n=1 is supported: citeqa gives one answer per question", param="n")
     texts = []
@@ -65,6 +67,8 @@ def question_of(body: ChatCompletionRequest) -> Question:
         if text is None:
             raise ApiError(400, f"messages[{i}]: only text content is supported", param=f"messages.{i}.content")
         texts.append(text)
+    check_messages(settings, texts)
+    check_retrieval(settings, body.top_k, body.sources)
     if body.messages[-1].role != "user":
         raise ApiError(400, "the last message must be the user's question (role 'user')", param="messages")
     question = texts[-1].strip()
@@ -108,7 +112,7 @@ async def _opening(job: AnswerJob) -> list[Event]:
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     engine = engine_of(request)
     check_model(engine, body.model)
-    job = AnswerJob(engine, question_of(body), request.app.state.answers).start()
+    job = AnswerJob(engine, question_of(body, engine.settings), request.app.state.answers).start()
     if body.stream:
         opening = await _opening(job)
         return StreamingResponse(

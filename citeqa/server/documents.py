@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from citeqa.core.types import FileResult, UploadResult
-from citeqa.server.errors import ApiError
+from citeqa.core.errors import IngestBusy
+from citeqa.core.types import UploadResult
+from citeqa.server.errors import ApiError, from_citeqa
+from citeqa.server.uploads import discard, read_all, receive_files
+from citeqa.server.writes import WriteLine
 
 router = APIRouter()
 
@@ -19,33 +22,58 @@ async def list_documents(request: Request) -> dict:
     return {"object": "list", "data": [r.to_dict() for r in records]}
 
 
-def _too_large(name: str, size: int, limit: int) -> UploadResult:
-    # Refused before reading it into memory; the same words as the engine's own size check.
-    error = f"file is {size / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit (CITEQA_MAX_FILE_MB)"
-    return UploadResult(name, FileResult("", "failed", error=error))
+def _line(request: Request) -> WriteLine:
+    return request.app.state.writes
 
 
-@router.post("/v1/documents")
-async def upload_documents(
-    request: Request,
-    file: Annotated[list[UploadFile], File(description="one or more files (PDF, text, Markdown); repeat the field")],
-) -> dict:
-    """Store and ingest uploaded files; one report per file, in order, with `status` "added",
-    "unchanged" or "failed" and the reason. Names are made safe and kept inside the data dir's
-    uploads folder; a file that fails leaves no copy behind."""
+def _taken(request: Request) -> WriteLine:
+    """The write line with a place taken, or 429 with Retry-After when it is full."""
+    line = _line(request)
+    try:
+        line.take()
+    except IngestBusy as exc:
+        raise from_citeqa(exc, line.retry_after_s()) from None
+    return line
+
+
+@router.post(
+    "/v1/documents",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                        "required": ["file"],
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_documents(request: Request) -> dict:
+    """Store and ingest uploaded files (multipart `file` parts, repeated); one report per file, in
+    order, with `status` "added", "unchanged" or "failed" and the reason. Names are made safe and
+    kept inside the data dir's uploads folder; a file that fails leaves no copy behind. A file over
+    CITEQA_MAX_FILE_MB, or more than CITEQA_MAX_UPLOAD_FILES files, is refused (413) as it arrives;
+    with CITEQA_MAX_INGEST_WAITING changes already waiting, the request is refused (429) at once."""
     engine = request.app.state.engine
-    limit = engine.settings.max_file_bytes
-    results: list[UploadResult | None] = []
-    uploads: list[tuple[str, bytes]] = []
-    for f in file:
-        name = f.filename or "upload"
-        if f.size is not None and f.size > limit:
-            results.append(_too_large(name, f.size, limit))
-            continue
-        uploads.append((name, await f.read()))
-        results.append(None)
-    ingested = iter(await run_in_threadpool(engine.ingest_uploads, uploads) if uploads else [])
-    report = [r if r is not None else next(ingested) for r in results]
+    line = _taken(request)
+    try:
+        received = await receive_files(request, engine.settings)
+    except BaseException:
+        line.give_back()
+        raise
+
+    def ingest() -> list[UploadResult]:
+        try:
+            return engine.ingest_uploads(read_all(received))
+        finally:
+            discard(received)
+
+    report = await line.run(ingest)
     failed = sum(1 for r in report if r.result.status == "failed")
     return {
         "object": "list",
@@ -59,8 +87,10 @@ async def upload_documents(
 async def delete_document(
     request: Request,
     path: Annotated[str, Query(min_length=1, description="a document's path as GET /v1/documents lists it, or a folder")],
+    recursive: Annotated[bool, Query(description="a folder: remove every document under it (refused without)")] = False,
 ) -> dict:
-    removed = await run_in_threadpool(request.app.state.engine.remove, [path])
+    engine = request.app.state.engine
+    removed = await _taken(request).run(lambda: engine.remove([path], recursive=recursive))
     if not removed:
         raise ApiError(
             404, f"no ingested document matches '{path}' (GET /v1/documents lists them)", param="path", code="not_found"

@@ -17,7 +17,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from citeqa.core.errors import CiteqaError, ConfigError, DocumentError, ModelBusy, ModelError, NoDocuments, StoreError
+from citeqa.core.errors import (
+    CiteqaError,
+    ConfigError,
+    DocumentError,
+    IngestBusy,
+    ModelBusy,
+    ModelError,
+    NoDocuments,
+    Refused,
+    StoreError,
+    TooLarge,
+)
 
 log = logging.getLogger("citeqa.server")
 
@@ -71,6 +82,13 @@ def from_citeqa(exc: CiteqaError, retry_after_s: float = 5.0) -> ApiError:
     if isinstance(exc, ModelBusy):
         seconds = str(max(1, math.ceil(retry_after_s)))
         return ApiError(429, str(exc), code="model_busy", headers={"Retry-After": seconds})
+    if isinstance(exc, IngestBusy):
+        seconds = str(max(1, math.ceil(retry_after_s)))
+        return ApiError(429, str(exc), code="ingest_busy", headers={"Retry-After": seconds})
+    if isinstance(exc, TooLarge):  # a field too long (a body too large is answered before it is read)
+        return ApiError(400, str(exc), param=exc.field, code="too_long")
+    if isinstance(exc, Refused):
+        return ApiError(400, str(exc), code="refused")
     if isinstance(exc, NoDocuments):  # the index's state, not the request, is what conflicts
         return ApiError(409, str(exc), code="no_documents")
     if isinstance(exc, DocumentError):
@@ -124,7 +142,8 @@ def install(app: FastAPI) -> None:
             405: f"{request.method} is not allowed on {request.url.path}",
         }
         message = messages.get(exc.status_code) or str(exc.detail)
-        return error_response(ApiError(exc.status_code, message, headers=dict(exc.headers or {})))
+        code = "too_large" if exc.status_code == 413 else None  # a body stopped at its cap (limits.py)
+        return error_response(ApiError(exc.status_code, message, code=code, headers=dict(exc.headers or {})))
 
     @app.exception_handler(CiteqaError)
     async def _citeqa(request: Request, exc: CiteqaError) -> JSONResponse:

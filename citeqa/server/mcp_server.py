@@ -30,6 +30,7 @@ from citeqa.core.errors import CiteqaError
 from citeqa.core.settings import RetrievalMode
 from citeqa.engine import Citeqa
 from citeqa.server.answers import AnswerJob, Answers, FailedAfterShowing, Question, wait_for_answer
+from citeqa.server.limits import check_query, check_retrieval
 
 INSTRUCTIONS = (
     "citeqa answers questions from the user's own documents (PDF, text, Markdown) and cites them down "
@@ -120,6 +121,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         with `source` (file path), `page` (PDF page, or null), `location` (slide or section where there
         is no page), `text` (the passage) and `score` (higher is better)."""
         with _told_to_the_agent():
+            check_query(engine.settings, query)
+            check_retrieval(engine.settings, top_k, sources or ())
             hits = await run_in_threadpool(engine.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
         return SearchResult(query=query, hits=[Passage(**h.to_dict()) for h in hits])
 
@@ -135,6 +138,9 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         `supported`: whether those passages back it), `grounded` (every sentence supported),
         `abstained` (true when the documents do not contain the answer), and `sources` (all passages
         given to the model). Slower than search_documents: it runs the local chat model."""
+        with _told_to_the_agent():
+            check_query(engine.settings, question)
+            check_retrieval(engine.settings, top_k, sources or ())
         job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
         with _told_to_the_agent():
             answer = await wait_for_answer(job)
@@ -203,19 +209,28 @@ def serve_mcp_stdio(engine: Citeqa, *, verbosity: int = 0) -> None:
 
 
 def serve_mcp_http(
-    engine: Citeqa, host: str, port: int, *, verbosity: int = 0, on_ready: Callable[[str], None] | None = None
+    engine: Citeqa,
+    host: str,
+    port: int,
+    *,
+    uds: str | None = None,
+    verbosity: int = 0,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     from citeqa.server.auth import BearerAuth
-    from citeqa.server.run import bind, require_auth_off_loopback, run_uvicorn, url_of
+    from citeqa.server.browsers import BrowserGuard
+    from citeqa.server.run import close_listener, listen, run_uvicorn, url_of
 
-    require_auth_off_loopback(engine.settings, host, "citeqa mcp --http")
-    sock = bind(host, port)
+    sock = listen(engine.settings, host, port, uds, "citeqa mcp --http")
     try:
         _preload(engine)
         answers = Answers()
         app: Any = build(engine, answers).streamable_http_app(host=host)
         if engine.settings.api_key is not None:
-            app = BearerAuth(app, engine.settings.api_key)
+            app = BearerAuth(app, engine.settings.api_key, engine.settings.max_failed_logins)
+        # Outermost, as in the HTTP API: the SDK checks the Host (DNS rebinding) only when host is
+        # 127.0.0.1, localhost or ::1, and not for the rest of loopback (127.0.0.2 let any Host in).
+        app = BrowserGuard(app, loopback_only=engine.settings.api_key is None)
         if on_ready is not None:
             on_ready(url_of(sock))
         try:
@@ -224,4 +239,4 @@ def serve_mcp_http(
             answers.stop_all()
             answers.wait_idle()
     finally:
-        sock.close()
+        close_listener(sock, uds)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from citeqa.core.errors import ConfigError
 from citeqa.core.netaddr import is_loopback
@@ -39,6 +42,52 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix(path: str) -> socket.socket:
+    """A Unix socket at `path` that only this user may connect to (mode 0600): on a machine shared
+    with other users, loopback is open to all of them, a socket file is not. A stale socket file
+    (no server behind it) is replaced; a live one is a ConfigError."""
+    target = Path(path)
+    if target.is_socket():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(target))
+        except OSError:
+            target.unlink()  # left by a server that did not stop cleanly
+        else:
+            raise ConfigError(f"{path} is in use by another server; stop it or choose another --uds path")
+        finally:
+            probe.close()
+    elif target.exists():
+        raise ConfigError(f"{path} exists and is not a socket; choose another --uds path")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)  # created 0600: no moment where another user could connect
+    try:
+        sock.bind(str(target))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {path}: {exc.strerror or exc}; choose another --uds path") from None
+    finally:
+        os.umask(previous)
+    return sock
+
+
+def listen(settings: Settings, host: str, port: int, uds: str | None, command: str) -> socket.socket:
+    """The socket a server listens on: a Unix socket with `uds`, else host:port (loopback unless
+    CITEQA_API_KEY is set)."""
+    if uds:
+        return bind_unix(uds)
+    require_auth_off_loopback(settings, host, command)
+    return bind(host, port)
+
+
+def close_listener(sock: socket.socket, uds: str | None) -> None:
+    """Close the socket (uvicorn may have already) and remove the Unix socket's file."""
+    sock.close()
+    if uds:
+        with contextlib.suppress(OSError):
+            os.unlink(uds)
+
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -65,11 +114,13 @@ def run_uvicorn(app: object, sock: socket.socket, verbosity: int, on_exit: Calla
                 on_exit()
             super().handle_exit(sig, frame)  # type: ignore[arg-type]
 
-    host, port = sock.getsockname()[:2]
+    if sock.family == socket.AF_UNIX:
+        where: dict = {"uds": sock.getsockname()}
+    else:
+        where = {"host": sock.getsockname()[0], "port": sock.getsockname()[1]}
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
+        **where,
         log_level=uvicorn_level(verbosity),
         access_log=verbosity > 0,
         # Open streams are closed (which stops their answers) rather than waited for.
@@ -89,13 +140,18 @@ def run_uvicorn(app: object, sock: socket.socket, verbosity: int, on_exit: Calla
 
 
 def serve_api(
-    engine: Citeqa, host: str, port: int, *, verbosity: int = 0, on_ready: Callable[[str], None] | None = None
+    engine: Citeqa,
+    host: str,
+    port: int,
+    *,
+    uds: str | None = None,
+    verbosity: int = 0,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve the HTTP API over `engine` on host:port until Ctrl-C or SIGTERM."""
+    """Serve the HTTP API over `engine` on host:port (or the Unix socket `uds`) until Ctrl-C or SIGTERM."""
     from citeqa.server.app import create_app
 
-    require_auth_off_loopback(engine.settings, host, "citeqa serve")
-    sock = bind(host, port)
+    sock = listen(engine.settings, host, port, uds, "citeqa serve")
     try:
         # Loaded before the first request, so that a model or index problem stops the start.
         engine.generator  # noqa: B018
@@ -108,10 +164,13 @@ def serve_api(
         finally:
             app.state.answers.stop_all()
             app.state.answers.wait_idle()
+            app.state.writes.close()  # lets a running upload or removal finish
     finally:
-        sock.close()
+        close_listener(sock, uds)
 
 
 def url_of(sock: socket.socket) -> str:
+    if sock.family == socket.AF_UNIX:
+        return f"unix:{sock.getsockname()}"
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from citeqa.server.limits import check_query, check_retrieval
 from citeqa.server.schemas import SearchRequest
 
 router = APIRouter()
@@ -14,6 +15,8 @@ router = APIRouter()
 async def search(body: SearchRequest, request: Request) -> dict:
     """Hits as `citeqa search --json` prints them: source, page, location, text, score, chunk_id."""
     engine = request.app.state.engine
+    check_query(engine.settings, body.query)
+    check_retrieval(engine.settings, body.top_k, body.sources)
     hits = await run_in_threadpool(
         engine.search, body.query, top_k=body.top_k, mode=body.mode, sources=tuple(body.sources)
     )
