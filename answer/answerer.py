@@ -19,7 +19,7 @@ from citeqa.answer.stream import AnswerStream
 from citeqa.answer.support import SupportCheck, strip_places
 from citeqa.answer.turns import TurnQueue, wait_for_turn
 from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting
-from citeqa.core.types import Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
+from citeqa.core.types import AbstainReason, Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
 
 if TYPE_CHECKING:
     from citeqa.answer.generator import Generator, Prompt
@@ -49,8 +49,10 @@ class Policy:
     # is the highest that keeps wrong abstention at most 5% (5.0% / 12.5%); 0.6 leaves a margin.
     weak_evidence: float = 0.6
 
-    def before(self, relevant: bool, evidence: Sequence[Evidence], generate: bool) -> Plan:
-        if not relevant or not evidence:
+    def before(
+        self, relevant: bool, evidence: Sequence[Evidence], generate: bool, reason: AbstainReason | None = None
+    ) -> Plan:
+        if reason is not None or not relevant or not evidence:
             return "abstain"
         if evidence[0].score < self.weak_evidence:
             return "hold" if generate else "abstain"
@@ -69,6 +71,12 @@ class Clock:
     t0: float
     retrieve_s: float
     evidence_s: float
+
+
+def abstention(missing: str | None = None) -> str:
+    """The one "not in your documents" message, naming the subject the documents never mention
+    when that is why."""
+    return NOT_IN_DOCS + (f" Your documents do not mention {missing}." if missing else "")
 
 
 def evidence_text(evidence: Sequence[Evidence]) -> str:
@@ -99,12 +107,17 @@ class Answerer:
         turns: TurnQueue | None = None,
         temperature: float | None = None,
         standalone: str | None = None,
+        abstain: AbstainReason | None = None,
+        missing: str | None = None,
     ) -> AnswerStream:
-        """`model` loads the chat model when first called (after the evidence is out); None: no generation."""
+        """`model` loads the chat model when first called (after the evidence is out); None: no
+        generation. `abstain`: the documents were already found not to answer (and why); `missing`:
+        the name they never mention, when that is why."""
         sources = tuple(hits)
-        plan = self.policy.before(relevant, evidence, model is not None)
+        plan = self.policy.before(relevant, evidence, model is not None, abstain)
         shown = tuple(evidence[: shown_count(evidence, self.shown)]) if plan != "abstain" else ()
-        job = _Job(self, question, sources, shown, plan, clock, standalone)
+        why = abstain or ("no_relevant_passage" if not relevant else "no_sentence_states_value")
+        job = _Job(self, question, sources, shown, plan, clock, standalone, why, missing)
 
         def run(stopped: Callable[[], bool]) -> Iterator[Event]:
             yield EvidenceReady(shown, sources, evidence_text(shown) if plan == "show" else "")
@@ -128,6 +141,8 @@ class _Job:
         plan: Plan,
         clock: Clock,
         standalone: str | None,
+        why: AbstainReason,
+        missing: str | None,
     ) -> None:
         self.a = answerer
         self.question = question
@@ -136,6 +151,8 @@ class _Job:
         self.plan = plan
         self.clock = clock
         self.standalone = standalone
+        self.why = why  # the reason given if this answer abstains
+        self.missing = missing
         self.streamed = evidence_text(shown) if plan == "show" else ""
         self.sentences: list[Sentence] = []
         # Passage numbers whose quotes the prompt kept: an uncited sentence is checked against these.
@@ -222,7 +239,7 @@ class _Job:
         supported = [s.text for s in self.sentences if s.supported]
         if text is None:
             if kind == "abstained":
-                text = NOT_IN_DOCS
+                text = abstention(self.missing)
             else:
                 text = evidence_text(self.shown) + (GENERATED_HEADER + " ".join(supported) if supported else "")
                 text += CUT_NOTE if self.truncated and kind == "generated" else ""
@@ -248,12 +265,14 @@ class _Job:
             evidence=() if abstained else self.shown,
             answer_kind=kind,
             truncated=self.truncated,
+            abstain_reason=self.why if abstained else None,
+            missing_subject=self.missing if abstained else None,
         )
 
     def partial(self, shown_text: str) -> Answer:
         """The answer as far as it was shown when the stream was closed early."""
         if not shown_text:
-            return self.answer("abstained", NOT_IN_DOCS) if self.plan == "abstain" else self.answer("extractive", "")
+            return self.answer("abstained", abstention(self.missing)) if self.plan == "abstain" else self.answer("extractive", "")
         kind: AnswerKind = "generated" if GENERATED_HEADER in shown_text else "extractive"
         return self.answer(kind, shown_text)
 

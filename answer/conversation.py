@@ -27,11 +27,17 @@ _POINTS_BACK = re.compile(
 
 # Words that ask ("how many", "how much") rather than name what is asked about.
 _ASKING = frozenset({"many", "much"})
+# A pronoun as the subject of the question's verb ("How many steps was it trained for?", "When did
+# they release it?"): it names the thing asked about by pointing back, whatever else is said.
+_PRONOUN_SUBJECT = re.compile(
+    r"\b(?:is|was|are|were|does|did|do|has|have|had|can|could|will|would|should)\s+(?:it|they|he|she|this|that|these|those)\b",
+    re.I,
+)
 
 
 def is_followup(question: str) -> bool:
     words = len(content_word_set(question) - _ASKING)
-    if _CONTINUES.match(question) or words <= 1:
+    if _CONTINUES.match(question) or words <= 1 or _PRONOUN_SUBJECT.search(question):
         return True
     back = _POINTS_BACK.search(question)
     return back is not None and (words <= 2 or not content_word_set(question[: back.start()]) - _ASKING)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from citeqa.answer.asked import Asked, Names, answers, repeats
 from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
@@ -205,11 +206,17 @@ def select(
     *,
     limit: int = 3,
     scorer: Scorer = DEFAULT_SCORER,
+    asked: Asked | None = None,
+    names: Names | None = None,
 ) -> tuple[Evidence, ...]:
     """The `limit` best evidence sentences over `hits` (numbered [1..] in that order), best first,
     among the sentences that have vectors in `sentences`.
 
-    A sentence repeated in two passages (chunks overlap) is kept once, from the higher-ranked one."""
+    With `asked`, only sentences that answer it are evidence: they state the kind of answer asked
+    for about the asked thing (citeqa.answer.asked.answers), come from a passage about the names
+    it asks about (`names`, where the index mentions them), and were not the answer to the
+    question a follow-up follows. A sentence repeated in two passages (chunks overlap) is kept
+    once, from the higher-ranked one."""
     pool = _pool(question, hits, scorer)
     cosines: dict[tuple[str, int, int], float] = {}
     for cid, (spans, vectors) in sentences.items():
@@ -229,6 +236,8 @@ def select(
         score += scorer.neighbour * sum(w[x] for x in (pool.words & sent.near) - sent.words) / total
         score += scorer.number if pool.quantity and sent.number else 0.0
         quote = hit.text[sent.start : sent.end]
+        if asked is not None and not _answers(asked, names or Names(), hit, sent, quote):
+            continue
         scored.append(Evidence(n=n, hit=hit, start=sent.start, end=sent.end, quote=quote, score=score))
         if pool.words & sent.words:
             on_topic.add((hit.chunk_id, sent.start))
@@ -244,6 +253,24 @@ def select(
         if len(out) == limit:
             break
     return tuple(out)
+
+
+def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) -> bool:
+    return (
+        answers(asked, quote, _beside(hit.text, sent.start, sent.end))
+        and names.about(asked, hit, quote)
+        and not repeats(asked, quote)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _beside(text: str, start: int, end: int) -> str:
+    """The sentences just before and after the one at start:end of `text`."""
+    spans = sentence_spans(text)
+    i = next((k for k, (s, e) in enumerate(spans) if s <= start < e), None)
+    if i is None:
+        return ""
+    return " ".join(text[s:e] for s, e in spans[max(0, i - 1) : i + 2] if (s, e) != spans[i])
 
 
 def shown_count(

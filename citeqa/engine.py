@@ -44,6 +44,7 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
+    from citeqa.answer.asked import Asked, Names
     from citeqa.answer.generator import Generator
     from citeqa.answer.stream import AnswerStream
     from citeqa.ingest.pipeline import Ingestor
@@ -344,20 +345,34 @@ class Citeqa:
         `history` is the conversation so far; it only changes what is searched for when the
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
         from citeqa.answer.answerer import Clock
+        from citeqa.answer.asked import asked
         from citeqa.answer.conversation import search_queries
         from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
 
         t0 = time.perf_counter()
         self.require_documents()
         k = top_k or self.settings.top_k
+        what = asked(question, history)
         queries = search_queries(question, history)
+        if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
+            queries[0] = what.question
+        names = self.names(what)
+        missing = names.missing(what)
         # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
-        # and so abstention, is judged on the top k as before.
+        # and so abstention, is judged on the top k as before. A question about a named subject is
+        # searched for in the documents that mention it ("What dropout rate did Fusion-in-Decoder
+        # use?": the other papers' dropout rates would outrank its own, and cannot be the answer).
         retrieved = self.retriever.retrieve_fused(
-            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k
+            queries,
+            top_k=max(k, EVIDENCE_POOL),
+            mode=mode,
+            sources=sources,
+            relevance_k=k,
+            within=names.documents(what),
         )
         retrieve_s = time.perf_counter() - t0
-        evidence = self.select_evidence(queries[0], retrieved)
+        relevant = self.retriever.is_relevant(retrieved)
+        evidence = () if missing else self.select_evidence(queries[0], retrieved, asked=what, names=names)
         hits, evidence = with_evidence_passages(
             retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown)
         )
@@ -366,25 +381,44 @@ class Citeqa:
             question,
             hits,
             evidence,
-            relevant=self.retriever.is_relevant(retrieved),
+            relevant=relevant,
             clock=clock,
             model=(lambda: self.generator) if self.generates(generate) else None,
             turns=self.turns,
             temperature=temperature,
             standalone=queries[0] if len(queries) > 1 else None,
+            abstain="subject_not_in_documents" if missing else None,
+            missing=missing.text if missing else None,
         )
 
-    def select_evidence(self, question: str, retrieved: Retrieved, limit: int = 3) -> tuple[Evidence, ...]:
+    def select_evidence(
+        self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None
+    ) -> tuple[Evidence, ...]:
         """The `limit` best evidence sentences of `retrieved` (citeqa.answer.evidence): every
         sentence of its first passages is embedded (relevance embedded most of them already), and
-        of the deeper passages only the few sentences that share the most words with the question."""
+        of the deeper passages only the few sentences that share the most words with the question.
+        With `asked`, only sentences that answer it (citeqa.answer.asked)."""
         from citeqa.answer.evidence import EMBEDDED_PASSAGES, select, to_embed
 
         assert retrieved.vector is not None
         deep = to_embed(question, retrieved.hits)
         hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
         vectors = self.retriever.sentence_vectors(hits, only=deep)
-        return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit)
+        return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
+
+    def names(self, what: Asked) -> Names:
+        """Where the index mentions each name `what` asks about (citeqa.answer.asked.Names)."""
+        from citeqa.answer.asked import Names, found_in
+        from citeqa.retrieval.search import MENTIONS
+
+        keys = list(dict.fromkeys(key for n in what.names for key in n.keys))
+        if not keys:
+            return Names()
+        by_key = dict(zip(keys, self.retriever.mentions(keys), strict=True))
+        found = {}
+        for n in what.names:
+            found[n.parts] = found_in(n, [h for key in n.keys for h in by_key[key]])
+        return Names(found, complete=all(len(hits) < MENTIONS for hits in by_key.values()))
 
     def ask(self, question: str, **kwargs) -> Answer:
         return self.ask_stream(question, **kwargs).result()

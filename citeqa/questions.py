@@ -7,7 +7,9 @@ One object per line:
 
 Only `question` is required. `answers` lists acceptable answer strings (empty or absent: the
 documents do not answer it); `answerable` may say so explicitly; `source` names the file that
-answers it (compared by file name, so the folder does not matter); `page` the page that does.
+answers it (compared by file name, so the folder does not matter); `page` the page that does;
+`kind` groups questions in `citeqa eval`'s report ("number", "followup", "table", ...); `prev` is
+the id of the question this one follows in a conversation: it is asked with that one before it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class Question(BaseModel):
     answerable: bool | None = None
     source: str | None = None
     page: int | None = None  # the page that answers it, where the source has pages
+    kind: str = ""
+    prev: str | None = None  # the id of the question it follows up
 
     @field_validator("id", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from citeqa.core.types import Hit
 from citeqa.retrieval.embedder import Embedder
 from citeqa.retrieval.fusion import Fusion
 from citeqa.retrieval.reranker import Reranker
+from citeqa.retrieval.rows import quote
 from citeqa.retrieval.search import Searcher
 from citeqa.retrieval.sources import glob_matcher, glob_to_filter
 from citeqa.retrieval.store import Store
@@ -98,12 +99,14 @@ class Retriever:
         fusion: Fusion | None = None,
         relevance_k: int | None = None,
         vectors: np.ndarray | None = None,
+        within: Sequence[str] = (),
     ) -> list[Retrieved]:
         """`retrieve` for many queries at once: one embedding batch and one Milvus call per leg.
 
         `relevance_k` judges relevance on the first that many hits rather than all `top_k`
         (the evaluation ranks 10 passages but abstains as `ask` would, on the `top_k` it gives the
-        model); `vectors` are the queries' embeddings if the caller already has them."""
+        model); `vectors` are the queries' embeddings if the caller already has them; `within`:
+        only the documents at these exact paths (those about the question's subject)."""
         mode = mode or self.mode
         if mode not in RETRIEVAL_MODES:
             raise ConfigError(f"unknown retrieval mode {mode!r}; use one of {', '.join(RETRIEVAL_MODES)}")
@@ -111,6 +114,9 @@ class Retriever:
             return []
         k = top_k or self.top_k
         expr = glob_to_filter(sources) if sources else ""
+        if within:
+            only = "source in [" + ", ".join(quote(p) for p in within) + "]"
+            expr = f"({expr}) and {only}" if expr else only
         qvecs = self.embedder.embed_documents(queries) if vectors is None else vectors
         # Over-fetch so that de-duplication still leaves k distinct passages, and give a reranker
         # all the candidates it reorders.
@@ -146,11 +152,14 @@ class Retriever:
         sources: Sequence[str] = (),
         relevance_k: int | None = None,
         rrf_k: int = 60,
+        within: Sequence[str] = (),
     ) -> Retrieved:
         """Several phrasings of one question (a follow-up joined with the question before it, and
         its own words): each list retrieved, fused by reciprocal rank, ties going to the earlier
         query. Relevance (over the first `relevance_k` hits) and the vector are the first query's."""
-        got = self.retrieve_many(queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k)
+        got = self.retrieve_many(
+            queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k, within=within
+        )
         if len(got) == 1:
             return got[0]
         score: dict[str, float] = {}
@@ -165,6 +174,10 @@ class Retriever:
         assert first.vector is not None
         relevance = self._relevance(first.vector[None, :], [hits[: min(relevance_k or k, k)]])[0]
         return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
+
+    def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
+        """For each word, the passages whose text has it (citeqa.retrieval.search.Searcher.mentions)."""
+        return self.searcher.mentions(words) if words else []
 
     def search(self, query: str, **kwargs) -> list[Hit]:
         return list(self.retrieve(query, **kwargs).hits)

@@ -18,6 +18,9 @@ from citeqa.retrieval import schema
 from citeqa.retrieval.store import Store
 
 _SEARCH_BATCH = 256  # queries per search call
+# Passages looked at per name (`Searcher.mentions`): enough to tell which documents mention it
+# and where; a name in more passages than this is in the documents whatever the rest say.
+MENTIONS = 200
 
 # Lucene's English stop words (Milvus's "_english_" filter). BM25 gives them almost no weight, as
 # nearly every passage has them, but milvus-lite scores a query term by walking its whole posting
@@ -44,6 +47,12 @@ class Searcher:
     def bm25(self, queries: Sequence[str], limit: int, expr: str = "") -> list[list[Hit]]:
         # BM25 scores are non-negative; milvus-lite reports them negated as distances.
         return self._search([keywords(q) for q in queries], "sparse", "BM25", limit, expr, abs_score=True)
+
+    def mentions(self, words: Sequence[str], limit: int = MENTIONS) -> list[list[Hit]]:
+        """For each word (one token of Milvus's analyzer), the passages that have it: BM25 over the
+        word alone scores only passages whose text holds it. Searching the index itself keeps this
+        vocabulary right through every ingest, re-ingest and removal, embedded or on a server."""
+        return self._search(list(words), "sparse", "BM25", limit, "", abs_score=True)
 
     def _search(self, data: list, field: str, metric: str, limit: int, expr: str, *, abs_score: bool) -> list[list[Hit]]:
         out: list[list[Hit]] = []

@@ -274,6 +274,11 @@ class Timings:
 # (generation off, or nothing generated was supported); abstained: the documents do not answer.
 AnswerKind = Literal["generated", "extractive", "abstained"]
 
+# Why an answer abstained (None when it did not): no passage was relevant enough; the question's
+# subject (a name) occurs nowhere in the documents; passages were found but no sentence states
+# what was asked; or nothing is indexed at all.
+AbstainReason = Literal["no_relevant_passage", "subject_not_in_documents", "no_sentence_states_value", "no_documents"]
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -295,6 +300,8 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()
     answer_kind: AnswerKind = "extractive"
     truncated: bool = False  # generation stopped at CITEQA_MAX_TOKENS
+    abstain_reason: AbstainReason | None = None
+    missing_subject: str | None = None  # the name the documents never mention, when that is why
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
@@ -306,6 +313,8 @@ class Answer:
             "answer": self.text,
             "answer_kind": self.answer_kind,
             "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            **({"missing_subject": self.missing_subject} if self.missing_subject else {}),
             "grounded": self.grounded,
             "evidence": [e.to_dict() for e in self.evidence],
             "citations": [c.to_dict() for c in self.citations],

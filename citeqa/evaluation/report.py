@@ -52,6 +52,17 @@ def _answers_table(report: Report) -> list[str]:
         )
     first = next(iter(report.answers.values()))
     lines.append(f"({first.questions} questions, {first.answerable} answerable)")
+    for mode, a in report.answers.items():
+        lines += ["", f"by kind ({mode})  {'questions':>9} {'shown':>5} {'precision':>9} {'accuracy':>8}"
+                  f" {'abstained: answerable':>21} {'unanswerable':>12}"]
+        for kind, r in a.kinds.items():
+            unans = r.questions - r.answerable
+            lines.append(
+                f"{kind:<16} {r.questions:>9} {r.shown:>5} {_pct(r.precision):>9} {_pct(r.accuracy):>8}"
+                f" {f'{r.abstained_answerable} of {r.answerable}':>21} {f'{r.abstained_unanswerable} of {unans}':>12}"
+            )
+        if a.reasons:
+            lines.append("abstained because: " + ", ".join(f"{k} {v}" for k, v in sorted(a.reasons.items())))
     return lines
 
 

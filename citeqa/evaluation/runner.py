@@ -13,6 +13,7 @@ from citeqa.answer.answerer import GENERATED_HEADER
 from citeqa.answer.evidence import EMBEDDED_PASSAGES, EVIDENCE_POOL
 from citeqa.core.errors import ConfigError
 from citeqa.core.settings import RetrievalMode
+from citeqa.core.types import Answer
 from citeqa.evaluation.metrics import (
     abstention_rate,
     calibrate,
@@ -95,6 +96,42 @@ class ModeResult:
 
 
 @dataclass
+class KindResult:
+    """Answers to the questions of one `kind` (all questions: kind "all")."""
+
+    questions: int = 0
+    answerable: int = 0
+    shown: int = 0  # answers given (not abstained)
+    correct: int = 0  # answers given that hold a gold answer (of answerable questions)
+    abstained_answerable: int = 0
+    abstained_unanswerable: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        """Of the answers shown, the share that holds the gold answer (one to an unanswerable
+        question is wrong)."""
+        return self.correct / self.shown if self.shown else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.answerable if self.answerable else None
+
+    def add(self, answerable: bool, abstained: bool, correct: bool) -> None:
+        self.questions += 1
+        self.answerable += answerable
+        self.shown += not abstained
+        self.correct += correct
+        self.abstained_answerable += answerable and abstained
+        self.abstained_unanswerable += (not answerable) and abstained
+
+    def to_dict(self) -> dict[str, Any]:
+        r = {k: v for k, v in asdict(self).items()}
+        r["precision"] = None if self.precision is None else round(self.precision, 4)
+        r["accuracy"] = None if self.accuracy is None else round(self.accuracy, 4)
+        return r
+
+
+@dataclass
 class AnswerResult:
     """Answers asked with one generation mode (CITEQA_GENERATE). Shares of answerable questions
     unless said otherwise; `unsupported_shown` counts generated sentences that failed the support
@@ -115,10 +152,20 @@ class AnswerResult:
     abstained_unanswerable: float | None
     abstained_answerable: float
     seconds: float
+    # precision (of the answers shown, the share holding a gold answer), accuracy and abstention,
+    # overall ("all") and per question kind
+    kinds: dict[str, KindResult] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)  # abstentions by `abstain_reason`
+
+    @property
+    def precision(self) -> float | None:
+        return self.kinds["all"].precision if "all" in self.kinds else None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        d = {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items() if k != "kinds"}
         d["evidence"] = {f"evidence@{k}": round(v, 4) for k, v in self.evidence.items()}
+        d["precision"] = None if self.precision is None else round(self.precision, 4)
+        d["kinds"] = {k: r.to_dict() for k, r in self.kinds.items()}
         return d
 
 
@@ -267,9 +314,31 @@ def _answers(
     given = 0
     abstained = {True: 0, False: 0}
     evidence = dict.fromkeys(EVIDENCE_KS, 0)
+    kinds: dict[str, KindResult] = {"all": KindResult()}
+    reasons: dict[str, int] = {}
+    by_id = {q.id: q for q in questions}
+    asked: dict[str, Answer] = {}
+
+    def ask(q: Question, depth: int = 0) -> Answer:
+        # A follow-up is asked after the question it follows, as a chat would ask it.
+        if q.id in asked:
+            return asked[q.id]
+        history: list[tuple[str, str]] = []
+        prev = by_id.get(q.prev) if q.prev else None
+        if prev is not None and depth < 8:
+            history = [("user", prev.question), ("assistant", ask(prev, depth + 1).text)]
+        a = engine.ask(q.question, top_k=top_k, sources=sources, generate=gen_mode, history=history)  # type: ignore[arg-type]
+        asked[q.id] = a
+        return a
+
     for i, q in enumerate(questions, 1):
         say(f"answering ({gen_mode}) {i}/{len(questions)}")
-        a = engine.ask(q.question, top_k=top_k, sources=sources, generate=gen_mode)  # type: ignore[arg-type]
+        a = ask(q)
+        if a.abstained:
+            reasons[a.abstain_reason or "unknown"] = reasons.get(a.abstain_reason or "unknown", 0) + 1
+        holds = bool(q.answerable) and not a.abstained and contains_answer(a.text, q.answers)
+        for kind in ("all", q.kind) if q.kind else ("all",):
+            kinds.setdefault(kind, KindResult()).add(bool(q.answerable), a.abstained, holds)
         abstained[bool(q.answerable)] += a.abstained
         given += not a.abstained
         grounded += a.grounded and not a.abstained
@@ -300,4 +369,6 @@ def _answers(
         abstained_unanswerable=abstained[False] / n_un if n_un else None,
         abstained_answerable=abstained[True] / n_gold if n_gold else 0.0,
         seconds=time.perf_counter() - t,
+        kinds=kinds,
+        reasons=reasons,
     )

@@ -1,0 +1,154 @@
+"""What a question asks (citeqa.answer.asked): pure functions over text, so plain inputs suffice."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.answer.asked import Asked, Names, answer_type, answers, asked, focus, found_in, names
+from citeqa.core.types import Hit
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What learning rate does BERT use for fine-tuning?", ["BERT"]),
+        ("What dropout rate did Fusion-in-Decoder use?", ["Fusion-in-Decoder"]),
+        ("What top-5 error does ResNet-50 reach?", ["ResNet-50"]),
+        ("How long is the warranty on the Kestrel K2 grinder?", ["Kestrel K2"]),
+        ("How many languages does The Stack v2 span?", ["Stack v2"]),
+        ("Which base model does WizardMath improve?", ["WizardMath"]),
+        ("ResNet-152's depth?", ["ResNet-152"]),
+        ("How deep was the deepest residual network they trained?", []),
+        ("what is the maximum depth of the lake?", []),
+    ],
+)
+def test_names_are_the_subjects_asked_about(question: str, expected: list[str]) -> None:
+    assert [n.text for n in names(question)] == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "what"),
+    [
+        ("What dropout rate did Fusion-in-Decoder use?", "quantity", {"dropout"}),
+        ("What learning rate does BERT use for fine-tuning?", "quantity", {"learn"}),
+        ("How many parameters does GPT-3 have?", "quantity", {"paramet"}),
+        ("When was the BigCode project started?", "date", set()),
+        ("In which year was the station founded?", "date", set()),
+        ("Who chaired the steering meeting?", "person", set()),
+        ("Which base model does WizardMath improve?", "other", set()),
+        ("What rate did they use?", "quantity", {"rate"}),
+    ],
+)
+def test_kind_of_answer_and_the_asked_thing(question: str, kind: str, what: set[str]) -> None:
+    assert answer_type(question) == kind
+    if kind == "quantity":
+        # the asked thing's stems (and its first two words run together: "step size", "stepsize")
+        assert what <= focus(question) and not (focus(question) - what) & {"rate", "use", "fine", "tune"}
+
+
+def test_a_quantity_answer_states_a_number_about_the_asked_thing() -> None:
+    q = asked("What dropout rate did Fusion-in-Decoder use?")
+    assert answers(q, "We use a constant learning rate of 10−4 and a dropout rate of 10%.")
+    # names the method, states no number: the complaint this module answers
+    assert not answers(q, "We refer to this approach as Fusion-in-Decoder, a simple and effective model.")
+    # a number, but about something else
+    assert not answers(q, "We train the model for 10k gradient steps with a batch size of 64.")
+    # a reference number is not a stated value
+    assert not answers(q, "Dropout is used as in earlier work [12].")
+
+
+def test_a_date_answer_states_a_date() -> None:
+    q = asked("When was the BigCode project started?")
+    assert answers(q, "BigCode started in September 2022 as an open scientific collaboration.")
+    assert not answers(q, "BigCode is an open scientific collaboration working on code models.")
+
+
+def _hit(source: str, index: int, text: str, page: int | None = None) -> Hit:
+    return Hit(f"{source}-{index}", source, page, text, 0.0, index)
+
+
+def test_the_subject_must_be_near_the_quote() -> None:
+    q = asked("What learning rate does BERT use for fine-tuning?")
+    # FiD mentions BERT in passing in chunk 3 (page 2); its own learning rate is in chunk 9 (page 4).
+    found = Names({("bert",): {"fid.pdf": frozenset({(3, 2)})}})
+    assert found.missing(q) is None
+    lr = "We use a constant learning rate of 10−4."
+    assert not found.about(q, _hit("fid.pdf", 9, lr, 4), lr)
+    assert found.about(q, _hit("fid.pdf", 5, lr, 3), lr)  # two passages from one naming BERT
+    assert found.about(q, _hit("fid.pdf", 9, lr, 2), lr)  # on the page that names it
+    assert found.about(q, _hit("fid.pdf", 9, "BERT is fine-tuned. " + lr, 4), lr)  # its passage names it
+    assert Names({("bert",): {"x.pdf": frozenset({(7, 1)})}}).about(q, _hit("/docs/bert_paper.pdf", 20, lr), lr)
+    assert Names({("bert",): {"b.pdf": frozenset({(0, 1)})}}).about(q, _hit("b.pdf", 20, lr, 9), lr)  # title
+
+
+def test_a_name_spelled_another_way_is_the_same_subject() -> None:
+    q = asked("How many FLOPs does ResNet-152 need?")
+    rows = [_hit("r.pdf", 5, "the 152-layer ResNet (11.3 billion FLOPs) still has lower complexity", 7), _hit("r.pdf", 6, "ResNet-50", 7)]
+    name = next(n for n in q.names if n.text == "ResNet-152")
+    assert found_in(name, rows) == {"r.pdf": frozenset({(5, 7)})}
+    assert Names().missing(q) in q.names  # nowhere in the index
+
+
+@pytest.mark.parametrize(
+    ("previous", "followup", "standalone", "kind"),
+    [
+        ("What top-5 error does ResNet-50 reach?", "And for ResNet-152?", "What top-5 error does ResNet-152 reach?", "quantity"),
+        ("What top-5 error does ResNet-50 reach?", "What about ResNet-101?", "What top-5 error does ResNet-101 reach?", "quantity"),
+        ("What was the maximum depth of Aurora Lake?", "And when was that measured?", None, "date"),
+        ("What value of beta1 does Adam use by default?", "And epsilon?", None, "quantity"),
+    ],
+)
+def test_followups_carry_what_they_ask_and_what_they_are_about(
+    previous: str, followup: str, standalone: str | None, kind: str
+) -> None:
+    q = asked(followup, [("user", previous), ("assistant", "Quoted from your documents: [1] “It was 41 m.”")])
+    assert q.followup and q.kind == kind
+    if standalone:
+        assert q.question == standalone
+    else:
+        assert previous in q.question and followup in q.question
+    assert q.names == names(followup) or q.names == names(previous)
+
+
+def test_a_followup_never_gets_the_previous_answer_again() -> None:
+    said = "Quoted from your documents:\n[1] “The maximum depth of Aurora Lake is 41.5 m, measured in July 2023.” (a.pdf, p. 2)"
+    q = asked("And when was that measured?", [("user", "What was the maximum depth of Aurora Lake?"), ("assistant", said)])
+    assert not _selectable(q, "The maximum depth of Aurora Lake is 41.5 m, measured in July 2023.")
+    assert _selectable(q, "Soundings were taken on 12 July 2023 from the research boat.")
+
+
+def _selectable(q: Asked, sentence: str) -> bool:
+    from citeqa.answer.asked import repeats
+
+    return answers(q, sentence) and not repeats(q, sentence)
+
+
+def test_a_name_after_on_or_with_is_context() -> None:
+    q = asked("What top-1 error does VGG-16 reach on ImageNet?")
+    assert [(n.text, n.context) for n in q.names] == [("VGG-16", False), ("ImageNet", True)]
+    q = asked("Which minibatch size was used when comparing Adam with SGD and Adagrad?")
+    assert [(n.text, n.context) for n in q.names] == [("Adam", False), ("SGD", True), ("Adagrad", True)]
+    # context: a mention anywhere in the document will do; the subject must be near the quote
+    found = Names({("vgg", "16"): {"r.pdf": frozenset({(8, 4)})}, ("imagenet",): {"r.pdf": frozenset({(1, 1)})}})
+    q = asked("What top-1 error does VGG-16 reach on ImageNet?")
+    row = "VGG-16 reaches 28.07% top-1 error."
+    assert found.about(q, _hit("r.pdf", 8, row, 4), row)
+    other = "ResNet-34 reaches 21.84% top-1 error."
+    assert not found.about(q, _hit("r.pdf", 20, other, 6), other)
+
+
+def test_numbers_that_point_are_not_values() -> None:
+    q = asked("What fraction of the training steps does batch normalization need?")
+    assert not answers(q, "Figure 1(a) shows the fraction of correct predictions as training steps progress.")
+    assert answers(q, "Batch normalization needs only 7% of the training steps to match it.")
+    q = asked("How deep was the deepest network they trained?")
+    assert not answers(q, "We show that: 1) deep residual nets are easy to optimize, and 2) they gain accuracy.")
+
+
+def test_greek_letters_and_plural_acronyms() -> None:
+    q = asked("What value of beta2 does Adam use by default?")
+    assert answers(q, "Good default settings are α = 0.001, β1 = 0.9, β2 = 0.999 and ϵ = 10−8.")
+    assert [n.text for n in names("What GPUs were the Fusion-in-Decoder models trained on?")] == ["Fusion-in-Decoder"]
+    assert focus("How much did it cost in US dollars to train StarCoder2-15B?") == {"cost"}
+    assert {"accuraci", "improv"} <= focus("How much does TriviaQA accuracy improve when FiD reads 100 passages?")
+    assert "stepsiz" in focus("What step size does the Adam paper suggest as a good default?")
