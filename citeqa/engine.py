@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING
 
 from citeqa.answer.turns import TurnQueue
 from citeqa.core import places
+from citeqa.core.collections import RECORD_SUFFIXES, CollectionInfo, UnknownCollection, check_name
 from citeqa.core.errors import ConfigError, NoDocuments, Refused
 from citeqa.core.files import absolute_path, keep_private, warn_if_exposed
 from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
+from citeqa.core.syncstate import read_sync, record_sync
 from citeqa.core.types import (
     Answer,
     DocumentRecord,
@@ -63,15 +65,27 @@ class Citeqa:
         embedder: Embedder | None = None,
         store: Store | None = None,
         generator: Generator | None = None,
+        _root: Citeqa | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
         self._store = store
         self._generator = generator
-        self._owns_generator = generator is None
+        self._owns_generator = generator is None and _root is None
         self._retriever: Retriever | None = None
         self._ingestor: Ingestor | None = None
         self._answerer: Answerer | None = None
+        # Another collection of the same data dir is served by a view of this engine (see
+        # `collection`): its own store, retriever and ingestor; the root's models, locks and queue.
+        self._root = _root
+        self._views: dict[str, Citeqa] = {}
+        if _root is not None:
+            self._build = _root._build
+            self._writes = _root._writes
+            self.turns = _root.turns
+            self.privacy_warning = None
+            self.datadir = _root.datadir.view(settings.collection) if _root.datadir is not None else None
+            return
         self._build = threading.RLock()
         # One change to the index at a time, whichever edge asks (milvus-lite's client is not
         # made for concurrent writers, and two ingests of one file would race on its manifest row).
@@ -95,8 +109,13 @@ class Citeqa:
     # -- lifecycle ------------------------------------------------------------
 
     def close(self) -> None:
+        for view in self._views.values():  # their stores borrow this one's connection
+            view.close()
+        self._views.clear()
         if self._store is not None:
             self._store.close()
+        if self._root is not None:
+            return
         if self._owns_generator and self._generator is not None:
             self._generator.close()
         if self.datadir is not None:
@@ -112,6 +131,8 @@ class Citeqa:
 
     @property
     def embedder(self) -> Embedder:
+        if self._root is not None:
+            return self._root.embedder
         with self._build:
             if self._embedder is None:
                 from citeqa.retrieval.embedder import Embedder
@@ -127,6 +148,9 @@ class Citeqa:
                 from citeqa.retrieval.store import Store
 
                 e = self.embedder
+                if self._root is not None:
+                    self._store = self._root.store.sibling(self.settings.collection)
+                    return self._store
                 if self.datadir is not None:
                     self.datadir.acquire()  # held by the engine, not the store: reindex reopens it
                 self._store = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir)
@@ -153,6 +177,8 @@ class Citeqa:
 
     @property
     def generator(self) -> Generator:
+        if self._root is not None:
+            return self._root.generator
         with self._build:
             if self._generator is None:
                 from citeqa.answer.generator import make_generator
@@ -162,6 +188,8 @@ class Citeqa:
 
     @property
     def answerer(self) -> Answerer:
+        if self._root is not None:
+            return self._root.answerer
         with self._build:
             if self._answerer is None:
                 from citeqa.answer.answerer import Answerer
@@ -192,11 +220,15 @@ class Citeqa:
         with self._writes:
             remember_roots(self._roots_record(), paths, skip=self.settings.uploads_dir)
             recorded = self.datadir.read_synced(self._embed_name()) if self.datadir is not None else None
+            report = None
             if not prune and recorded is not None:
                 report = unchanged_report(recorded, paths, on_progress)
                 if report is not None:
-                    return dataclasses.replace(report, seconds=time.perf_counter() - t0)
-            return self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0, known=recorded)
+                    report = dataclasses.replace(report, seconds=time.perf_counter() - t0)
+            if report is None:
+                report = self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0, known=recorded)
+            record_sync(self.settings.data_dir, self.settings.collection, report)
+            return report
 
     def reindex(self, *, on_progress: ProgressFn | None = None) -> IngestReport:
         """Rebuild the index from the files on disk: after changing the embedding model or chunk
@@ -210,10 +242,16 @@ class Citeqa:
         if not pending.exists():
             e = self.embedder
             with self._build:
+                for view in self._views.values():  # they borrow the connection closed here
+                    view.close()
+                self._views.clear()
                 if self._store is not None:
                     self._store.close()
                     self._store = self._retriever = self._ingestor = None
-                old = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir, check=False)
+                if self._root is not None:
+                    old = self._root.store.sibling(self.settings.collection, check=False)
+                else:
+                    old = Store.open(self.settings, embed_name=e.name, dim=e.dim, datadir=self.datadir, check=False)
                 try:
                     paths = [d.path for d in old.documents()]
                     write_lines(pending, paths)
@@ -234,7 +272,9 @@ class Citeqa:
         from citeqa.ingest.uploads import ingest_uploads
 
         with self._writes:
-            return ingest_uploads(self, uploads, on_progress=on_progress)
+            results = ingest_uploads(self, uploads, on_progress=on_progress)
+            record_sync(self.settings.data_dir, self.settings.collection)
+            return results
 
     def documents(self) -> list[DocumentRecord]:
         return [] if self.index_missing() else self.store.documents()
@@ -314,6 +354,135 @@ class Citeqa:
     def _embed_name(self) -> str:
         return self._embedder.name if self._embedder is not None else self.settings.embed_model_name()
 
+    # -- collections ------------------------------------------------------------
+
+    def collection(self, name: str | None) -> Citeqa:
+        """This engine for collection `name` of the same data dir (None or its own: itself). The
+        models, the data dir's lock, the write lock and the chat model's queue are this engine's,
+        so switching collection loads nothing again. Unknown names are made on first use (see
+        `require_collection` for edges that must not make them)."""
+        root = self._root or self
+        if name is None or name == self.settings.collection:
+            return self
+        if name == root.settings.collection:
+            return root
+        check_name(name)
+        with root._build:
+            view = root._views.get(name)
+            if view is None:
+                settings = root.settings.model_copy(update={"collection": name})
+                view = root._views[name] = Citeqa(settings, _root=root)
+            return view
+
+    def collection_names(self) -> list[str]:
+        """The collections of this data dir (or Milvus server), sorted; none before the first ingest."""
+        if self.index_missing():
+            return []
+        return (self._root or self).store.collection_names()
+
+    def require_collection(self, name: str) -> Citeqa:
+        """`collection(name)` for a collection that exists, else UnknownCollection listing them."""
+        check_name(name)
+        names = self.collection_names()
+        if name not in names:
+            raise UnknownCollection(name, names)
+        return self.collection(name)
+
+    def over(self, names: Sequence[str]) -> Citeqa:
+        """The engine a question over the collections `names` goes to: one collection's own, or
+        for several a view whose search covers them all, fused, each hit naming its collection."""
+        names = list(dict.fromkeys(names))
+        if len(names) <= 1:
+            return self.collection(names[0] if names else None)
+        return _Joined(self, [self.require_collection(n) for n in names])
+
+    def collections(self) -> list[CollectionInfo]:
+        out = []
+        for name in self.collection_names():
+            view = self.collection(name)
+            out.append(
+                CollectionInfo(
+                    name,
+                    view.store.count_documents(),
+                    view.store.count_chunks(),
+                    read_sync(self.settings.data_dir, name).last_sync,
+                )
+            )
+        return out
+
+    def create_collection(self, name: str) -> CollectionInfo:
+        check_name(name)
+        clash = [n for n in self.collection_names() if n.lower() == name.lower()]
+        if clash:
+            raise Refused(f"a collection named {clash[0]!r} exists already; see `citeqa collections`")
+        view = self.collection(name)
+        view.store  # noqa: B018 - opening it creates its Milvus collections
+        return CollectionInfo(name, 0, 0, None)
+
+    def rename_collection(self, old: str, new: str) -> None:
+        """Rename collection `old` to `new`: its Milvus collections, its records and its uploads
+        folder (the uploaded documents' paths with it). Not while another view of it is open
+        elsewhere in this process (the web app's engine: rename from the CLI, or restart it)."""
+        check_name(new)
+        root = self._root or self
+        names = self.collection_names()
+        if old not in names:
+            raise UnknownCollection(old, names)
+        if clash := [n for n in names if n.lower() == new.lower() and n != old]:
+            raise Refused(f"a collection named {clash[0]!r} exists already; choose another name")
+        if old == new:
+            return
+        data = self.settings.data_dir
+        with root._writes:
+            view = self.collection(old)
+            view.store.rename(new)
+            root._forget(old)
+            from citeqa.core.collections import uploads_dir
+
+            src, dst = uploads_dir(data, old), uploads_dir(data, new)
+            moved = root.collection(new)
+            if src.exists():
+                dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if dst.exists():
+                    dst.rmdir()  # empty, or the rename fails with the reason: nothing is lost
+                src.rename(dst)
+                moved.store.move_sources(str(src), str(dst))
+            for suffix in RECORD_SUFFIXES:
+                record = data / f"{old}{suffix}"
+                if suffix == ".synced.json":
+                    record.unlink(missing_ok=True)  # its paths may be the old uploads': rebuilt by the next ingest
+                elif record.exists():
+                    record.replace(data / f"{new}{suffix}")
+
+    def delete_collection(self, name: str) -> None:
+        """Delete collection `name`: its passages, its manifest, its records and its uploads
+        folder; nothing else (no file outside the data dir, no other collection)."""
+        import shutil
+
+        from citeqa.core.collections import uploads_dir
+
+        root = self._root or self
+        names = self.collection_names()
+        if name not in names:
+            raise UnknownCollection(name, names)
+        with root._writes:
+            self.collection(name).store.drop()
+            root._forget(name)
+            shutil.rmtree(uploads_dir(self.settings.data_dir, name), ignore_errors=True)
+            for suffix in RECORD_SUFFIXES:
+                (self.settings.data_dir / f"{name}{suffix}").unlink(missing_ok=True)
+
+    def _forget(self, name: str) -> None:
+        """Drop the cached parts of collection `name` after it was renamed or deleted."""
+        if name == self.settings.collection:
+            # This engine's own collection: its store holds the connection the views borrow, so it
+            # stays open; only what was built on the collection goes.
+            self._retriever = self._ingestor = None
+            return
+        view = self._views.pop(name, None)
+        if view is not None:
+            view.close()
+
     # -- questions ------------------------------------------------------------
 
     def retrieve(
@@ -323,9 +492,22 @@ class Citeqa:
         return self.retriever.retrieve(query, top_k=top_k, mode=mode, sources=sources)
 
     def search(
-        self, query: str, *, top_k: int | None = None, mode: RetrievalMode | None = None, sources: Sequence[str] = ()
+        self,
+        query: str,
+        *,
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        sources: Sequence[str] = (),
+        collection: str | Sequence[str] | None = None,
     ) -> list[Hit]:
-        return list(self.retrieve(query, top_k=top_k, mode=mode, sources=sources).hits)
+        """`collection`: a collection's name, or several (searched together); default this one's."""
+        engine = self._target(collection)
+        return list(engine.retrieve(query, top_k=top_k, mode=mode, sources=sources).hits)
+
+    def _target(self, collection: str | Sequence[str] | None) -> Citeqa:
+        if collection is None:
+            return self
+        return self.collection(collection) if isinstance(collection, str) else self.over(collection)
 
     def ask_stream(
         self,
@@ -420,13 +602,43 @@ class Citeqa:
             found[n.parts] = found_in(n, [h for key in n.keys for h in by_key[key]])
         return Names(found, complete=all(len(hits) < MENTIONS for hits in by_key.values()))
 
-    def ask(self, question: str, **kwargs) -> Answer:
-        return self.ask_stream(question, **kwargs).result()
+    def ask(self, question: str, *, collection: str | Sequence[str] | None = None, **kwargs) -> Answer:
+        """`collection`: a collection's name, or several (searched together, each quote naming
+        its collection); default this engine's. Other arguments as for `ask_stream`."""
+        return self._target(collection).ask_stream(question, **kwargs).result()
 
 
-def open(settings: Settings | None = None, **collaborators) -> Citeqa:
-    """Open citeqa with `settings` (default: from CITEQA_* env vars and .env)."""
-    return Citeqa(settings or Settings.load(), **collaborators)
+class _Joined(Citeqa):
+    """A question over several collections (`Citeqa.over`): the question path of one engine, with
+    a retriever that searches every collection and fuses the results (citeqa.retrieval.multi)."""
+
+    def __init__(self, root: Citeqa, views: Sequence[Citeqa]) -> None:
+        from citeqa.retrieval.multi import Joined
+
+        super().__init__(views[0].settings, _root=root)
+        self._parts = list(views)
+        self._retriever = Joined({v.settings.collection: v.retriever for v in views})  # type: ignore[assignment]
+
+    def require_documents(self) -> None:
+        """Only when every collection asked is empty."""
+        error: NoDocuments | None = None
+        for view in self._parts:
+            try:
+                view.require_documents()
+                return
+            except NoDocuments as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+
+def open(settings: Settings | None = None, *, collection: str | None = None, **collaborators) -> Citeqa:
+    """Open citeqa with `settings` (default: from CITEQA_* env vars and .env), on `collection`
+    (default: CITEQA_COLLECTION, else "docs"); `qa.collection(name)` serves the others."""
+    settings = settings or Settings.load()
+    if collection is not None:
+        settings = settings.model_copy(update={"collection": check_name(collection)})
+    return Citeqa(settings, **collaborators)
 
 
 def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:

@@ -44,6 +44,15 @@ class EmbeddedDataDir:
         self.lock_path = self.path / LOCK_NAME
         self.synced_path = self.path / f"{collection}.synced.json"
         self._fh: IO[str] | None = None
+        self._owner: EmbeddedDataDir | None = None
+
+    def view(self, collection: str) -> EmbeddedDataDir:
+        """The same data dir for another of its collections: its own synced record, this one's
+        lock (one process holds the data dir, whichever collections it serves; a second flock on
+        the same file from this process would refuse it)."""
+        other = EmbeddedDataDir(self.path, collection)
+        other._owner = self._owner or self
+        return other
 
     @property
     def milvus_path(self) -> Path:
@@ -53,9 +62,12 @@ class EmbeddedDataDir:
 
     @property
     def locked(self) -> bool:
-        return self._fh is not None
+        return self._owner.locked if self._owner is not None else self._fh is not None
 
     def acquire(self) -> None:
+        if self._owner is not None:
+            self._owner.acquire()
+            return
         if self._fh is not None:
             return
         keep_private()  # the index, the record and milvus-lite's files: 0700 folders, 0600 files
@@ -75,6 +87,7 @@ class EmbeddedDataDir:
         self._fh = fh
 
     def release(self) -> None:
+        # A view leaves the lock to its owner, which the engine releases when it closes.
         if self._fh is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fh, fcntl.LOCK_UN)

@@ -55,6 +55,7 @@ class Store:
         token: str | None = None,
         datadir: EmbeddedDataDir | None = None,
         check: bool = True,
+        client: Any = None,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -64,10 +65,17 @@ class Store:
         self.embed_name = embed_name
         self.dim = dim
         self.datadir = datadir
-        self._owns_lock = datadir is not None and not datadir.locked
+        # A sibling (another collection of the same index) borrows its connection: closing it must
+        # not close the connection, nor stop the milvus-lite server, the others still use.
+        self._owns_client = client is None
+        self._owns_lock = self._owns_client and datadir is not None and not datadir.locked
         self._synced_valid = datadir is not None
         if self._owns_lock:
             datadir.acquire()  # type: ignore[union-attr]
+        if client is not None:
+            self.client = client
+            self._ensure_collections(check)
+            return
         try:
             try:
                 self.client = MilvusClient(uri=uri, token=token or "")
@@ -106,7 +114,52 @@ class Store:
             check=check,
         )
 
+    def sibling(self, collection: str, *, check: bool = True) -> Store:
+        """The store of another collection of this index, on this store's connection (created if
+        missing). Close it before this one; closing it leaves the connection open."""
+        datadir = self.datadir.view(collection) if self.datadir is not None else None
+        return Store(
+            self.uri, collection=collection, embed_name=self.embed_name, dim=self.dim,
+            datadir=datadir, check=check, client=self.client,
+        )  # fmt: skip
+
+    def collection_names(self) -> list[str]:
+        """The citeqa collections of this index (a chunk collection with its manifest), sorted."""
+        names = set(self.call(self.client.list_collections))
+        return sorted(n for n in names if f"{n}_manifest" in names)
+
+    def rename(self, new: str) -> None:
+        """Rename both Milvus collections to `new`'s (this store is unusable after)."""
+        self._unsync()
+        self.call(self.client.rename_collection, self.collection, new)
+        self.call(self.client.rename_collection, self.manifest, f"{new}_manifest")
+
+    def move_sources(self, old_prefix: str, new_prefix: str) -> int:
+        """Rename the documents whose paths start with `old_prefix` (a collection's uploads folder,
+        moved when the collection is renamed) to start with `new_prefix`; returns how many. Per
+        document: the chunks are rewritten under the new path, then the manifest row is added under
+        it and the old one removed (a crash between the two leaves both rows, and the next
+        ingest of the uploads folder settles it)."""
+        fields = ["id", "text", "source", "page", "location", "chunk_index", "char_start", "char_end", "doc_hash", "vector"]
+        rows = list(self._iter_manifest(f"path like {quote(like_prefix(old_prefix))}"))
+        for row in rows:
+            new_path = new_prefix + row.path[len(old_prefix) :]
+            chunks = list(self._query_all(self.collection, f"source == {quote(row.path)}", fields))
+            for c in chunks:
+                c["source"] = new_path
+            for i in range(0, len(chunks), _UPSERT_ROWS):
+                self.call(self.client.upsert, self.collection, chunks[i : i + _UPSERT_ROWS])
+            self._write_manifest([dataclasses.replace(row, path=new_path)])
+            self.call(self.client.delete, self.manifest, filter=f"path == {quote(row.path)}")
+        return len(rows)
+
+    def count_documents(self) -> int:
+        res = self.call(self.client.query, self.manifest, filter='content_hash != ""', output_fields=["count(*)"])
+        return int(res[0]["count(*)"])
+
     def close(self) -> None:
+        if not self._owns_client:
+            return
         with contextlib.suppress(Exception):
             self.client.close()
         if self.datadir is not None:

@@ -36,7 +36,7 @@ def test_stdio_tools_search_and_answer_with_citations(data_dir: Path) -> None:
     async def session() -> None:
         async with Client(params, read_timeout_seconds=300) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
-            assert set(tools) == {"search_documents", "ask_documents", "list_documents"}
+            assert set(tools) == {"search_documents", "ask_documents", "list_documents", "list_collections"}
             for t in tools.values():
                 assert t.description and len(t.description) > 60
                 assert t.input_schema["type"] == "object" and t.output_schema

@@ -61,7 +61,7 @@ def markers(text: str) -> set[int]:
 
 def test_models_lists_the_collection(client: openai.OpenAI) -> None:
     assert [m.id for m in client.models.list().data] == ["docs"]
-    with pytest.raises(openai.NotFoundError, match="collection 'docs'"):
+    with pytest.raises(openai.NotFoundError, match="models are its collections"):
         client.models.retrieve("gpt-4o")
 
 

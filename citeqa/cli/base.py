@@ -32,6 +32,8 @@ class Ctx:
     def __init__(self, overrides: dict[str, Any], verbosity: int) -> None:
         self.overrides = overrides
         self.verbosity = verbosity
+        # --collection after the command, repeatable: ask, search and chat search all of them.
+        self.collections: list[str] = [overrides["collection"]] if overrides.get("collection") else []
         self._settings: Settings | None = None
         self._engine: Citeqa | None = None
 
@@ -47,6 +49,11 @@ class Ctx:
 
             self._engine = Citeqa(self.settings)
         return self._engine
+
+    def question_engine(self) -> Citeqa:
+        """The engine questions go to: one collection's, or with several --collection a view over
+        them all (their hits fused, each naming its collection)."""
+        return self.engine().over(self.collections) if len(self.collections) > 1 else self.engine()
 
     @property
     def shows_progress(self) -> bool:
@@ -124,9 +131,42 @@ def _late_verbosity(click_ctx: click.Context, param: click.Parameter, value: Any
     logs.configure(state.verbosity)
 
 
+def _late_collection(click_ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if not value:
+        return
+    from citeqa.core.collections import BadCollectionName, check_name
+
+    state = ctx()
+    try:
+        names = [check_name(v) for v in value]
+    except BadCollectionName as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+    state.collections = list(dict.fromkeys(names))
+    state.overrides["collection"] = state.collections[0]  # settings are built later, on first use
+    state._settings = None
+    if len(state.collections) > 1 and click_ctx.command.name not in MANY_COLLECTIONS:
+        raise click.UsageError(f"`citeqa {click_ctx.command.name}` works on one collection; only ask, search and chat take several")
+
+
+MANY_COLLECTIONS = ("ask", "search", "chat")
+COLLECTION_HELP = "Collection to use [CITEQA_COLLECTION; default docs]; ask, search and chat take several."
+
+
 def accept_verbosity_after(group: click.Group) -> None:
-    """Let -v and -q follow the subcommand too (`citeqa ingest -q docs/`), as scripts write them."""
+    """Let -v and -q follow the subcommand too (`citeqa ingest -q docs/`), as scripts write them;
+    and --collection, which every command takes."""
     for command in group.commands.values():
+        if not any(p.name == "collection" for p in command.params):
+            command.params.append(
+                click.Option(
+                    ["--collection"],
+                    multiple=True,
+                    expose_value=False,
+                    callback=_late_collection,
+                    metavar="NAME",
+                    help=COLLECTION_HELP,
+                )
+            )
         command.params += [
             click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_late_verbosity, help=VERBOSE_HELP),
             click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_late_verbosity, help=QUIET_HELP),

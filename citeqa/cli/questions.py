@@ -29,7 +29,7 @@ def search(query: str | None, top_k: int | None, mode: str | None, sources: tupl
     """Print the passages that best match QUERY, without generating an answer."""
     if bool(query) == bool(queries):
         raise click.UsageError("give either QUERY or --queries FILE")
-    engine = ctx().engine()
+    engine = ctx().question_engine()
     if queries:
         for q in read_questions(queries):
             hits = engine.search(q.question, top_k=top_k, mode=mode, sources=sources)
@@ -71,7 +71,7 @@ def ask(
     if bool(question) == bool(questions):
         raise click.UsageError("give either QUESTION or --questions FILE")
     c = ctx()
-    engine = c.engine()
+    engine = c.question_engine()
     generate = False if no_generate else None
     announce_demo_model(c, engine.generates(generate))
     opts = {"top_k": top_k, "mode": mode, "sources": sources, "generate": generate}
@@ -172,7 +172,7 @@ def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...], no_gener
     /new starts a new conversation, /quit (or Ctrl-D) leaves.
     """
     c = ctx()
-    engine = c.engine()
+    engine = c.question_engine()
     engine.require_documents()  # before the prompt, not after the first question
     generate = False if no_generate else None
     announce_demo_model(c, engine.generates(generate))

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
         None, description="Milvus server or Zilliz Cloud URI; empty means embedded milvus-lite in the data dir"
     )
     milvus_token: SecretStr | None = None
-    collection: str = "docs"
+    collection: str = Field("docs", description="the collection commands use when not told (see `citeqa collections`)")
 
     embed_model: str | None = Field(None, description="sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2")
     embed_batch: int = 16
@@ -154,6 +154,16 @@ class Settings(BaseSettings):
         8, ge=0, description="uploads and removals that may wait behind the one running; more get HTTP 429"
     )
 
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        from citeqa.core.collections import BadCollectionName, check_name
+
+        try:
+            return check_name(value)
+        except BadCollectionName as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("api_key", mode="before")
     @classmethod
     def _no_empty_key(cls, value: Any) -> Any:
@@ -174,8 +184,10 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        """Where files added through the web app or the HTTP API are kept."""
-        return self.data_dir / "uploads"
+        """Where files added to this collection through the web app or the HTTP API are kept."""
+        from citeqa.core.collections import uploads_dir
+
+        return uploads_dir(self.data_dir, self.collection)
 
     @property
     def max_file_bytes(self) -> int:

@@ -67,9 +67,12 @@ class Hit:
     score: float
     index: int = 0
     location: str = ""
+    # Set only when a question searched several collections: which one the passage is from.
+    collection: str = ""
 
     def label(self, *, full_path: bool = False) -> str:
-        return where(self.source, self.page, self.location, full_path=full_path)
+        place = where(self.source, self.page, self.location, full_path=full_path)
+        return f"{self.collection}: {place}" if self.collection else place
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +82,7 @@ class Hit:
             "text": self.text,
             "score": round(self.score, 6),
             "chunk_id": self.chunk_id,
+            **({"collection": self.collection} if self.collection else {}),
         }
 
 
@@ -208,6 +212,7 @@ class Evidence:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            **({"collection": self.hit.collection} if self.hit.collection else {}),
         }
 
 

@@ -35,21 +35,30 @@ def engine_of(request: Request) -> Citeqa:
     return request.app.state.engine
 
 
-def check_model(engine: Citeqa, name: str) -> None:
-    collection = engine.settings.collection
-    if name != collection:
+def served(engine: Citeqa) -> list[str]:
+    """The models this server offers: every collection of the data dir, the default one first
+    (it is served even before anything is ingested into it)."""
+    default = engine.settings.collection
+    return [default, *(n for n in engine.collection_names() if n != default)]
+
+
+def check_model(engine: Citeqa, name: str) -> Citeqa:
+    """The engine of the collection `name` names; OpenAI's 404 for a model that is none."""
+    models = served(engine)
+    if name not in models:
         raise ApiError(
             404,
-            f"the model '{name}' does not exist: this server answers from the collection '{collection}' "
-            "(GET /v1/models; set CITEQA_COLLECTION to serve another)",
+            f"The model '{name}' does not exist: this server's models are its collections "
+            f"({', '.join(models)}; GET /v1/models, or `citeqa collections create NAME`)",
             param="model",
             code="model_not_found",
         )
+    return engine.collection(name)
 
 
 @router.get("/v1/models", response_model=ModelList)
 async def list_models(request: Request) -> ModelList:
-    return ModelList(data=[Model(id=engine_of(request).settings.collection)])
+    return ModelList(data=[Model(id=name) for name in served(engine_of(request))])
 
 
 @router.get("/v1/models/{model_id}", response_model=Model)
@@ -110,8 +119,7 @@ async def _opening(job: AnswerJob) -> list[Event]:
 
 @router.post("/v1/chat/completions", response_model=ChatCompletion)
 async def chat_completions(body: ChatCompletionRequest, request: Request):
-    engine = engine_of(request)
-    check_model(engine, body.model)
+    engine = check_model(engine_of(request), body.model)
     job = AnswerJob(engine, question_of(body, engine.settings), request.app.state.answers).start()
     if body.stream:
         opening = await _opening(job)

@@ -5,6 +5,7 @@ Three tools, served over stdio (the client starts `citeqa mcp` itself) or stream
     search_documents  passages that match a query, with file, page and score
     ask_documents     an answer with [n] citations: quotes, pages and which sentences they support
     list_documents    what is in the index
+    list_collections  the collections (bodies of documents) there are; every tool takes `collection`
 
 Questions take their turn at the chat model like every other question this process answers.
 Over stdio, stdout carries the protocol alone: logs, and anything a library prints, go to stderr.
@@ -44,6 +45,10 @@ Sources = Annotated[
     Field(description="Only documents whose path matches one of these globs, e.g. ['*.pdf', 'reports/*']."),
 ]
 TopK = Annotated[int, Field(ge=1, le=20, description="How many passages to retrieve.")]
+CollectionName = Annotated[
+    str | None,
+    Field(description="Which collection of documents to use (see list_collections); default: the server's own."),
+]
 
 
 # The tools' results, as output schemas an agent can read. Fields beyond these (the answer's
@@ -102,6 +107,18 @@ class DocumentList(BaseModel):
     documents: list[DocumentInfo]
 
 
+class CollectionInfo(BaseModel):
+    name: str
+    documents: int
+    passages: int
+    last_sync: float | None = Field(description="Unix time of the last ingest, or null")
+    default: bool = Field(description="the collection tools use when not told")
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionInfo]
+
+
 def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
     """An MCP server whose tools answer from `engine`; `answers` tracks its questions."""
     server = MCPServer("citeqa", instructions=INSTRUCTIONS, version=version("citeqa"), log_level="WARNING")
@@ -116,6 +133,7 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
             RetrievalMode | None, Field(description="dense (meaning), bm25 (exact words) or hybrid (both; the default).")
         ] = None,
         sources: Sources = None,
+        collection: CollectionName = None,
     ) -> SearchResult:
         """Search the user's documents without generating an answer. Returns `hits`, best first, each
         with `source` (file path), `page` (PDF page, or null), `location` (slide or section where there
@@ -123,7 +141,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         with _told_to_the_agent():
             check_query(engine.settings, query)
             check_retrieval(engine.settings, top_k, sources or ())
-            hits = await run_in_threadpool(engine.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
+            target = await run_in_threadpool(_collection, engine, collection)
+            hits = await run_in_threadpool(target.search, query, top_k=top_k, mode=mode, sources=tuple(sources or ()))
         return SearchResult(query=query, hits=[Passage(**h.to_dict()) for h in hits])
 
     @server.tool(annotations=read_only)
@@ -131,6 +150,7 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         question: Annotated[str, Field(min_length=1, description="A question about the user's documents.")],
         top_k: TopK = 4,
         sources: Sources = None,
+        collection: CollectionName = None,
     ) -> AskResult:
         """Answer a question from the user's documents only. Returns `answer` (text with [n] markers),
         `citations` (for each n: `source`, `page`, and `quote`, the sentence(s) of the passage that
@@ -141,7 +161,8 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         with _told_to_the_agent():
             check_query(engine.settings, question)
             check_retrieval(engine.settings, top_k, sources or ())
-        job = AnswerJob(engine, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
+            target = await run_in_threadpool(_collection, engine, collection)
+        job = AnswerJob(target, Question(question, top_k=top_k, sources=tuple(sources or ())), answers).start()
         with _told_to_the_agent():
             answer = await wait_for_answer(job)
         if answer is None:
@@ -149,17 +170,36 @@ def build(engine: Citeqa, answers: Answers | None = None) -> MCPServer:
         return AskResult(**answer.to_dict())
 
     @server.tool(annotations=read_only)
-    async def list_documents() -> DocumentList:
+    async def list_documents(collection: CollectionName = None) -> DocumentList:
         """List the indexed documents: `path`, `pages`, `chunks`, `content_hash` and `ingested_at`
         (Unix time) for each. Pass a path (or a glob) as `sources` to the other tools to search
         only there."""
         with _told_to_the_agent():
-            records = await run_in_threadpool(engine.documents)
+            target = await run_in_threadpool(_collection, engine, collection)
+            records = await run_in_threadpool(target.documents)
             if not records:  # an empty list would read as "nothing relevant"; say where and what to run
-                await run_in_threadpool(engine.require_documents)
+                await run_in_threadpool(target.require_documents)
         return DocumentList(documents=[DocumentInfo(**r.to_dict()) for r in records])
 
+    @server.tool(annotations=read_only)
+    async def list_collections() -> CollectionList:
+        """List the collections (separate bodies of documents, e.g. one per client or project):
+        `name`, `documents`, `passages`, `last_sync` (Unix time) and `default` for each. Pass a
+        name as `collection` to the other tools to use it."""
+        with _told_to_the_agent():
+            infos = await run_in_threadpool(engine.collections)
+        default = engine.settings.collection
+        return CollectionList(
+            collections=[CollectionInfo(**i.to_dict(), default=i.name == default) for i in infos]
+        )
+
     return server
+
+
+def _collection(engine: Citeqa, name: str | None) -> Citeqa:
+    """The engine of collection `name` (the server's own when None); an unknown one is an error
+    that lists the collections, never an empty collection made by a typo."""
+    return engine if name is None or name == engine.settings.collection else engine.require_collection(name)
 
 
 @contextlib.contextmanager
