@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gc
 
-from citeqa.cli import about, collections, documents, evaluate, models, questions, servers
+from citeqa.cli import about, collections, documents, evaluate, models, questions, servers, watching
 from citeqa.cli.base import accept_verbosity_after, cli
 from citeqa.core.memory import release_freed_memory
 
 accept_verbosity_after(cli)
 
-__all__ = ["about", "cli", "collections", "documents", "evaluate", "main", "models", "questions", "servers"]
+__all__ = ["about", "cli", "collections", "documents", "evaluate", "main", "models", "questions", "servers", "watching"]
 
 
 def main() -> None:

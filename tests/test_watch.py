@@ -1,0 +1,136 @@
+"""`citeqa watch` as a real process on real file events: a dropped file is answerable within
+seconds, a deleted one is gone, a SIGKILL mid-sync loses nothing, and `citeqa search` works
+while it runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from citeqa.core.errors import DataDirInUse
+from tests.conftest import REPO, make_settings
+from tests.serving import citeqa_cmd, env
+
+
+def _start(data: Path, log: Path, *args: str) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen(citeqa_cmd("watch", *args, "--collection", "w"), cwd=REPO, env=env(data),
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _wait_log(log: Path, text: str, proc: subprocess.Popen, timeout: float = 120, count: int = 1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count(text) >= count:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"citeqa watch exited:\n{log.read_text(errors='replace')}")
+        time.sleep(0.1)
+    pytest.fail(f"no {text!r} in the watcher's log within {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+def _paths(data: Path, embedder) -> set[str]:
+    """The documents of collection w, opened for a moment (the watcher may hold the data dir)."""
+    from citeqa.engine import Citeqa
+
+    for _ in range(200):
+        try:
+            with Citeqa(make_settings(data, collection="w"), embedder=embedder) as qa:
+                return {d.path for d in qa.documents()}
+        except DataDirInUse:
+            time.sleep(0.05)
+    raise AssertionError("the data dir stayed busy")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder):
+    folder, data, log = tmp_path / "papers", tmp_path / "data", tmp_path / "watch.log"
+    folder.mkdir()
+    (folder / "first.md").write_text("The Kestrel grinder has a warranty of three years.\n")
+    proc = _start(data, log, str(folder))
+    try:
+        _wait_log(log, "synced w: 1 added", proc)
+        dropped = folder / "heron.md"
+        dropped.write_text("The Heron pump delivers 40 litres per minute.\n")
+        t0 = time.monotonic()
+        while str(dropped) not in _paths(data, embedder):
+            assert time.monotonic() - t0 < 5.0, log.read_text()
+            time.sleep(0.2)
+        # While it watches, another command works (between syncs).
+        r = subprocess.run(citeqa_cmd("search", "Heron pump litres", "--collection", "w", "--json"), cwd=REPO,
+                           env=env(data), capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["hits"][0]["source"] == str(dropped)
+
+        dropped.unlink()
+        t0 = time.monotonic()
+        while str(dropped) in _paths(data, embedder):
+            assert time.monotonic() - t0 < 5.0, log.read_text()
+            time.sleep(0.2)
+        assert _paths(data, embedder) == {str(folder / "first.md")}
+    finally:
+        _stop(proc)
+    # Remembered: `citeqa watch` alone resumes the folder.
+    assert (data / "w.watch.txt").read_text().split() == [str(folder)]
+
+
+def test_sigkill_mid_sync_loses_nothing(tmp_path: Path, embedder):
+    folder, data, log = tmp_path / "notes", tmp_path / "data", tmp_path / "watch.log"
+    folder.mkdir()
+    (folder / "seed.md").write_text("Seed note.\n")
+    proc = _start(data, log, str(folder))
+    try:
+        _wait_log(log, "synced w:", proc)
+        for i in range(60):
+            (folder / f"note{i:03}.md").write_text(f"Note {i} says the code word is word{i}. " * 40 + "\n")
+        deadline = time.monotonic() + 60
+        while not (data / "citeqa.pid").exists() or _holder(data) != proc.pid:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        time.sleep(1.0)  # well into the sync
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert log.read_text().count("synced w:") == 1, "the sync was over before the kill"
+    finally:
+        _stop(proc)
+    proc = _start(data, log)  # no folder: the remembered one
+    try:
+        _wait_log(log, "synced w:", proc, count=2)
+    finally:
+        _stop(proc)
+    want = {str(folder / "seed.md"), *(str(folder / f"note{i:03}.md") for i in range(60))}
+    assert _paths(data, embedder) == want
+    from citeqa.engine import Citeqa
+
+    with Citeqa(make_settings(data, collection="w"), embedder=embedder) as qa:
+        assert qa.ingest([folder]).count("unchanged") == 61  # every document whole, none to redo
+        hits = qa.search("code word word37", top_k=1)
+        assert hits[0].source == str(folder / "note037.md")
+
+
+def _holder(data: Path) -> int | None:
+    import fcntl
+
+    with open(data / "citeqa.pid") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            text = fh.read().strip()
+            return int(text) if text.isdigit() else None
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return None
