@@ -13,6 +13,7 @@ from pathlib import PurePath
 import snowballstemmer
 
 from citeqa.answer.citations import content_word_set
+from citeqa.core.sentences import TABLE_ROW
 
 _HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _local = threading.local()  # a snowball stemmer keeps state while it stems: one per thread
@@ -87,6 +88,8 @@ def states_number(sentence: str) -> bool:
 def is_label(sentence: str) -> bool:
     """A heading, a figure or table caption, or a run of bare numbers: text that names a topic or
     plots it, and so shares the question's words without answering it."""
+    if TABLE_ROW.fullmatch(sentence.strip()):
+        return False  # a table's row with its headers states its values (citeqa.core.tables)
     return is_heading(sentence) or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
 
 

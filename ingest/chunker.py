@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from citeqa.core.tables import located
 from citeqa.core.types import Chunk, Document
 from citeqa.retrieval.tokenizer import Tokenizer
 
@@ -53,7 +54,23 @@ class Chunker:
         for page in doc.pages:
             for start, text in self._spans(page.text):
                 chunks.append(_chunk(doc.path, page.page, page.location, len(chunks), start, text))
+            for table in page.tables:
+                # A row is one chunk, whole, with its table's caption and headers: never cut mid-row.
+                # Its offsets span the passage itself (a row has no place in the page's prose).
+                where = located(page.location, table.name)
+                for text in table.passages():
+                    chunks.append(_chunk(doc.path, page.page, where, len(chunks), 0, self._fitted(text)))
         return chunks
+
+    def _fitted(self, text: str) -> str:
+        """A row passage within the model's window: a caption too long for it is shortened (the
+        row and headers are what must be whole)."""
+        if self.count(text) <= self.max_tokens:
+            return text
+        caption, sep, rest = text.partition("\n\n")
+        while sep and len(caption) > 20 and self.count(caption + sep + rest) > self.max_tokens:
+            caption = caption[: len(caption) * 3 // 4].rstrip() + "…"
+        return caption + sep + rest
 
     def count(self, text: str) -> int:
         """Tokens as the embedding model sees them, special tokens included."""

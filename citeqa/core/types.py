@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal
 
+from citeqa.core.tables import RowPassage, Table, read_row, table_name
+
 # Conversation turns, oldest first: ("user", question) and ("assistant", answer) pairs.
 History = Sequence[tuple[str, str]]
 
@@ -16,7 +18,8 @@ def where(source: str, page: int | None = None, location: str = "", *, full_path
     "notes.md". The one place this is spelled out."""
     name = source if full_path else PurePath(source).name
     if page:
-        return f"{name}, p. {page}"
+        table = table_name(location)  # a table row's passage: "Table 4, report.pdf, p. 7"
+        return f"{table + ', ' if table else ''}{name}, p. {page}"
     return f"{name}, {location}" if location else name
 
 
@@ -24,11 +27,13 @@ def where(source: str, page: int | None = None, location: str = "", *, full_path
 class Page:
     """Text of one page (or slide, or section) of a source file. `page` is 1-based for PDFs and
     None for files without pages; `location` names the place where there is no page number
-    ("slide 7", "section 'Warranty'"), and is empty otherwise."""
+    ("slide 7", "section 'Warranty'"), and is empty otherwise. `tables`: the tables found on it,
+    whose cells are left out of `text` (each row is indexed as a passage of its own)."""
 
     text: str
     page: int | None
     location: str = ""
+    tables: tuple[Table, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,8 +208,9 @@ class Evidence:
         return self.hit.label(full_path=full_path)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "n": self.n,
+            "kind": "sentence",
             "source": self.hit.source,
             "page": self.hit.page,
             "location": self.hit.location,
@@ -214,6 +220,17 @@ class Evidence:
             "score": round(self.score, 4),
             **({"collection": self.hit.collection} if self.hit.collection else {}),
         }
+        row = self.table_row()
+        if row is not None:
+            d.update(kind="table_row", table=table_name(self.hit.location), caption=row.caption, headers=list(row.headers))
+        return d
+
+    def table_row(self) -> RowPassage | None:
+        """The row this evidence quotes, when its passage is a table's row (citeqa.core.tables)."""
+        if not table_name(self.hit.location):
+            return None
+        row = read_row(self.hit.text)
+        return row if row is not None and self.start >= row.row_start else None
 
 
 @dataclass(frozen=True)

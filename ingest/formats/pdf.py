@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.core.errors import DocumentError, OcrError
+from citeqa.core.tables import Table
 from citeqa.core.types import Page
+from citeqa.ingest.formats import pdf_tables
 from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
 from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.ocr import DPI, PDFIUM
@@ -62,11 +64,13 @@ def load(path: Path, options: Options) -> Loaded:
         options.tick()  # a page done, read or not
     del reader, page_objs
 
+    tables = _tables(path, texts, warnings)
+    options.tick()
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
     scanned, read = (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options, texts, warnings)
     numbers = sorted(texts)
     joined = dehyphenate(texts[n] for n in numbers)
-    pages = tuple(Page(text=t, page=n) for n, t in zip(numbers, joined, strict=True) if t)
+    pages = tuple(Page(text=t, page=n, tables=tables.get(n, ())) for n, t in zip(numbers, joined, strict=True) if t)
     if not pages:
         if errors:
             raise DocumentError(path, f"corrupt or truncated PDF ({errors[0]})")
@@ -75,6 +79,27 @@ def load(path: Path, options: Options) -> Loaded:
         problem = options.ocr.problem() if options.ocr is not None and scanned else ""
         raise DocumentError(path, "no extractable text; scanned?" + (f" ({problem})" if problem else ""))
     return Loaded(pages, tuple(warnings), read)
+
+
+def _tables(path: Path, texts: dict[int, str], warnings: list[str]) -> dict[int, tuple[Table, ...]]:
+    """The tables of the pages that look as if they have one (citeqa.ingest.formats.pdf_tables),
+    their cells taken out of the pages' text in `texts`. A failure costs the tables, not the file."""
+    try:
+        found = pdf_tables.find(path, pdf_tables.candidates(texts))
+    except ParseStalled:
+        raise
+    except Exception as exc:  # pdfminer raises its own errors, and bare ones, on odd files
+        warnings.append(f"tables not read ({short(exc)})")
+        return {}
+    kept: dict[int, tuple[Table, ...]] = {}
+    for n, page_tables in found.items():
+        # A row is quoted as the document's own words: a table with a cell that is not in the
+        # page's text (a rotated axis label read backwards, ")%(") is no table of it.
+        page_tables = [t for t in page_tables if pdf_tables.verbatim(t, texts[n])]
+        if page_tables:
+            texts[n] = pdf_tables.without_tables(texts[n], page_tables)
+            kept[n] = tuple(page_tables)
+    return kept
 
 
 def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int, str], warnings: list[str]) -> tuple[int, int]:

@@ -1,0 +1,108 @@
+"""Tables as evidence: a table found at ingest, and the passage each of its rows is indexed as.
+
+A row is its own passage (one chunk, never split), so keyword and dense search match "ResNet-152
+top-5 error" to the row whose label and headers say so, and evidence can quote the row alone.
+Its text is three blocks, each ending a sentence (citeqa.core.sentences breaks at blank lines):
+
+    Table 4. Error rates (%) of single-model results on the ImageNet validation set.
+
+    method | top-1 err. | top-5 err.
+
+    ResNet-152: top-1 err. 19.38 · top-5 err. 4.49
+
+the caption (left out when the table has none), the column headers, and the row read with its
+headers. The caption and headers make the row findable; the last block is what is quoted. Every
+cell is verbatim from the document, so a quote of the row is the document's own words. A row
+passage is told apart by its location, which names its table ("Table 4", "slide 3, table 1"), so
+the chunk schema needs no new field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+HEADER_SEP = " | "
+CELL_SEP = " · "
+LABEL_SEP = ": "
+# A row passage's location ends with its table's name: "Table 4" (from the caption), "table 2"
+# (the second table of its page, slide or section, when there is no caption).
+_TABLE_NAME = re.compile(r"(?:^|, )((?:Table|table) [\w.-]{1,12})$")
+CAPTION = re.compile(r"^\s*(?:Table|TABLE|Tab\.)\s*([A-Z]?\d+(?:\.\d+)?[a-z]?)\s*[.:]")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of a page (or slide, or section): `headers` one per column, multi-level headers
+    joined top to bottom ("top-5 err. (test)"); `rows` the body rows, cells in column order, the
+    first cell the row's label. `bbox` (x0, top, x1, bottom, in PDF points from the page's top
+    left) where the page has coordinates; `name` "Table 4" from the caption, else "table N"."""
+
+    name: str
+    caption: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    bbox: tuple[float, float, float, float] | None = None
+
+    def passages(self) -> list[str]:
+        """One passage per row that has a value (rows of only a label are section lines)."""
+        head = [self.caption] if self.caption else []
+        if any(self.headers):
+            head.append(HEADER_SEP.join(self.headers))
+        return ["\n\n".join([*head, row_line(self.headers, row)]) for row in self.rows if any(row[1:])]
+
+
+def row_line(headers: tuple[str, ...], cells: tuple[str, ...]) -> str:
+    """A row read with its headers: "ResNet-152: top-1 err. 19.38 · top-5 err. 4.49"."""
+    label, *values = cells
+    named = [f"{h} {v}" if h else v for h, v in zip((*headers[1:], *[""] * len(values))[: len(values)], values, strict=True) if v]
+    body = CELL_SEP.join(named)
+    return f"{label}{LABEL_SEP}{body}" if label else body
+
+
+def table_name(location: str) -> str:
+    """The table a row passage's location names ("Table 4"), or "" for an ordinary passage."""
+    m = _TABLE_NAME.search(location)
+    return m.group(1) if m else ""
+
+
+def place(location: str) -> str:
+    """The location without the table's name: "slide 3" of "slide 3, table 1"."""
+    m = _TABLE_NAME.search(location)
+    return location[: m.start()] if m else location
+
+
+def name_for(caption: str, index: int) -> str:
+    """"Table 4" for caption "Table 4. Error rates ...", else "table {index}" (1-based)."""
+    m = CAPTION.match(caption)
+    return f"Table {m.group(1)}" if m else f"table {index}"
+
+
+def located(location: str, name: str) -> str:
+    return f"{location}, {name}" if location else name
+
+
+@dataclass(frozen=True)
+class RowPassage:
+    """A row passage read back: its caption, headers and the row's line (the quotable block)."""
+
+    caption: str
+    headers: tuple[str, ...]
+    row: str
+    row_start: int  # offset of the row's line in the passage
+
+    @property
+    def label(self) -> str:
+        head, sep, _ = self.row.partition(LABEL_SEP)
+        return head if sep else ""
+
+
+def read_row(text: str) -> RowPassage | None:
+    """The parts of a row passage's text (see the module's docstring), or None if it is not one."""
+    blocks = text.split("\n\n")
+    if not 2 <= len(blocks) <= 3:
+        return None
+    row = blocks[-1]
+    header = blocks[-2] if len(blocks) == 3 or HEADER_SEP in blocks[-2] else ""
+    caption = blocks[0] if len(blocks) == 3 or not header else ""
+    return RowPassage(caption, tuple(header.split(HEADER_SEP)) if header else (), row, len(text) - len(row))

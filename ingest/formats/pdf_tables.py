@@ -1,0 +1,236 @@
+"""Tables on a PDF page's text layer: found from where its words sit (pdfplumber), next to a caption.
+
+Measured on the corpus papers (see README, "Tables"): pdfplumber's and PyMuPDF's own table finders
+draw tables from ruling lines, and papers rule tables only between header and body (booktabs) or
+not at all, so they returned plots' axis ticks as tables and run a column's cells together into
+one ("19\\n19\\n32"); PyMuPDF also took 0.8-1.7 s a page. What tables in papers do have is a
+caption ("Table 4.", or a "Figure 4:" under a results table) and cells in aligned columns: the
+lines next to a caption whose words leave column gaps are the table, the gaps that run through
+all of its body rows part its columns, and the lines above the first body row are its headers,
+joined per column. pdfplumber reads the words with their boxes (pdfminer); it is run only on the
+pages whose pypdf text has a caption and lines of numbers, and costs about 0.2 s a page here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from citeqa.core.tables import Table, name_for
+from citeqa.ingest.formats.base import clean_text
+
+log = logging.getLogger(__name__)
+
+_CAPTION_WORD = re.compile(r"^(?:Table|TABLE|Figure|Fig\.)$")
+_CAPTION_NUMBER = re.compile(r"^[A-Z]?\d+(?:\.\d+)?[a-z]?[.:]$")
+_CAPTION_LINE = re.compile(r"^\s*(?:Table|TABLE|Figure|Fig\.)\s*\d+[.:]", re.MULTILINE)
+_NUMBER = re.compile(r"^[-+±−]?[(\[]?\d[\d.,]*%?[)\]]?[*†‡]*$|^[-–—]$")
+_NUMBERS_LINE = re.compile(r"\d(?:\S*)\s+\S*\d")
+_SPACE = 4.0  # points: wider than a space between words of a cell, narrower than a column gap
+_LINE_TOL = 2.5  # points: words whose bottoms differ by less are on one line
+_ROW_GAP = 22.0  # points: a wider vertical gap ends a table
+_PROSE_WORDS = 7  # a line of this many words with no column gap in it is prose
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+
+
+def candidates(texts: Mapping[int, str]) -> list[int]:
+    """Pages worth looking at: a caption, and at least three lines holding two numbers or more."""
+    return [
+        n
+        for n, t in texts.items()
+        if _CAPTION_LINE.search(t) and sum(1 for line in t.splitlines() if _NUMBERS_LINE.search(line)) >= 3
+    ]
+
+
+def find(path: Path, numbers: Sequence[int]) -> dict[int, list[Table]]:
+    """The tables of pages `numbers` (1-based) of the PDF at `path`."""
+    import pdfplumber
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    out: dict[int, list[Table]] = {}
+    with pdfplumber.open(path, pages=list(numbers)) as pdf:
+        for n, page in zip(numbers, pdf.pages, strict=True):
+            words = [
+                _Word(clean_text(w["text"]), w["x0"], w["x1"], w["top"], w["bottom"])
+                for w in page.extract_words(x_tolerance=1.5, keep_blank_chars=False)
+            ]
+            tables = [t for t in _tables(words) if t.rows]
+            if tables:
+                out[n] = tables
+            page.close()
+    return out
+
+
+def _lines(words: Sequence[_Word]) -> list[list[_Word]]:
+    """Words grouped into lines, top to bottom, each left to right."""
+    lines: list[list[_Word]] = []
+    # By the words' bottoms: a dagger or a superscript raises a word's top, not its baseline.
+    for w in sorted(words, key=lambda w: (w.bottom, w.x0)):
+        if lines and abs(lines[-1][0].bottom - w.bottom) < _LINE_TOL:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [sorted(line, key=lambda w: w.x0) for line in lines]
+
+
+def _segment(line: list[_Word], start: int) -> list[_Word]:
+    """The words of `line` from index `start` while no column gap parts them (a caption's line)."""
+    out = [line[start]]
+    for w in line[start + 1 :]:
+        if w.x0 - out[-1].x1 > 3 * _SPACE:
+            break
+        out.append(w)
+    return out
+
+
+def _tables(words: list[_Word]) -> list[Table]:
+    lines = _lines(words)
+    tables: list[Table] = []
+    used: set[int] = set()  # lines already in a table
+    for i, line in enumerate(lines):
+        for j, w in enumerate(line[:-1]):
+            if not (_CAPTION_WORD.match(w.text) and _CAPTION_NUMBER.match(line[j + 1].text)):
+                continue
+            if j and w.x0 - line[j - 1].x1 < 3 * _SPACE:
+                continue  # "Table 3." inside a sentence
+            table = _at_caption(lines, i, j, used, figure=not w.text.lower().startswith("tab"))
+            if table is not None:
+                tables.append(table)
+    return tables
+
+
+def _at_caption(lines: list[list[_Word]], i: int, j: int, used: set[int], *, figure: bool) -> Table | None:
+    first = _segment(lines[i], j)
+    x0 = first[0].x0
+    caption_words = [first]
+    # The caption's further lines: just below, starting at its left edge.
+    k = i + 1
+    while k < len(lines):
+        seg = [w for w in lines[k] if w.x0 >= x0 - 2]
+        if not seg or seg[0].x0 > x0 + 2 or seg[0].top - caption_words[-1][0].bottom > 4:
+            break
+        caption_words.append(_segment(seg, 0))
+        k += 1
+    used.update(range(i, k))  # a caption is no other table's header
+    x1 = max(seg[-1].x1 for seg in caption_words)
+    caption = " ".join(w.text for seg in caption_words for w in seg)
+    # Tables sit above their caption in most papers, below it in some: try above first.
+    for block in (_block(lines, range(i - 1, -1, -1), x0, x1, first[0].top, used),
+                  _block(lines, range(k, len(lines)), x0, x1, caption_words[-1][0].bottom, used)):
+        table = _table(block, caption, figure=figure)
+        if table is not None:
+            used.update(idx for idx, _ in block)
+            return table
+    return None
+
+
+def _block(
+    lines: list[list[_Word]], order: range, x0: float, x1: float, edge: float, used: set[int]
+) -> list[tuple[int, list[_Word]]]:
+    """The table-like lines within x0..x1 next to the caption, walking away from it (`order`)."""
+    out: list[tuple[int, list[_Word]]] = []
+    last = edge
+    for idx in order:
+        seg = [w for w in lines[idx] if x0 - 6 <= (w.x0 + w.x1) / 2 <= x1 + 6]
+        if not seg:
+            continue
+        top, bottom = seg[0].top, max(w.bottom for w in seg)
+        if idx in used or abs(top - last) > _ROW_GAP + (bottom - top) or any(_CAPTION_WORD.match(w.text) for w in seg[:1]):
+            break
+        gaps = [b.x0 - a.x1 for a, b in itertools.pairwise(seg)]
+        if max(gaps, default=0) <= _SPACE and (len(seg) >= _PROSE_WORDS or (len(seg) >= 2 and seg[-1].text.endswith("."))):
+            break  # a line of prose (a paragraph's last line ends with its full stop)
+        out.append((idx, seg))
+        last = top
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def _table(block: list[tuple[int, list[_Word]]], caption: str, *, figure: bool) -> Table | None:
+    lines = [seg for _, seg in block]
+    body = [i for i, seg in enumerate(lines) if any(_NUMBER.match(w.text) for w in seg[1:]) and len(seg) >= 2]
+    if len(body) < (3 if figure else 2):
+        return None
+    columns = _columns([w for i in body for w in lines[i]])
+    if len(columns) < 2:
+        return None
+    first_body = body[0]
+    head_lines, body_lines = lines[:first_body], lines[first_body:]
+    headers = [" ".join(parts) for parts in zip(*(_cells(seg, columns) for seg in head_lines), strict=True)] if head_lines else [""] * len(columns)
+    rows = []
+    for seg in body_lines:
+        cells = _cells(seg, columns)
+        if not any(re.search(r"[^\W\d_]", c) for c in cells[:1]) and not any(cells[1:]):
+            continue
+        rows.append(tuple(cells))
+    # Rows whose label is a plot's tick (a number) are no table's rows.
+    # A figure's rows need a name for a label (a plot's ticks are numbers); a table's may be numbers
+    # ("Training passages: 5, 10, 25").
+    labelled = [r for r in rows if (re.search(r"[^\W\d_]", r[0]) or (r[0] and not figure)) and any(_NUMBER.match(c) for c in r[1:])]
+    if len(labelled) < (3 if figure else 2):
+        return None
+    values = [c for r in rows for c in r[1:] if c]
+    if figure and sum(1 for c in values if _NUMBER.match(c)) < 0.6 * len(values):
+        return None  # a diagram's boxes ("3x3 conv, 64"), not a table of results
+    words = [w for seg in lines for w in seg]
+    bbox = (min(w.x0 for w in words), min(w.top for w in words), max(w.x1 for w in words), max(w.bottom for w in words))
+    name = _figure_name(caption) if figure else name_for(caption, 1)
+    return Table(name, caption, tuple(" ".join(h.split()) for h in headers), tuple(rows), bbox)
+
+
+def _figure_name(caption: str) -> str:
+    m = re.match(r"^\s*(Figure|Fig\.)\s*(\d+)", caption)
+    return f"Figure {m.group(2)}" if m else "table 1"
+
+
+def _columns(words: list[_Word]) -> list[tuple[float, float]]:
+    """Column spans: the x-extents of the body's words, merged where less than a column gap parts them."""
+    spans: list[tuple[float, float]] = []
+    for a, b in sorted((w.x0, w.x1) for w in words):
+        if spans and a - spans[-1][1] <= _SPACE:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _cells(seg: list[_Word], columns: list[tuple[float, float]]) -> list[str]:
+    cells: list[list[str]] = [[] for _ in columns]
+    for w in seg:
+        mid = (w.x0 + w.x1) / 2
+        k = min(range(len(columns)), key=lambda c: 0 if columns[c][0] <= mid <= columns[c][1] else min(abs(mid - columns[c][0]), abs(mid - columns[c][1])))
+        cells[k].append(w.text)
+    return [" ".join(c) for c in cells]
+
+
+def without_tables(text: str, tables: Sequence[Table]) -> str:
+    """The page's text without the lines that hold only table cells, so the prose around a table
+    reads as prose (pypdf runs a table's cells into lines of bare numbers)."""
+    tokens = {tok for t in tables for cells in (t.headers, *t.rows) for c in cells for tok in c.split()}
+    squashed = "".join("".join(c.split()) for t in tables for cells in (t.headers, *t.rows) for c in cells)
+    kept = []
+    for line in text.split("\n"):
+        toks = line.split()
+        if toks and (all(t in tokens for t in toks) or (len("".join(toks)) > 3 and "".join(toks) in squashed)):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def verbatim(table: Table, text: str) -> bool:
+    """Every body cell of `table` is in `text` as written (white space aside; headers of several
+    lines are joined, so they are not checked)."""
+    page = " ".join(text.split())
+    return all(" ".join(c.split()) in page for cells in table.rows for c in cells)
