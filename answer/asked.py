@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -37,6 +38,8 @@ NEAR = 2
 _TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
 # A plural acronym names a kind of thing, not a subject: "GPUs", "FLOPs", "LLMs".
 _COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
+# Nationalities and other adjectives made from names ("Irish", "African", "Chinese").
+_DEMONYM = re.compile(r"(?:ian|an|ese|ish|ic|ean|i)$")
 # Words after which a name sets the question's context rather than its subject.
 _CONTEXT = frozenset(["on", "in", "with", "than", "from", "at", "by", "against", "over", "versus", "vs", "behind", "using", "via", "like", "across", "among"])
 # Capitalised words that start or steer a question rather than name its subject.
@@ -44,7 +47,7 @@ _NOT_NAMES = frozenset(
     ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "will", "shall", "may", "might", "has", "have", "had", "the", "a", "an", "in", "on", "of", "for", "to", "and", "or", "but", "if", "i", "it", "its", "this", "that", "these", "those", "there", "their", "they", "then", "also", "please", "tell", "give", "list", "name", "according"]
 )
 _DATE = re.compile(
-    r"^\s*(?:(?:and|but|so|then)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day|century|decade|time))\b"
+    r"^\s*(?:(?:and|but|so|then|since|from|until|till)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day|century|decade|time))\b"
     r"|\b(?:what|which)\s+(?:year|date|month|day|century|decade)\b",
     re.IGNORECASE,
 )
@@ -76,6 +79,10 @@ _WHAT_TYPE = re.compile(
 _OF_WHAT = re.compile(r"\s*of\s+(?:the\s+|a\s+|an\s+)?(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,4})", re.I)
 _HOW_ADJECTIVE = re.compile(
     r"\bhow\s+(deep|long|big|large|fast|old|far|wide|tall|high|heavy|small|short|often|quickly|slow)\b", re.I
+)
+# The adjectives of "how <adjective>" questions: they ask, they do not name the asked thing.
+_HOW_WORDS = frozenset(
+    stems("deep long big large fast old far wide tall high heavy small short often quickly slow soon")
 )
 _TYPE_WORDS = frozenset(
     stems(
@@ -122,6 +129,16 @@ class Asked:
     names: tuple[Name, ...] = ()
     previous_answer: str = ""  # the answer given to the question this one follows, if any
     followup: bool = False
+    # Stems a stating sentence must have one of as well: for a follow-up that only names a new
+    # thing ("And on the burrs?" after "How long is the warranty ...?"), what the previous question
+    # asked about (the warranty), so that "Replace the burrs after 500 kg" is not its answer.
+    also: frozenset[str] = frozenset()
+    previous_kind: AnswerType | None = None
+
+    @property
+    def previous_quotes(self) -> frozenset[str]:
+        """The sentences quoted in the previous answer (“...”), normalised."""
+        return frozenset(_norm(q) for q in _QUOTED.findall(self.previous_answer))
 
 
 def _parts(text: str) -> tuple[str, ...]:
@@ -161,9 +178,19 @@ def names(question: str) -> tuple[Name, ...]:
         tok = re.sub(r"['’]s$", "", tok)
         if _is_name_token(tok, first=i == 0):
             if not run:
-                before = tokens[i - 1].casefold() if i else ""
-                # "with SGD and Adagrad": a name joined to a context name is context too
-                context = before in _CONTEXT or (before in ("and", "or") and bool(out) and out[-1].context)
+                # the word before, past articles and numbers ("in the United States", "with 60 Hertz")
+                k = i - 1
+                while k >= 0 and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
+                    k -= 1
+                before = tokens[k].casefold() if k >= 0 else ""
+                # "with SGD and Adagrad": a name joined to a context name is context too; a
+                # nationality before a noun ("what Irish town", "South African industry") too
+                nationality = _DEMONYM.search(tok) is not None and i + 1 < len(tokens) and tokens[i + 1].islower()
+                context = (
+                    before in _CONTEXT
+                    or (before in ("and", "or") and bool(out) and out[-1].context)
+                    or (nationality and not run)
+                )
             run.append(tok)
         elif run and re.fullmatch(r"v?\d+(?:\.\d+)?[a-zA-Z]?|[a-z]?\d+[a-zA-Z]*", tok):
             run.append(tok)  # "Llama 2", "Stack v2", "StarCoder2 15b"
@@ -184,7 +211,9 @@ def names(question: str) -> tuple[Name, ...]:
 def answer_type(question: str) -> AnswerType:
     if _DATE.search(question):
         return "date"
-    if asks_quantity(question) or _MEASURE.search(question):
+    # citeqa.answer.evidence_text's forms count "when" anywhere; "What does it mean when ..." asks
+    # no quantity
+    if asks_quantity(re.sub(r"\bwhen\b", " ", question, flags=re.I)) or _MEASURE.search(question):
         return "quantity"
     if _PERSON.search(question):
         return "person"
@@ -204,6 +233,7 @@ def focus(question: str) -> frozenset[str]:
     if m is None:
         return frozenset()
     phrase = m.group("what")
+    verb = False  # the asked thing is a verb ("How much did it cost"): no type word to drop
     if m.re is _WHAT_TYPE and not stems(phrase) - _TYPE_WORDS:
         # "What value of beta2 ...", "What fraction of the training steps ...": the asked thing
         # is what the type word is of.
@@ -216,23 +246,27 @@ def focus(question: str) -> frozenset[str]:
         rest = re.match(r"\s*\w+\s+(.*)", question[m.end() :])
         clause = re.split(r"\b(?:in|on|at|for|with|of|from|by|to|when|if|than|after|before)\b|[,;?]", rest.group(1) if rest else "")[0]
         phrase = " ".join(w for w in _TOKEN.findall(clause) if w.casefold() not in named)
+        verb = True
     words = stems(phrase)
     for n in names(question):
         words -= stems(" ".join(n.parts))
-    specific = words - _TYPE_WORDS
-    chosen = set(specific or words)
+    # "What year ...", "What rate ...": a type word alone names no asked thing; any value will do
+    chosen = set(words if verb else words - _TYPE_WORDS)
     # "step size" is also written "stepsize"
     parts = [w for w in _TOKEN.findall(phrase) if stems(w)]
-    if len(parts) >= 2:
+    if chosen and len(parts) >= 2:
         chosen |= stems(parts[0] + parts[1])
     return frozenset(chosen)
+
+
+_WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)
 
 
 def _swapped_subject(question: str, previous: str) -> str | None:
     """The previous question about the follow-up's new name ("And for ResNet-152?" after "What
     top-5 error does ResNet-50 reach?": "What top-5 error does ResNet-152 reach?"), or None when
     the follow-up asks something of its own."""
-    if _ASKS.search(re.sub(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", "", question, flags=re.I)):
+    if _ASKS.search(_WHAT_ABOUT.sub("", question)):
         return None
     m = _SUBJECT_SWAP.match(question)
     new = names(question)
@@ -250,19 +284,27 @@ def asked(question: str, history: History = ()) -> Asked:
     if previous is None or not is_followup(question):
         return Asked(question, answer_type(question), focus(question), names(question))
     answer = next((c for role, c in reversed(list(history)) if role == "assistant"), "")
+    before = answer_type(previous)
     swapped = _swapped_subject(question, previous)
     if swapped is not None:
-        return Asked(swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True)
+        return Asked(swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True, previous_kind=before)
     # A follow-up that asks its own question ("And when was that measured?", "How many steps was
     # it trained for?") wants its own kind of answer about its own asked thing; one that only names
     # a thing ("And epsilon?", "And the ensemble?") wants the previous kind of answer about that
     # thing. The subject, where it names none, is the previous question's.
-    if _ASKS.search(question):
+    if _ASKS.search(_WHAT_ABOUT.sub("", question)):
         kind, what = answer_type(question), focus(question)
     else:  # "And the ensemble on the test set?": the ensemble's value
         head = re.split(r"\b(?:on|in|at|for|with|of|from|by|during|under)\b", question, maxsplit=1, flags=re.I)[0]
         kind, what = answer_type(previous), stems(head) or stems(question)
-    return Asked(f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True)
+        named = stems(" ".join(p for n in names(previous) for p in n.parts))
+        also = stems(previous) - named - _TYPE_WORDS - _HOW_WORDS - what
+        return Asked(
+            f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, also, before
+        )
+    return Asked(
+        f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, previous_kind=before
+    )
 
 
 # -- does a sentence state it ------------------------------------------------------------------
@@ -273,7 +315,22 @@ def asked(question: str, history: History = ()) -> Asked:
 _POINTER = re.compile(
     r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
-    r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)",
+    r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
+    # and numbers that are part of a name: "top-5", "ResNet-50", "CIFAR-10", "β2", "L2", "GPT-3"
+    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?\b",
+    re.IGNORECASE,
+)
+# A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
+_YEAR = re.compile(
+    r"(?<![\d.,])(?:1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)|\b\d{1,2}(?:st|nd|rd|th)\s+century\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    re.IGNORECASE,
+)
+# Quantities in words ("two mechanisms", "a single output", "twice as fast").
+_NUMBER_WORD = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
+    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half|single|once)\b",
     re.IGNORECASE,
 )
 # Greek letters as papers print them and as users type them ("β2" is "beta2").
@@ -289,9 +346,9 @@ def states(kind: AnswerType, sentence: str) -> bool:
     points at a figure, table, section or list item); a year, month or number for a date; a
     capitalised word after its first for a person."""
     if kind == "quantity":
-        return states_number(_POINTER.sub(" ", sentence))
+        return states_number(_POINTER.sub(" ", sentence)) or bool(_NUMBER_WORD.search(sentence))
     if kind == "date":
-        return states_number(_POINTER.sub(" ", sentence)) or bool(_MONTH.search(sentence))
+        return bool(_YEAR.search(_POINTER.sub(" ", sentence)) or _MONTH.search(sentence))
     if kind == "person":
         return any(w[:1].isupper() for w in sentence.split()[1:])
     return True
@@ -304,9 +361,12 @@ def answers(what: Asked, sentence: str, near: str = "") -> bool:
     error on the test set.")."""
     if not states(what.kind, sentence):
         return False
+    words = _stems_of(sentence) | _stems_of(near)
+    if what.also and not what.also & _stems_of(sentence):
+        return False
     if what.kind not in ("quantity", "date") or not what.focus:
         return True
-    return bool(what.focus & (_stems_of(sentence) | _stems_of(near)))
+    return bool(what.focus & words)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -323,7 +383,25 @@ class Names:
     complete: bool = True  # every passage with each name was looked at (not cut at a limit)
 
     def missing(self, what: Asked) -> Name | None:
-        return next((n for n in what.names if not self.found.get(n.parts)), None)
+        """The first name of the question's subject that no passage mentions (a name of its
+        context that no passage mentions is left out of the question instead: "in degrees
+        Celsius" where the documents write "°C")."""
+        return next((n for n in what.names if not n.context and not self.found.get(n.parts)), None)
+
+    def with_passages(self, what: Asked, hits: Sequence[Hit]) -> Names:
+        """These names, also found in `hits` (the passages retrieved for the question), as they
+        are written there: the index is looked up by a name's exact word, a passage is read with
+        accents and word endings allowed ("Herve" in "Hervé", "South African" in "South Africa")."""
+        found = {parts: dict(where) for parts, where in self.found.items()}
+        for n in what.names:
+            if found.get(n.parts):
+                continue
+            where: dict[str, set[tuple[int, int | None]]] = {}
+            for h in hits:
+                if _has(n, h.text):
+                    where.setdefault(h.source, set()).add((h.index, h.page))
+            found[n.parts] = {s: frozenset(x) for s, x in where.items()}
+        return Names(found, self.complete)
 
     def documents(self, what: Asked) -> tuple[str, ...]:
         """The documents that mention every name of the question's subject (not of its context),
@@ -348,31 +426,68 @@ class Names:
         if _has(name, sentence) or _has(name, hit.text) or _has(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
-        if name.context:
-            return bool(where)
+        if name.context:  # any mention in the document; none anywhere: the name is left out
+            return bool(where) or not self.found.get(name.parts)
         return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
 
 
 @functools.lru_cache(maxsize=65536)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(_fold(p) for p in _parts(text))
+    return frozenset(_fold(_plain(p)) for p in _parts(text))
+
+
+def _plain(word: str) -> str:
+    """Without accents: "Hervé" is written "Herve" too."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _matches(part: str, words: frozenset[str]) -> bool:
+    """A name's word among `words`, or a longer or shorter form of it ("Africa" for "African",
+    "European" for "Europe", "Designation" for "Designated"): at least five letters, and all but
+    the last three shared."""
+    if part in words:
+        return True
+    if len(part) < 5:
+        return False
+    stem = part[: max(4, len(part) - 3)]
+    return any(w.startswith(stem) and abs(len(w) - len(part)) <= 3 for w in words if len(w) >= 5)
 
 
 def _has(name: Name, text: str) -> bool:
     """All of the name's words are in `text` ("152-layer ResNet" names ResNet-152), or its words
     run together ("StarCoder2" for "StarCoder 2")."""
     words = _words(text)
-    if all(_fold(p) in words for p in name.parts):
+    if all(_matches(_fold(_plain(p)), words) for p in name.parts):
         return True
-    joined = _fold("".join(name.parts))
+    joined = _fold(_plain("".join(name.parts)))
     return len(name.parts) > 1 and joined in words
+
+
+_QUOTED = re.compile(r"“([^”]{1,2000})”")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def beside_previous(what: Asked, near: str) -> bool:
+    """Whether a sentence stands beside one quoted in the previous answer ("And when was that
+    measured?": the sentence before "... maximum depth as 47 metres" says "The 2023 sonar survey
+    mapped the whole basin")."""
+    quotes = what.previous_quotes
+    return bool(quotes) and any(q in _norm(near) for q in quotes)
 
 
 def repeats(what: Asked, sentence: str) -> bool:
     """Whether `sentence` was already the answer to the question a follow-up follows: asked again,
-    it would answer the previous question, not this one; unless it names the follow-up's own asked
-    thing ("And epsilon?" after beta1: "... β1 = 0.9, β2 = 0.999 and ϵ = 10−8" answers both)."""
-    if not what.previous_answer or (what.focus and what.focus & _stems_of(sentence)):
+    it would answer the previous question, not this one. Unless the follow-up only names a new
+    thing and the sentence names it too ("And epsilon?" after beta1: "... β1 = 0.9, β2 = 0.999 and
+    ϵ = 10−8" answers both), or asks a new kind of answer that the sentence states."""
+    if not what.previous_answer or (what.also and what.focus & _stems_of(sentence)):
+        return False
+    if what.previous_kind is not None and what.previous_kind != what.kind and states(what.kind, sentence):
+        # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
+        # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
         return False
     return " ".join(sentence.split()).casefold() in " ".join(what.previous_answer.split()).casefold()
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from citeqa.answer.asked import Asked, Names, answers, repeats
+from citeqa.answer.asked import Asked, Names, answers, beside_previous, repeats
 from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
@@ -112,6 +112,10 @@ class Scorer:
     # its words share one word's weight (`compound_share`) instead of outweighing the rest of the
     # question, which a sentence that merely names the method matched twice over.
     compound: bool = True
+    # A follow-up that points back ("And when was that measured?") is about the previous answer's
+    # fact: a sentence within two of a sentence that answer quoted gets this much (the sentence
+    # before "... maximum depth as 47 metres" dates the survey that measured it).
+    beside_previous: float = 0.3
 
 
 DEFAULT_SCORER = Scorer()
@@ -236,8 +240,11 @@ def select(
         score += scorer.neighbour * sum(w[x] for x in (pool.words & sent.near) - sent.words) / total
         score += scorer.number if pool.quantity and sent.number else 0.0
         quote = hit.text[sent.start : sent.end]
-        if asked is not None and not _answers(asked, names or Names(), hit, sent, quote):
-            continue
+        if asked is not None:
+            if not _answers(asked, names or Names(), hit, sent, quote):
+                continue
+            if asked.previous_answer and beside_previous(asked, _beside(hit.text, sent.start, sent.end, 2)):
+                score += scorer.beside_previous
         scored.append(Evidence(n=n, hit=hit, start=sent.start, end=sent.end, quote=quote, score=score))
         if pool.words & sent.words:
             on_topic.add((hit.chunk_id, sent.start))
@@ -264,13 +271,13 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
 
 
 @functools.lru_cache(maxsize=4096)
-def _beside(text: str, start: int, end: int) -> str:
-    """The sentences just before and after the one at start:end of `text`."""
+def _beside(text: str, start: int, end: int, size: int = 1) -> str:
+    """The `size` sentences before and after the one at start:end of `text`."""
     spans = sentence_spans(text)
     i = next((k for k, (s, e) in enumerate(spans) if s <= start < e), None)
     if i is None:
         return ""
-    return " ".join(text[s:e] for s, e in spans[max(0, i - 1) : i + 2] if (s, e) != spans[i])
+    return " ".join(text[s:e] for s, e in spans[max(0, i - size) : i + size + 1] if (s, e) != spans[i])
 
 
 def shown_count(

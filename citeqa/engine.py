@@ -538,8 +538,11 @@ class Citeqa:
         queries = search_queries(question, history)
         if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
             queries[0] = what.question
+            if what.previous_quotes:
+                # and near what was just quoted: "And epsilon?" after beta1 is answered by the
+                # passage that gave beta1, and "And when was that measured?" beside it
+                queries.append(" ".join(sorted(what.previous_quotes))[:2000])
         names = self.names(what)
-        missing = names.missing(what)
         # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
         # and so abstention, is judged on the top k as before. A question about a named subject is
         # searched for in the documents that mention it ("What dropout rate did Fusion-in-Decoder
@@ -552,6 +555,9 @@ class Citeqa:
             relevance_k=k,
             within=names.documents(what),
         )
+        if names.missing(what):  # written otherwise in the passages found? ("Herve" for "Hervé")
+            names = names.with_passages(what, retrieved.hits)
+        missing = names.missing(what)
         retrieve_s = time.perf_counter() - t0
         relevant = self.retriever.is_relevant(retrieved)
         evidence = () if missing else self.select_evidence(queries[0], retrieved, asked=what, names=names)

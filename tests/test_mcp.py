@@ -59,6 +59,12 @@ def test_stdio_tools_search_and_answer_with_citations(data_dir: Path) -> None:
                 assert {"source", "page", "quote"} <= c.keys()
             assert all("supported" in s for s in answer["sentences"])
 
+            # a name the documents never mention: the same abstention, and reason, as every edge
+            missing = await client.call_tool("ask_documents", {"question": "How long is the warranty on the Osprey O3?"})
+            assert not missing.is_error and missing.structured_content["abstained"] is True
+            assert missing.structured_content["abstain_reason"] == "subject_not_in_documents"
+            assert "do not mention Osprey O3" in missing.structured_content["answer"]
+
             listed = await client.call_tool("list_documents", {})
             names = {Path(d["path"]).name for d in listed.structured_content["documents"]}
             assert names == {p.name for p in SAMPLE_DOCS.iterdir()}

@@ -72,8 +72,17 @@ def test_openai_completion_cites_file_and_page(client: openai.OpenAI) -> None:
     assert_cites_page_2(citeqa)
     assert content == citeqa["answer"]
     assert {c["n"] for c in citeqa["citations"]} <= markers(content)  # the [n] markers are in the reply
-    for key in ("citations", "sources", "sentences", "grounded", "abstained", "timings"):
+    for key in ("citations", "sources", "sentences", "grounded", "abstained", "timings", "abstain_reason"):
         assert key in citeqa
+
+
+def test_a_subject_the_documents_never_mention_is_named(client: openai.OpenAI) -> None:
+    resp = client.chat.completions.create(
+        model="docs", messages=[{"role": "user", "content": "How long is the warranty on the Osprey O3?"}]
+    )
+    citeqa = resp.model_extra["citeqa"]
+    assert citeqa["abstained"] and citeqa["abstain_reason"] == "subject_not_in_documents"
+    assert resp.choices[0].message.content.endswith("Your documents do not mention Osprey O3.")
 
 
 def test_openai_stream_ends_with_the_citations(client: openai.OpenAI) -> None:

@@ -87,6 +87,11 @@ class AskResult(BaseModel):
     question: str
     answer: str = Field(description="the answer, with [n] markers naming its citations")
     abstained: bool = Field(description="true when the documents do not contain the answer")
+    abstain_reason: str | None = Field(
+        None,
+        description="why it abstained: no_relevant_passage, subject_not_in_documents (missing_subject names "
+        "it), no_sentence_states_value (passages found, none states what was asked) or no_documents",
+    )
     grounded: bool = Field(description="true when every sentence of the answer is supported by its citations")
     citations: list[Citation]
     sentences: list[Sentence]
