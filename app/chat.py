@@ -39,12 +39,50 @@ class Turn:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
 
+_TURNS_OF = "citeqa_turns_collection"  # the collection whose chat `_TURNS` holds
+_ID = "citeqa_chat_id"
+_OTHERS = "citeqa_turns_by_collection"  # the other collections' chats, while another is shown
+
+
+def _follow_collection() -> None:
+    """One chat per collection: when the picker (app.picker) changed collection, put the shown
+    chat aside and bring that collection's back."""
+    shown = st.session_state.get("citeqa_collection") or ""
+    held = st.session_state.setdefault(_TURNS_OF, shown)
+    if held == shown:
+        return
+    others = st.session_state.setdefault(_OTHERS, {})
+    others[held] = (st.session_state.get(_TURNS, []), st.session_state.get(_ID))
+    items, cid = others.pop(shown, ([], None))
+    st.session_state[_TURNS] = items
+    if cid is None:
+        st.session_state.pop(_ID, None)
+    else:
+        st.session_state[_ID] = cid
+    st.session_state[_TURNS_OF] = shown
+
+
 def turns() -> list[Turn]:
+    _follow_collection()
     return st.session_state.setdefault(_TURNS, [])
 
 
 def new_chat() -> None:
+    _follow_collection()
     st.session_state[_TURNS] = []
+    st.session_state.pop(_ID, None)
+
+
+def chat_id() -> str:
+    """The id the current chat is saved under (app.saved); a new chat gets a new one."""
+    _follow_collection()
+    return st.session_state.setdefault(_ID, uuid.uuid4().hex)
+
+
+def open_chat(chat_id: str, items: list[Turn]) -> None:
+    _follow_collection()
+    st.session_state[_TURNS] = list(items)
+    st.session_state[_ID] = chat_id
 
 
 def history(previous: list[Turn]) -> list[tuple[str, str]]:

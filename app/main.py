@@ -13,7 +13,7 @@ import logging
 
 import streamlit as st
 
-from citeqa.app import auth, chat, examples, library, live, sidebar
+from citeqa.app import auth, chat, examples, library, live, picker, saved_ui, sidebar
 from citeqa.app.display import Display, display_names
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import get_engine, model_problem
@@ -128,6 +128,10 @@ def run(settings: Settings) -> None:
         fatal("citeqa failed to start.", exc, settings)
         return
     problem = model_problem(settings, engine)
+    root = engine
+    with st.sidebar:
+        engine = picker.pick(root)  # the chosen collection: a view of the one engine, no model loaded
+    settings = engine.settings
     docs = engine.documents()
     names = display_names([d.path for d in docs], engine.ingested_roots(), settings.uploads_dir)
     display = Display(names, reranked=bool(settings.reranker))
@@ -139,6 +143,7 @@ def run(settings: Settings) -> None:
             st.warning(escape_md(engine.privacy_warning), icon=":material/lock_open:")
         auth.logout_button(settings)
         transcript_slot = sidebar.chat_buttons()
+        saved_slot = st.container()
         options = sidebar.options(settings, docs, display)
         sidebar.models(settings, engine, problem)
         sidebar.index_facts(engine, docs)
@@ -148,7 +153,12 @@ def run(settings: Settings) -> None:
         chat_panel(engine, options, problem, docs, display)
     with library_tab:
         library.render(engine, settings, docs, display)
+        st.subheader("Collections")
+        picker.manage(engine, root)
     sidebar.transcript_button(transcript_slot, display)
+    saved_ui.persist(engine)  # after the answer: a restart finds the chat as it was shown
+    with saved_slot:
+        saved_ui.sidebar(engine)
 
 
 def main() -> None:

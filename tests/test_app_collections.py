@@ -1,0 +1,83 @@
+"""The web chat's collection picker in a real browser (Playwright, /usr/bin/chromium): each
+collection answers from its own documents, and its chat comes back when switched back to."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_settings
+from tests.test_browser import _need_browser, chromium, open_app, shot_on_failure, streamlit_server
+
+pytestmark = pytest.mark.slow
+QUESTION = "When does the Falcon contract end?"
+
+
+def _choose(page, name: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text="Collection").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+
+
+def _no_messages(page) -> None:
+    """Until the chat shows no message (the run after a switch replaces the other chat's)."""
+    for _ in range(100):
+        if page.get_by_test_id("stChatMessage").count() == 0:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the other collection's chat is still shown")
+
+
+def _answer(page, n: int) -> str:
+    page.get_by_test_id("stChatInputTextArea").fill(QUESTION)
+    page.get_by_test_id("stChatInputTextArea").press("Enter")
+    msg = page.get_by_test_id("stChatMessage").filter(has_text="total").nth(n - 1)
+    msg.wait_for()
+    return msg.inner_text()
+
+
+def test_switching_collection_in_the_browser(tmp_path: Path, embedder):
+    _need_browser()
+    from citeqa.engine import Citeqa
+
+    for name, fact in (("client_a", "12 March 2024"), ("client_b", "30 June 2031")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "notes.md").write_text(f"The Falcon contract ends on {fact}. It was signed in Oslo.\n")
+    with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
+        qa.collection("client_a").ingest([tmp_path / "client_a"])
+        qa.collection("client_b").ingest([tmp_path / "client_b"])
+
+    with streamlit_server(tmp_path / "data", tmp_path, CITEQA_GENERATE="never") as url, chromium() as browser:
+        page = open_app(browser, url)
+        with shot_on_failure(page, tmp_path / "collections.png"):
+            _choose(page, "client_b")
+            text = _answer(page, 1)
+            assert "30 June 2031" in text and "12 March 2024" not in text
+            _choose(page, "client_a")
+            _no_messages(page)  # client_a's own (empty) chat
+            text = _answer(page, 1)
+            assert "12 March 2024" in text and "30 June 2031" not in text
+            _choose(page, "client_b")  # its chat is still there
+            page.get_by_text("30 June 2031").first.wait_for()
+
+            page.get_by_role("tab", name=re.compile("Library")).click()
+            page.get_by_label("New collection").fill("client_c")
+            page.get_by_role("button", name=re.compile("Create")).click()
+            page.get_by_text("Created collection client_c.").wait_for()
+
+    chats = sorted((tmp_path / "data" / "chats" / "local").glob("*/*.json"))
+    assert [p.parent.name for p in chats] == ["client_a", "client_b"]
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in chats)
+
+    # A restart keeps the chats: client_b's is listed in the sidebar and opens with its answer.
+    with streamlit_server(tmp_path / "data", tmp_path, CITEQA_GENERATE="never") as url, chromium() as browser:
+        page = open_app(browser, url)
+        with shot_on_failure(page, tmp_path / "saved.png"):
+            _choose(page, "client_b")
+            _no_messages(page)
+            page.get_by_test_id("stSidebar").get_by_role("button", name=re.compile(QUESTION)).click()
+            page.get_by_test_id("stChatMessage").filter(has_text="30 June 2031").first.wait_for()
+    with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
+        assert "client_c" in qa.collection_names()
