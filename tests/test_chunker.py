@@ -10,6 +10,7 @@ import pytest
 
 from citeqa.core import bundled
 from citeqa.core.errors import ModelError
+from citeqa.core.tables import read_row, table_name
 from citeqa.core.types import Document, Page
 from citeqa.ingest.chunker import Chunker
 from citeqa.ingest.loaders import load
@@ -46,11 +47,15 @@ def _check(doc: Document, chunks, chunker: Chunker) -> None:
     assert len({c.id for c in chunks}) == len(chunks)
     for c in chunks:
         assert c.source == doc.path
-        assert pages[c.page][c.start : c.end] == c.text  # so never across pages either
+        if table_name(c.location):  # a table row's passage: caption, headers and the row, whole
+            assert read_row(c.text) is not None and c.start == 0
+        else:
+            assert pages[c.page][c.start : c.end] == c.text  # so never across pages either
         assert c.text.strip() == c.text and c.text
         assert chunker.count(c.text) <= chunker.max_tokens
         assert len(c.text) <= chunker.max_chars
-        expected = hashlib.sha256(f"{c.source}\x00{c.page}\x00{c.start}\x00{c.text}".encode()).hexdigest()[
+        where = f"{c.page}\x00{c.location}" if c.location else f"{c.page}"  # a table row's names its table
+        expected = hashlib.sha256(f"{c.source}\x00{where}\x00{c.start}\x00{c.text}".encode()).hexdigest()[
             :32
         ]
         assert c.id == expected

@@ -11,7 +11,7 @@ from citeqa.core.sentences import sentence_spans
 from citeqa.core.tables import read_row, table_name
 from citeqa.core.types import Evidence
 from citeqa.ingest.formats import pdf
-from citeqa.ingest.formats.base import Options
+from citeqa.ingest.formats.base import Options, clean_text
 
 
 def _squash(text: str) -> str:
@@ -43,7 +43,7 @@ def test_pdf_table_has_caption_headers_rows_and_page(resnet: Path) -> None:
 def test_every_cell_is_verbatim_in_the_page_text(resnet: Path) -> None:
     import pypdf
 
-    raw = {n: _squash(p.extract_text()) for n, p in enumerate(pypdf.PdfReader(resnet).pages, 1)}
+    raw = {n: _squash(clean_text(p.extract_text())) for n, p in enumerate(pypdf.PdfReader(resnet).pages, 1)}
     for page in pdf.load(resnet, Options()).pages:
         for table in page.tables:
             for row in table.rows:

@@ -27,7 +27,7 @@ CELL_SEP = " · "
 LABEL_SEP = ": "
 # A row passage's location ends with its table's name: "Table 4" (from the caption), "table 2"
 # (the second table of its page, slide or section, when there is no caption).
-_TABLE_NAME = re.compile(r"(?:^|, )((?:Table|table) [\w.-]{1,12})$")
+_TABLE_NAME = re.compile(r"(?:^|, )((?:Table|table|Figure) [\w.-]{1,12})$")
 CAPTION = re.compile(r"^\s*(?:Table|TABLE|Tab\.)\s*([A-Z]?\d+(?:\.\d+)?[a-z]?)\s*[.:]")
 
 
@@ -100,7 +100,9 @@ class RowPassage:
 def read_row(text: str) -> RowPassage | None:
     """The parts of a row passage's text (see the module's docstring), or None if it is not one."""
     blocks = text.split("\n\n")
-    if not 2 <= len(blocks) <= 3:
+    if len(blocks) == 1:  # a window too small for caption and headers (citeqa.ingest.chunker)
+        return RowPassage("", (), text, 0)
+    if len(blocks) > 3:
         return None
     row = blocks[-1]
     header = blocks[-2] if len(blocks) == 3 or HEADER_SEP in blocks[-2] else ""
