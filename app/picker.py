@@ -7,10 +7,14 @@ library, the example questions, and the chats (chat.turns is kept per collection
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import streamlit as st
 
 from citeqa.app.safe_text import escape_md
 from citeqa.core.errors import CiteqaError
+from citeqa.core.syncstate import read_sync
 from citeqa.engine import Citeqa
 
 KEY = "citeqa_collection"
@@ -44,9 +48,16 @@ def pick(engine: Citeqa) -> Citeqa:
 
 
 def manage(engine: Citeqa, root: Citeqa) -> None:
-    """Create a collection, or delete the one shown (not the app's own: CITEQA_COLLECTION)."""
+    """The shown collection's last sync (an ingest, an upload, `citeqa watch`) and its failures;
+    create a collection, or delete the one shown (not the app's own: CITEQA_COLLECTION)."""
     if notice := st.session_state.pop(_NOTICE, None):
         st.success(escape_md(notice), icon=":material/check:")
+    synced = read_sync(engine.settings.data_dir, engine.settings.collection)
+    if synced.last_sync is not None:
+        when = datetime.fromtimestamp(synced.last_sync).strftime("%Y-%m-%d %H:%M")
+        st.caption(escape_md(f"{engine.settings.collection}: last sync {when}, {len(synced.failed)} failed", single_line=True))
+    for path, error in synced.failed[:20]:  # the file's name only: the server's folders are its own
+        st.caption(escape_md(f"failed: {Path(path).name}: {error}", single_line=True))
     with st.form("citeqa_new_collection", clear_on_submit=True, border=False):
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         name = left.text_input("New collection", placeholder="e.g. client_a", key="citeqa_new_collection_name")

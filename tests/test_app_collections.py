@@ -63,6 +63,7 @@ def test_switching_collection_in_the_browser(tmp_path: Path, embedder):
             page.get_by_text("30 June 2031").first.wait_for()
 
             page.get_by_role("tab", name=re.compile("Library")).click()
+            page.get_by_text(re.compile(r"client_b: last sync \d{4}-\d\d-\d\d \d\d:\d\d, 0 failed")).wait_for()
             page.get_by_label("New collection").fill("client_c")
             page.get_by_role("button", name=re.compile("Create")).click()
             page.get_by_text("Created collection client_c.").wait_for()
