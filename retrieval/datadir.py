@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
@@ -35,9 +37,17 @@ from citeqa.core.types import DocumentRecord
 
 _FORMAT = 1
 LOCK_NAME = "citeqa.pid"
+SYNC_MARK = "sync"  # after the pid: the holder lets go as soon as its sync is done (citeqa watch)
+_WAIT_FOR_SYNC_S = 600.0
+
+log = logging.getLogger("citeqa")
 
 
 class EmbeddedDataDir:
+    # Set by `citeqa watch`, which holds the data dir only while it syncs: the lock says so, and
+    # other commands wait for the sync to end instead of failing (it retries by itself).
+    brief_holder = False
+
     def __init__(self, path: Path, collection: str) -> None:
         self.path = Path(path)
         self.collection = collection
@@ -74,17 +84,36 @@ class EmbeddedDataDir:
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fh = open(self.lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.seek(0)
-            holder = fh.read().strip()
+            self._lock(fh)
+        except BaseException:
             fh.close()
-            raise DataDirInUse(self.path, int(holder) if holder.isdigit() else None) from None
+            raise
         fh.seek(0)
         fh.truncate()
-        fh.write(str(os.getpid()))
+        fh.write(f"{os.getpid()} {SYNC_MARK}" if EmbeddedDataDir.brief_holder else str(os.getpid()))
         fh.flush()
         self._fh = fh
+
+    def _lock(self, fh: IO[str]) -> None:
+        """Take the lock, or raise DataDirInUse naming the holder; a holder that is only syncing
+        (citeqa watch) is waited for."""
+        told = False
+        deadline = time.monotonic() + _WAIT_FOR_SYNC_S
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError:
+                fh.seek(0)
+                words = fh.read().split()
+            pid = int(words[0]) if words and words[0].isdigit() else None
+            syncing = SYNC_MARK in words[1:] and not EmbeddedDataDir.brief_holder
+            if not syncing or time.monotonic() > deadline:
+                raise DataDirInUse(self.path, pid) from None
+            if not told:
+                log.warning("waiting for `citeqa watch` (PID %s) to finish syncing the data dir", pid)
+                told = True
+            time.sleep(0.1)
 
     def release(self) -> None:
         # A view leaves the lock to its owner, which the engine releases when it closes.

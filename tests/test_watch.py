@@ -77,12 +77,26 @@ def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder):
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["hits"][0]["source"] == str(dropped)
 
+        # A command started while the watcher syncs waits for the sync, then answers.
+        for i in range(80):
+            (folder / f"batch{i:02}.md").write_text(f"Batch note {i} mentions the owl. " * 40 + "\n")
+        deadline = time.monotonic() + 60
+        while _holder(data) != proc.pid:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        r = subprocess.run(citeqa_cmd("docs", "--collection", "w", "--json"), cwd=REPO, env=env(data),
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert "waiting for `citeqa watch`" in r.stderr
+        listed = {d["path"] for d in json.loads(r.stdout)}
+        assert str(folder / "batch79.md") in listed and len(listed) == 82
+
         dropped.unlink()
         t0 = time.monotonic()
         while str(dropped) in _paths(data, embedder):
             assert time.monotonic() - t0 < 5.0, log.read_text()
             time.sleep(0.2)
-        assert _paths(data, embedder) == {str(folder / "first.md")}
+        assert str(folder / "first.md") in _paths(data, embedder)
     finally:
         _stop(proc)
     # Remembered: `citeqa watch` alone resumes the folder.
@@ -130,7 +144,7 @@ def _holder(data: Path) -> int | None:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            text = fh.read().strip()
-            return int(text) if text.isdigit() else None
+            words = fh.read().split()  # "PID sync" while citeqa watch syncs
+            return int(words[0]) if words and words[0].isdigit() else None
         fcntl.flock(fh, fcntl.LOCK_UN)
         return None

@@ -47,6 +47,9 @@ def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
     if not watched:
         raise click.UsageError("none of the remembered folders exists; name the folders to watch")
     embedder = Embedder.from_settings(settings)  # loaded once; the index is opened per sync
+    from citeqa.retrieval.datadir import EmbeddedDataDir
+
+    EmbeddedDataDir.brief_holder = True  # other commands wait for a sync rather than fail
 
     def sync() -> IngestReport:
         with Citeqa(settings, embedder=embedder) as qa:
