@@ -13,7 +13,7 @@ import logging
 
 import streamlit as st
 
-from citeqa.app import auth, chat, examples, library, live, picker, saved_ui, sidebar
+from citeqa.app import auth, chat, examples, library, live, picker, saved_ui, sidebar, watcher
 from citeqa.app.display import Display, display_names
 from citeqa.app.safe_text import escape_md
 from citeqa.app.state import get_engine, model_problem
@@ -155,6 +155,7 @@ def run(settings: Settings) -> None:
         library.render(engine, settings, docs, display)
         st.subheader("Collections")
         picker.manage(engine, root)
+        watcher.section(engine)
     sidebar.transcript_button(transcript_slot, display)
     saved_ui.persist(engine)  # after the answer: a restart finds the chat as it was shown
     with saved_slot:

@@ -82,3 +82,36 @@ def test_switching_collection_in_the_browser(tmp_path: Path, embedder):
             page.get_by_test_id("stChatMessage").filter(has_text="30 June 2031").first.wait_for()
     with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
         assert "client_c" in qa.collection_names()
+
+
+def test_the_app_watches_the_remembered_folder(tmp_path: Path, embedder):
+    """`citeqa watch` remembered a folder; the app, holding the data dir, runs the watcher: a file
+    dropped there is answered from within seconds."""
+    _need_browser()
+    import time
+
+    from citeqa.engine import Citeqa
+
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "first.md").write_text("The Kestrel grinder has a warranty of three years.\n")
+    with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
+        qa.collection("inbox").ingest([folder])
+    (tmp_path / "data" / "inbox.watch.txt").write_text(f"{folder}\n")  # as `citeqa watch` leaves it
+
+    with streamlit_server(tmp_path / "data", tmp_path, CITEQA_GENERATE="never") as url, chromium() as browser:
+        page = open_app(browser, url)
+        with shot_on_failure(page, tmp_path / "watch.png"):
+            _choose(page, "inbox")
+            page.get_by_role("tab", name=re.compile("Library")).click()
+            page.get_by_role("button", name="Watch inbox").click()
+            page.get_by_text("Watching inbox").wait_for()
+            time.sleep(2)  # the first sync (nothing changed)
+            (folder / "heron.md").write_text("The Heron pump delivers 40 litres per minute.\n")
+            time.sleep(5)
+            page.get_by_role("tab", name=re.compile("Chat")).click()
+            page.get_by_test_id("stChatInputTextArea").fill("How many litres per minute does the Heron pump deliver?")
+            page.get_by_test_id("stChatInputTextArea").press("Enter")
+            msg = page.get_by_test_id("stChatMessage").filter(has_text="total").first
+            msg.wait_for()
+            assert "40 litres per minute" in msg.inner_text()
