@@ -121,6 +121,14 @@ def _pages(path: Path) -> list[tuple[str, str]]:
     return [(p.location, p.text) for p in doc.pages]
 
 
+def _tables(path: Path) -> dict[str, list[tuple[str, ...]]]:
+    """The tables of a file by their row passages' location: headers, then rows (citeqa.core.tables)."""
+    from citeqa.core.tables import located
+
+    doc = load(path, max_bytes=CAP)
+    return {located(p.location, t.name): [t.headers, *t.rows] for p in doc.pages for t in p.tables}
+
+
 def _reason(path: Path) -> str:
     with pytest.raises(DocumentError) as info:
         load(path, max_bytes=CAP)
@@ -136,7 +144,11 @@ def test_docx_sections_by_heading_path_and_tables_as_rows(files: Path) -> None:
     assert list(pages) == ["", "section 'Setup › Warranty'", "section 'Cleaning'"]
     warranty = pages["section 'Setup › Warranty'"]
     assert "warranty of 36 months" in warranty
-    assert "Burrs | 12 | wear part" in warranty.splitlines() and "Motor | 60 | sealed" in warranty.splitlines()
+    # The table is a table (tests/test_tables_formats.py): its rows are not in the section's text.
+    assert "Burrs" not in warranty
+    assert _tables(files / "handbook.docx") == {
+        "section 'Setup › Warranty', table 1": [("Part", "Months", "Note"), ("Burrs", "12", "wear part"), ("Motor", "60", "sealed")]
+    }
     assert pages[""].startswith("Kestrel K2 handbook")  # the title leads the text, not a section
     assert "never wash them with water" in pages["section 'Cleaning'"]
 
@@ -146,7 +158,8 @@ def test_pptx_one_location_per_slide_with_tables_and_notes(files: Path) -> None:
     assert [loc for loc, _ in pages] == ["slide 1", "slide 2", "slide 3"]
     slide2 = pages[1][1]
     assert slide2.startswith("Timetable") and "leaves the pier at 23:40" in slide2
-    assert "Pier to Gull Island | 23:40" in slide2.splitlines()
+    assert "Pier to Gull Island" not in slide2
+    assert _tables(files / "deck.pptx") == {"slide 2, table 1": [("Route", "Last"), ("Pier to Gull Island", "23:40")]}
     assert "Notes: Mention the night-shift workers" in slide2
 
 
@@ -154,7 +167,10 @@ def test_html_main_text_only_scripts_and_boilerplate_dropped(files: Path) -> Non
     pages = _pages(files / "news.html")
     text = "\n".join(t for _, t in pages)
     assert "The last ferry will now leave the pier at 23:40" in text
-    assert "Pier to Gull Island | 06:15 | 23:40" in text.splitlines()
+    assert "06:15" not in text
+    assert _tables(files / "news.html") == {
+        "section 'Costs', table 1": [("Route", "First", "Last"), ("Pier to Gull Island", "06:15", "23:40")]
+    }
     for junk in (SECRET_SCRIPT, "cookiesconsent", "Sportsection", "Pelicanwatch", "Privacypolicy", "color:red"):
         assert junk not in text, junk
     assert [loc for loc, _ in pages] == ["", "section 'Costs'", "section 'Opposition'"]
@@ -211,8 +227,9 @@ def test_bullets_headings_and_table_rows_are_quoted_alone(files: Path, engine) -
     for question, quote, label in cases:
         best = engine.ask(question, generate="never").evidence[0]
         assert (best.quote, best.hit.label()) == (quote, label)
-    pages = dict(_pages(files / "handbook.docx"))
-    assert "Burrs | 12 | wear part" in split_sentences(pages["section 'Setup › Warranty'"])
+    rows = engine.search("Burrs months", top_k=1, mode="bm25")[0]
+    assert rows.text.rpartition("\n\n")[2] == "Burrs: Months 12 · Note wear part"  # one sentence, with its headers
+    assert split_sentences(rows.text)[-1] == "Burrs: Months 12 · Note wear part"
 
 
 # -- broken files -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from citeqa.core.tables import Table
 from citeqa.core.types import Page
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Sections:
     def __init__(self) -> None:
         self._path: list[tuple[int, str]] = []
         self._lines: list[str] = []
+        self._tables: list[Table] = []
         self._pages: list[Page] = []
 
     def heading(self, level: int, title: str) -> None:
@@ -109,14 +111,26 @@ class Sections:
         if text.strip():
             self._lines.append(text)
 
+    def table(self, table: Table) -> None:
+        """A table of the current section, kept apart from its text: each row becomes a passage of
+        its own (citeqa.core.tables), so no cell runs into the prose around it."""
+        self._tables.append(table)
+
+    @property
+    def tables_here(self) -> int:
+        """Tables of the current section so far (one without a caption is named by its number)."""
+        return len(self._tables)
+
     def _flush(self) -> None:
         body = clean_text(blocks(self._lines))
         # A section that is only its own heading (the next heading follows at once) adds nothing.
-        if self._path and body == self._path[-1][1]:
+        if self._path and body == self._path[-1][1] and not self._tables:
             return  # only its heading (a subheading follows at once): the title leads the next section
-        if body:
-            self._pages.append(Page(text=body, page=None, location=section([t for _, t in self._path])))
+        if body or self._tables:
+            location = section([t for _, t in self._path])
+            self._pages.append(Page(text=body, page=None, location=location, tables=tuple(self._tables)))
         self._lines = []
+        self._tables = []
 
     def pages(self) -> tuple[Page, ...]:
         self._flush()

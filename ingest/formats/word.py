@@ -1,8 +1,11 @@
 """Word (.docx) through python-docx: paragraphs and tables in document order, one page per section.
 
 A .docx has no pages (they exist only once Word lays it out), so the place a passage is cited by is
-its heading path: "section 'Setup › Warranty'". Tables become one line per row, cells joined by
-" | ", which reads naturally and keeps a row's facts together in one chunk.
+its heading path: "section 'Setup › Warranty'". A table is kept as a table (citeqa.ingest.formats.grids):
+its caption is the "Table 2: ..." paragraph just before it (or else just after it), its headers its
+rows marked "repeat as header row" (else its first), and each of its rows is a passage of its own
+cited as "section 'Results', Table 2". A one-row or one-column table stays in the text, a line per
+row with cells joined by " | ".
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.core.errors import DocumentError
-from citeqa.ingest.formats import package
+from citeqa.core.tables import CAPTION
+from citeqa.ingest.formats import grids, package
 from citeqa.ingest.formats.base import Loaded, Options, Sections
 
 if TYPE_CHECKING:
@@ -32,10 +36,15 @@ def load(path: Path, options: Options) -> Loaded:
     except Exception as exc:  # python-docx raises zip, XML and KeyError failures alike
         raise package.failure(path, _KIND, exc) from None
     out = Sections()
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if isinstance(block, Table):
-            for row in table_rows(block):
-                out.line(row)
+            grid = table_grid(block)
+            found = grids.table(grid, grids.header_rows(grid, _marked_headers(block)), _caption(blocks, i), out.tables_here + 1)
+            if found is None:
+                for row in grids.line(grid):
+                    out.line(row)
+            else:
+                out.table(found)
             continue
         level = heading_level(block)
         if level is not None:
@@ -48,18 +57,40 @@ def load(path: Path, options: Options) -> Loaded:
     return Loaded(pages)
 
 
-def table_rows(table: Table) -> list[str]:
-    rows = []
+def table_grid(table: Table) -> list[list[grids.Slot]]:
+    """One slot per layout column: python-docx returns a merged cell once per column it spans (the
+    same cell again: a column span) and per row (its first row's cell: spread down as it is)."""
+    grid = []
     for row in table.rows:
-        cells: list[str] = []
+        slots: list[grids.Slot] = []
+        previous = None
         for cell in row.cells:
-            text = " ".join(cell.text.split())
-            # A merged cell is returned once per grid column it spans: keep it once.
-            if text and (not cells or cells[-1] != text):
-                cells.append(text)
-        if cells:
-            rows.append(" | ".join(cells))
-    return rows
+            slots.append(grids.Slot(cell.text, spanned=previous is not None and cell._tc is previous._tc))
+            previous = cell
+        grid.append(slots)
+    return grid
+
+
+def _marked_headers(table: Table) -> int:
+    """Leading rows marked "repeat as header row" (w:tblHeader), which is what Word calls a header."""
+    n = 0
+    for row in table.rows:
+        if not row._tr.xpath("./w:trPr/w:tblHeader[not(@w:val='0' or @w:val='false')]"):
+            break
+        n += 1
+    return n
+
+
+def _caption(blocks: list[Paragraph | Table], i: int) -> str:
+    """The caption of the table `blocks[i]`: the paragraph before it that reads "Table 2: ..." or has
+    Word's Caption style (what Insert Caption writes), else such a paragraph after it."""
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(blocks) and not hasattr(blocks[j], "rows"):
+            text = " ".join(blocks[j].text.split())
+            style = getattr(blocks[j].style, "name", "") or ""
+            if CAPTION.match(text) or (style == "Caption" and text and not text.lower().startswith(("figure", "fig."))):
+                return text
+    return ""
 
 
 def heading_level(paragraph: Paragraph) -> int | None:
