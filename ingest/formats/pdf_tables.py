@@ -1,6 +1,9 @@
 """Tables on a PDF page's text layer: found from where its words sit (pdfplumber), next to a caption.
 
-Measured on the corpus papers (see README, "Tables"): pdfplumber's and PyMuPDF's own table finders
+What is found as a table in each format, and how a row is shown, cited and named in the JSON, is
+told to users in the README's "Tables" section (Word, HTML and slide tables: ingest/formats/grids.py).
+
+Measured on the corpus papers: pdfplumber's and PyMuPDF's own table finders
 draw tables from ruling lines, and papers rule tables only between header and body (booktabs) or
 not at all, so they returned plots' axis ticks as tables and run a column's cells together into
 one ("19\\n19\\n32"); PyMuPDF also took 0.8-1.7 s a page. What tables in papers do have is a
