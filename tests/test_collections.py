@@ -169,6 +169,9 @@ def test_cli_collections(run, tmp_path: Path):
     assert (a / "notes.md").exists()
     r = run("collections", "delete", "nope", "--yes")
     assert r.exit_code == 1 and "no collection named 'nope'" in r.output
+    r = run("ask", "When does the Falcon contract end?", "--collection", "client_bb")  # a typo
+    assert r.exit_code == 1 and "no collection named 'client_bb'" in r.output and "client_b" in r.output
+    assert "client_bb" not in [c["name"] for c in json.loads(run("collections", "--json").stdout)]
 
 
 def test_http_api_serves_every_collection_as_a_model(tmp_path: Path, embedder):

@@ -45,9 +45,23 @@ class Ctx:
 
     def engine(self) -> Citeqa:
         if self._engine is None:
+            from citeqa.core.collections import DEFAULT
             from citeqa.engine import Citeqa
 
-            self._engine = Citeqa(self.settings)
+            s = self.settings
+            command = click.get_current_context().command.name
+            if command in READ_ONLY and s.collection != DEFAULT:
+                # A read names a collection that must exist: a typo is an error listing them, not
+                # a new empty collection (opening a collection's store creates it).
+                root = Citeqa(s.model_copy(update={"collection": DEFAULT}))
+                if root.index_missing():
+                    root.close()
+                    self._engine = Citeqa(s)  # nothing indexed at all: NoDocuments says so
+                else:
+                    self._engine = root
+                    self._engine = root.require_collection(s.collection)
+            else:
+                self._engine = Citeqa(self.settings)
         return self._engine
 
     def question_engine(self) -> Citeqa:
@@ -62,6 +76,8 @@ class Ctx:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+            if self._engine._root is not None:  # a view: its root holds the models and the lock
+                self._engine._root.close()
 
 
 def ctx() -> Ctx:
@@ -149,6 +165,7 @@ def _late_collection(click_ctx: click.Context, param: click.Parameter, value: An
 
 
 MANY_COLLECTIONS = ("ask", "search", "chat")
+READ_ONLY = ("ask", "search", "chat", "docs", "remove", "stats")
 COLLECTION_HELP = "Collection to use [CITEQA_COLLECTION; default docs]; ask, search and chat take several."
 
 
