@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.core.errors import OcrError
+from citeqa.core.tables import read_row, table_name
 from citeqa.ingest.ocr import DPI, PDFIUM, Ocr
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+    from citeqa.core.types import Hit
 
 Rect = tuple[float, float, float, float]  # left, bottom, right, top in PDF units
 Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels of the rendered page
@@ -108,6 +111,17 @@ def _to_pixels(rect: Rect, crop: Rect, rotation: int, scale: float) -> tuple[flo
         corners.append((u * scale, v * scale))
     (x0, y0), (x1, y1) = corners
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def needles_for(hit: Hit, quote: str) -> tuple[str, ...]:
+    """What to look for on the page to box `quote` of `hit`, best first: the quote, then the passage.
+    A table row's quote is its line read with its headers ("ResNet-152: top-1 err. 19.38 · top-5
+    err. 4.49"), which the page never prints: its cells are looked for as the page runs them
+    ("ResNet-152 19.38 4.49", within the row's line on the page), then the table's caption."""
+    row = read_row(hit.text) if table_name(hit.location) else None
+    if row is not None and (not quote or quote.strip() in row.row):
+        return tuple(x for x in (" ".join(row.cells()), row.caption) if x)
+    return tuple(x for x in (quote, hit.text) if x)
 
 
 def render_page(path: str | Path, page: int, needles: Sequence[str] = ()) -> RenderedPage:

@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from citeqa.app.display import Display, score_help, score_text
-from citeqa.app.pages import render_page
+from citeqa.app.pages import needles_for, render_page
 from citeqa.app.safe_text import escape_md, passage_html
 from citeqa.core.types import Citation, Hit
 
@@ -45,7 +45,7 @@ def show_page(hit: Hit, quote: str, display: Display) -> None:
         st.warning("The file is no longer at this path; re-ingest it to see its pages.")
         return
     try:
-        png, highlighted = _page_png(hit.source, hit.page, tuple(x for x in (quote, hit.text) if x), stamp)
+        png, highlighted = _page_png(hit.source, hit.page, needles_for(hit, quote), stamp)
     except Exception as exc:  # a damaged or encrypted PDF: the passage is still shown
         log.warning("cannot render %s p. %s: %s", hit.source, hit.page, exc)
         st.warning(f"Cannot render this page: {type(exc).__name__}")

@@ -76,3 +76,37 @@ def test_search_finds_the_row_with_caption_and_headers(engine, resnet: Path) -> 
     d = ev.to_dict()
     assert d["kind"] == "table_row" and d["table"] == "Table 4" and d["headers"] == ["method", "top-1 err.", "top-5 err."]
     assert d["caption"].startswith("Table 4. Error rates")
+
+
+def test_page_view_boxes_the_row_inside_its_table(resnet: Path) -> None:
+    """The quote of a row is its line read with headers, which the page never prints: the page view
+    looks for its cells as the page runs them, and boxes them within the table."""
+    import pypdfium2 as pdfium
+
+    from citeqa.app.pages import match_spans, needles_for, render_page
+    from citeqa.core.types import Hit
+
+    t4 = next(t for p in pdf.load(resnet, Options()).pages if p.page == 6 for t in p.tables if t.name == "Table 4")
+    text = next(x for x in t4.passages() if "ResNet-152:" in x)
+    row = read_row(text)
+    assert row is not None and row.cells() == ("ResNet-152", "19.38", "4.49")
+    hit = Hit("c", str(resnet), 6, text, 1.0, location="Table 4")
+    needles = needles_for(hit, row.row)
+    assert needles[0] == "ResNet-152 19.38 4.49"
+    assert render_page(resnet, 6, needles).highlighted
+    doc = pdfium.PdfDocument(str(resnet))
+    try:
+        page = doc[5]
+        chars = page.get_textpage()
+        spans = match_spans([chars.get_text_range(i, 1) for i in range(chars.count_chars())], needles[0])
+        assert spans
+        height = page.get_height()
+        x0, top, x1, bottom = t4.bbox
+        for a, b in spans:
+            for left, low, right, high in (chars.get_charbox(i) for i in range(a, b)):
+                assert x0 - 1 <= left and right <= x1 + 1 and top - 1 <= height - high and height - low <= bottom + 1
+    finally:
+        doc.close()
+    # An ordinary passage still looks for its quote, then itself.
+    prose = Hit("c", str(resnet), 6, "Some prose. More.", 1.0)
+    assert needles_for(prose, "Some prose.") == ("Some prose.", "Some prose. More.")

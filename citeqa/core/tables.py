@@ -96,6 +96,20 @@ class RowPassage:
         head, sep, _ = self.row.partition(LABEL_SEP)
         return head if sep else ""
 
+    def cells(self) -> tuple[str, ...]:
+        """The row's cells as the document prints them, label first, without the header each value
+        is read with (row_line undone): "ResNet-152", "19.38", "4.49". A page's text runs a row's
+        cells in this order, where the line with its headers is nowhere (app/pages.py boxes it)."""
+        label, sep, body = self.row.partition(LABEL_SEP)
+        if not sep:
+            label, body = "", self.row
+        values = []
+        for part in body.split(CELL_SEP):
+            # Empty cells are left out of the line, so a value's header is whichever one it starts with.
+            header = max((h for h in self.headers[1:] if h and part.startswith(h + " ")), key=len, default="")
+            values.append(part[len(header) + 1 :] if header else part)
+        return tuple(c for c in (label, *values) if c)
+
 
 def read_row(text: str) -> RowPassage | None:
     """The parts of a row passage's text (see the module's docstring), or None if it is not one."""
