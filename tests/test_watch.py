@@ -58,11 +58,12 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(10)
 
 
-def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder):
+@pytest.mark.parametrize("how", ["events", "poll"])
+def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder, how: str):
     folder, data, log = tmp_path / "papers", tmp_path / "data", tmp_path / "watch.log"
     folder.mkdir()
     (folder / "first.md").write_text("The Kestrel grinder has a warranty of three years.\n")
-    proc = _start(data, log, str(folder))
+    proc = _start(data, log, str(folder), *(["--poll"] if how == "poll" else []))
     try:
         _wait_log(log, "synced w: 1 added", proc)
         dropped = folder / "heron.md"
@@ -97,6 +98,12 @@ def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder):
             assert time.monotonic() - t0 < 5.0, log.read_text()
             time.sleep(0.2)
         assert str(folder / "first.md") in _paths(data, embedder)
+        (folder / "old").mkdir()
+        (folder / "first.md").rename(folder / "old" / "kestrel.md")  # moved: the old path goes, the new comes
+        t0 = time.monotonic()
+        while not {str(folder / "old" / "kestrel.md")} <= (now := _paths(data, embedder)) or str(folder / "first.md") in now:
+            assert time.monotonic() - t0 < 8.0, log.read_text()
+            time.sleep(0.2)
     finally:
         _stop(proc)
     # Remembered: `citeqa watch` alone resumes the folder.
