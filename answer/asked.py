@@ -41,20 +41,28 @@ _COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
 # Nationalities and other adjectives made from names ("Irish", "African", "Chinese").
 _DEMONYM = re.compile(r"(?:ian|an|ese|ish|ic|ean|i)$")
 # Words after which a name sets the question's context rather than its subject.
-_CONTEXT = frozenset(["on", "in", "with", "than", "from", "at", "by", "against", "over", "versus", "vs", "behind", "using", "via", "like", "across", "among"])
+_CONTEXT = frozenset(
+    "on in with than from at by against over versus vs behind using via like across among".split()  # noqa: SIM905 (a word list reads best as words)
+)
 # Capitalised words that start or steer a question rather than name its subject.
 _NOT_NAMES = frozenset(
-    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "will", "shall", "may", "might", "has", "have", "had", "the", "a", "an", "in", "on", "of", "for", "to", "and", "or", "but", "if", "i", "it", "its", "this", "that", "these", "those", "there", "their", "they", "then", "also", "please", "tell", "give", "list", "name", "according"]
+    """what which who whom whose when where why how is are was were do does did can could should would will shall may might has have had the
+    a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according""".split()  # noqa: SIM905
 )
+# "When was/did ...", "In what year ...": a date. Not "When extensive time is required ..., what
+# ...?" (a clause), "When do treaties apply?" (a condition), nor "What time of day ..." (an hour or
+# a part of the day).
 _DATE = re.compile(
-    r"^\s*(?:(?:and|but|so|then|since|from|until|till)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|date|month|day|century|decade|time))\b"
-    r"|\b(?:what|which)\s+(?:year|date|month|day|century|decade)\b",
+    r"^\s*(?:(?:and|but|so|then|since|from|until|till)\s+)?when(?:\s+(?:did|was|were|is|will|had|has|exactly)\b"
+    r"|\s*\?|$)"
+    r"|\b(?:what|which)\s+(?:year|date|month|day|century|decade)\b|\bwhat\s+time\s+of\s+(?:the\s+)?day\b",
     re.IGNORECASE,
 )
+_VERBS_ = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|must|might|may)"
 # Quantities that citeqa.answer.evidence_text's question forms (calibrated for scoring) leave out:
 # a measure named a few words after "what" or "which" ("What dropout rate ...", "Which top-5 error ...").
 _MEASURE = re.compile(
-    r"\b(?:what|which)\s+(?:[\w@.+-]+\s+){0,3}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
+    r"\b(?:what|which)\s+(?:(?!" + _VERBS_ + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
     r"|distance|weight|capacity|decay|momentum|duration|pass@\d+)s?\b",
     re.IGNORECASE,
@@ -67,15 +75,14 @@ _MONTH = re.compile(
 )
 # The asked thing of a quantity question: the words after "how many/much", or between "what/which"
 # and the type word ("What dropout rate ...": dropout), up to the verb.
-_VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|must|might|may)"
+_VERBS = _VERBS_
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){0,6})", re.I)
 _WHAT_TYPE = re.compile(
     r"\b(?:what|which)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,6}?)"
     r"\s*(?:" + _VERBS + r"|of|for|in|on|at|to|by|with|from)\b",
     re.I,
 )
-# Words that name the type of a quantity rather than what it is of: "What dropout *rate*" asks
-# about dropout. Left in when nothing else is named ("What rate ...").
+# "What value of beta2 ...": the asked thing is what the type word is of.
 _OF_WHAT = re.compile(r"\s*of\s+(?:the\s+|a\s+|an\s+)?(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,4})", re.I)
 _HOW_ADJECTIVE = re.compile(
     r"\bhow\s+(deep|long|big|large|fast|old|far|wide|tall|high|heavy|small|short|often|quickly|slow)\b", re.I
@@ -84,16 +91,17 @@ _HOW_ADJECTIVE = re.compile(
 _HOW_WORDS = frozenset(
     stems("deep long big large fast old far wide tall high heavy small short often quickly slow soon")
 )
+# Words that name the type of a quantity rather than what it is of: "What dropout *rate*" asks
+# about dropout; "What rate ..." alone names no asked thing.
 _TYPE_WORDS = frozenset(
     stems(
         "rate size value values number amount percentage percent proportion fraction share length speed "
-        "distance date time year month day period price cost level degree kind type many much"
+        "distance date time year month day decade century era period price cost level degree kind type many much money "
+        "weight height width depth temperature mass volume area duration"
     )
 )
 # Follow-ups that only name a new subject: "And for ResNet-152?", "What about the 34-layer net?"
-_SUBJECT_SWAP = re.compile(
-    r"^\s*(?:and|but|also)?\s*(?:what|how)?\s*(?:about|for|with|of|in)?\s+(?P<what>.+?)\s*\??\s*$", re.I
-)
+_SUBJECT_SWAP = re.compile(r"(?:and|but|also)?\s*(?:what|how)?\s*(?:about|for|with|of|in)?\s+(?P<what>.+)", re.I)
 _ASKS = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 
 
@@ -183,6 +191,8 @@ def names(question: str) -> tuple[Name, ...]:
                 while k >= 0 and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
                     k -= 1
                 before = tokens[k].casefold() if k >= 0 else ""
+                if before.islower() and k >= 1 and tokens[k - 1].casefold() in ("in", "on"):
+                    before = tokens[k - 1].casefold()  # "in degrees Celsius", not "to train AlexNet"
                 # "with SGD and Adagrad": a name joined to a context name is context too; a
                 # nationality before a noun ("what Irish town", "South African industry") too
                 nationality = _DEMONYM.search(tok) is not None and i + 1 < len(tokens) and tokens[i + 1].islower()
@@ -207,8 +217,17 @@ def names(question: str) -> tuple[Name, ...]:
     return tuple(unique)
 
 
+# "What is the top-1 error of ..." asks what "What top-1 error of ..." asks.
+_WHAT_IS_THE = re.compile(r"\b(what|which)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+", re.IGNORECASE)
+
+
+def _plainly(question: str) -> str:
+    return _WHAT_IS_THE.sub(r"\1 ", question)
+
+
 @functools.lru_cache(maxsize=4096)
 def answer_type(question: str) -> AnswerType:
+    question = _plainly(question)
     if _DATE.search(question):
         return "date"
     # citeqa.answer.evidence_text's forms count "when" anywhere; "What does it mean when ..." asks
@@ -225,6 +244,7 @@ def focus(question: str) -> frozenset[str]:
     """The stems that name what a quantity question asks the value of ("How many parameters ...":
     paramet; "What dropout rate ...": dropout), without the question's names; empty when the
     question names nothing more ("How many?")."""
+    question = _plainly(question)
     if _HOW_ADJECTIVE.search(question):
         # "How large was the first version of The Stack?": a size is stated in its units ("a 6.4
         # TB dataset"), seldom with the adjective; any number will do.
@@ -268,7 +288,7 @@ def _swapped_subject(question: str, previous: str) -> str | None:
     the follow-up asks something of its own."""
     if _ASKS.search(_WHAT_ABOUT.sub("", question)):
         return None
-    m = _SUBJECT_SWAP.match(question)
+    m = _SUBJECT_SWAP.fullmatch(question.strip().rstrip("?").rstrip())
     new = names(question)
     if m is None or not new:
         return None
@@ -322,17 +342,24 @@ _POINTER = re.compile(
 )
 # A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
 _YEAR = re.compile(
-    r"(?<![\d.,])(?:1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)|\b\d{1,2}(?:st|nd|rd|th)\s+century\b"
-    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    r"(?<![\d.,])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)"
+    r"|\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
+    r"|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth)\s+centur(?:y|ies)\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|morning|evening|night|noon"
+    r"|midnight|dawn|dusk)\b",
     re.IGNORECASE,
 )
 # Quantities in words ("two mechanisms", "a single output", "twice as fast").
 _NUMBER_WORD = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
     r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
-    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half|single|once)\b",
+    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half|single|once"
+    r"|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|nineteenth"
+    r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
     re.IGNORECASE,
 )
+# A value stated by comparison ("in less than quadratic time", "lower than for internal combustion").
+_COMPARED = re.compile(r"\b(?:less|more|fewer|faster|slower|lower|higher|larger|smaller|greater|longer|shorter)\s+than\b", re.I)
 # Greek letters as papers print them and as users type them ("β2" is "beta2").
 _GREEK = str.maketrans(
     {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "η": "eta",
@@ -343,14 +370,18 @@ _GREEK = str.maketrans(
 @functools.lru_cache(maxsize=65536)
 def states(kind: AnswerType, sentence: str) -> bool:
     """Whether `sentence` states an answer of `kind` at all: a number for a quantity (not one that
-    points at a figure, table, section or list item); a year, month or number for a date; a
-    capitalised word after its first for a person."""
+    points at a figure, table, section or list item, nor part of a name), in digits or words; a
+    year, month, day, century or part of the day for a date."""
     if kind == "quantity":
-        return states_number(_POINTER.sub(" ", sentence)) or bool(_NUMBER_WORD.search(sentence))
+        return (
+            states_number(_POINTER.sub(" ", sentence))
+            or bool(_NUMBER_WORD.search(sentence))
+            or bool(_COMPARED.search(sentence))
+        )
     if kind == "date":
         return bool(_YEAR.search(_POINTER.sub(" ", sentence)) or _MONTH.search(sentence))
-    if kind == "person":
-        return any(w[:1].isupper() for w in sentence.split()[1:])
+    # "who" questions are answered by roles as often as by names ("congresses and presidents"):
+    # no test of the sentence.
     return True
 
 
@@ -371,7 +402,24 @@ def answers(what: Asked, sentence: str, near: str = "") -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _stems_of(text: str) -> frozenset[str]:
-    return stems(text.translate(_GREEK)) if text else frozenset()
+    """Stems of `text` with Greek letters spelt out and table headers' abbreviations in full."""
+    if not text:
+        return frozenset()
+    return stems(_ABBREVIATED.sub(lambda m: _IN_FULL[m.group(1).casefold()], text.translate(_GREEK)))
+
+
+# Abbreviations of tables' column headers ("top-1 err.", "acc.", "# params"), in full.
+_IN_FULL = {
+    "err": "error",
+    "acc": "accuracy",
+    "param": "parameters",
+    "params": "parameters",
+    "val": "validation",
+    "avg": "average",
+    "perf": "performance",
+    "eval": "evaluation",
+}
+_ABBREVIATED = re.compile(r"\b(err|acc|params?|val|avg|perf|eval)\b\.?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -419,16 +467,35 @@ class Names:
         document's file name or opening passage (title, abstract) does; for a name of the
         question's context, the document mentions it anywhere. A document that mentions the
         subject only in passing elsewhere is not about it: a paper that cites BERT on page 3 does
-        not give BERT's learning rate on page 4."""
-        return all(self._near(n, hit, sentence) for n in what.names)
+        not give BERT's learning rate on page 4.
+        The question's first subject name must be near; the others, like names of its context, in
+        the document ("How many Walloons and Huguenots emigrated to England and Ireland?")."""
+        first = next((n for n in what.names if not n.context), None)
+        return all(self._near(n, hit, sentence, strict=n is first) for n in what.names)
 
-    def _near(self, name: Name, hit: Hit, sentence: str) -> bool:
+    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
         if _has(name, sentence) or _has(name, hit.text) or _has(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
-        if name.context:  # any mention in the document; none anywhere: the name is left out
+        if not strict:  # any mention in the document; none anywhere: the name is left out
             return bool(where) or not self.found.get(name.parts)
         return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+){1,4}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _initials(text: str) -> frozenset[str]:
+    """The acronyms that runs of capitalised words in `text` make ("European Union": eu; "Court of
+    Justice": cj and coj)."""
+    out = set()
+    for m in _CAPITALISED.finditer(text):
+        words = m.group().split()
+        out.add("".join(w[0] for w in words if w[0].isupper()).casefold())
+        out.add("".join(w[0] for w in words).casefold())
+    return frozenset(out)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -443,19 +510,43 @@ def _plain(word: str) -> str:
 
 def _matches(part: str, words: frozenset[str]) -> bool:
     """A name's word among `words`, or a longer or shorter form of it ("Africa" for "African",
-    "European" for "Europe", "Designation" for "Designated"): at least five letters, and all but
-    the last three shared."""
+    "European" for "Europe", "Designation" for "Designated": at least five letters, and all but
+    the last three shared), or it misspelt by one letter (`_one_typo`)."""
     if part in words:
         return True
-    if len(part) < 5:
+    if len(part) < 4:
         return False
     stem = part[: max(4, len(part) - 3)]
-    return any(w.startswith(stem) and abs(len(w) - len(part)) <= 3 for w in words if len(w) >= 5)
+    return any(
+        (len(part) >= 5 and len(w) >= 5 and w.startswith(stem) and abs(len(w) - len(part)) <= 3)
+        or _one_typo(part, w)
+        for w in words
+    )
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """`b` is `a` with two letters swapped ("TEFU", "TFEU") or, for words of six letters or more,
+    one letter added, dropped or changed ("Hatmanis", "Hartmanis"): a name misspelt in a question."""
+    if a == b or abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True
+        return len(a) >= 6 and len(diff) == 1
+    if min(len(a), len(b)) < 6:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1 :]
 
 
 def _has(name: Name, text: str) -> bool:
     """All of the name's words are in `text` ("152-layer ResNet" names ResNet-152), or its words
-    run together ("StarCoder2" for "StarCoder 2")."""
+    run together ("StarCoder2" for "StarCoder 2"), or the name is an acronym of words in `text`
+    ("EU" for "European Union")."""
+    if _ACRONYM.fullmatch(name.text) and name.text.casefold() in _initials(text):
+        return True
     words = _words(text)
     if all(_matches(_fold(_plain(p)), words) for p in name.parts):
         return True

@@ -15,7 +15,9 @@ ScoreFn = Callable[[str, Sequence[str]], list[float]]
 # [1], [2, 3], [2-4]; several in a row ([1][2]) are separate matches. The splitter keeps such
 # references with the sentence they follow, so the pattern lives with it.
 MARKER = REFERENCE
-_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + MARKER.pattern)
+# The lookbehind starts a match only where a run of blanks starts (the leftmost match does anyway):
+# without it, a long run of blanks is scanned again from each of its positions (quadratic).
+_MARKER_WITH_SPACE = re.compile(r"(?<![ \t])[ \t]*" + MARKER.pattern)
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
 
 _STOPWORD_TEXT = """a an the and or but if then of in on at to for from by with without as is are was were be been being

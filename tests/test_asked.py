@@ -185,3 +185,36 @@ def test_what_about_a_thing_without_a_name() -> None:
     q = asked("What about the 34-layer one?", [("user", "What top-1 error does the 18-layer plain net reach?")])
     assert q.followup and q.kind == "quantity" and {"34", "layer"} <= q.focus
     assert "error" in q.also
+
+
+def test_dates_in_words_and_when_clauses() -> None:
+    q = asked("When were the Normans in Normandy?")
+    assert q.kind == "date" and answers(q, "The Normans were in Normandy in the 10th and 11th centuries.")
+    assert answers(asked("When was the Duchy of Normandy founded?"), "The duchy was founded in 911 by Rollo.")
+    assert answer_type("When extensive time is required to sort integers, this represents what case complexity?") != "date"
+    assert answer_type("In what unit is the size of the input measured?") == "other"
+    assert answer_type("What components raise steam temperature above its saturated vapor point?") == "other"
+
+
+def test_misspelt_names_are_found_as_written_in_the_passage() -> None:
+    rows = [_hit("c.txt", 3, "Hartmanis and Stearns published their seminal paper in 1965.", None)]
+    q = asked("In what year was Hatmanis and Stearn's seminal work received?")
+    assert found_in(next(n for n in q.names if n.text == "Hatmanis"), rows)
+    assert found_in(names("Which TEFU article applies?")[0], [_hit("e.txt", 1, "Article 30 TFEU prohibits it.")])
+    assert not found_in(names("What does BERT do?")[0], [_hit("b.txt", 1, "The berth was empty.")])
+    assert [n.context for n in names("What is the entry temperature, in degrees Celsius?")] == [True]
+    assert [n.context for n in names("What batch size was used to train AlexNet?")] == [False]
+
+
+def test_a_table_row_states_the_asked_value_in_its_headers() -> None:
+    q = asked("What is the top-1 error of VGG-16 on ImageNet?")
+    assert answers(q, "VGG-16: top-1 err. 28.07 · top-5 err. 9.33")
+    assert not answers(q, "VGG-16: # params 138M")
+
+
+def test_acronyms_comparisons_and_measures() -> None:
+    q = asked("Which laws mentioned predate EU law?")
+    assert found_in(q.names[0], [_hit("eu.txt", 2, "It is a principle of international law, which predates European Union law.")])
+    assert answers(asked("How quickly can an algorithm solve the knapsack problem?"), "It is solved in less than quadratic time.")
+    assert answers(asked("What is the weight of a bushel of coal in pounds?"), "One bushel (94 pounds) of coal.")
+    assert answer_type("What time of day did they gather?") == "date" and answers(asked("What time of day did they gather?"), "They gathered at night.")
