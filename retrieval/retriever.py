@@ -20,7 +20,7 @@ from citeqa.retrieval.fusion import Fusion
 from citeqa.retrieval.reranker import Reranker
 from citeqa.retrieval.rows import quote
 from citeqa.retrieval.search import Searcher
-from citeqa.retrieval.sources import glob_matcher, glob_to_filter
+from citeqa.retrieval.sources import check_globs, glob_matcher, glob_to_filter
 from citeqa.retrieval.store import Store
 
 _WORD = re.compile(r"\w+")
@@ -53,6 +53,8 @@ class Retriever:
         candidates: int = 50,
         fusion: Fusion | None = None,
         reranker: Reranker | None = None,
+        max_sources: int = Settings.model_fields["max_sources"].default,
+        max_source_chars: int = Settings.model_fields["max_source_chars"].default,
     ) -> None:
         self.store = store
         self.searcher = Searcher(store)
@@ -65,6 +67,9 @@ class Retriever:
         self.candidates = candidates
         self.fusion = fusion or Fusion()
         self.reranker = reranker
+        # Every edge's globs pass here (CLI, web app, HTTP API, MCP, LangChain): bounded here too.
+        self.max_sources = max_sources
+        self.max_source_chars = max_source_chars
         self._sentences: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -77,6 +82,8 @@ class Retriever:
             top_k=settings.top_k,
             min_score=settings.min_score,
             reranker=Reranker.from_settings(settings),
+            max_sources=settings.max_sources,
+            max_source_chars=settings.max_source_chars,
         )
 
     def retrieve(
@@ -113,6 +120,7 @@ class Retriever:
         if not queries:
             return []
         k = top_k or self.top_k
+        check_globs(sources, self.max_sources, self.max_source_chars)
         expr = glob_to_filter(sources) if sources else ""
         if within:
             only = "source in [" + ", ".join(quote(p) for p in within) + "]"

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Sequence
 
+from citeqa.core.errors import TooLarge
+
 _LIKE_SPECIAL = re.compile(r'[\\%_"]')
+
+
+def check_globs(patterns: Sequence[str], max_count: int, max_chars: int) -> None:
+    """TooLarge (naming the setting) for more globs than CITEQA_MAX_SOURCES or one longer than
+    CITEQA_MAX_SOURCE_CHARS: matching costs each source path time in proportion to both."""
+    if len(patterns) > max_count:
+        raise TooLarge(
+            f"{len(patterns)} source globs are over the limit of {max_count} (CITEQA_MAX_SOURCES)",
+            "CITEQA_MAX_SOURCES",
+            "sources",
+        )
+    for i, pat in enumerate(patterns):
+        if len(pat) > max_chars:
+            raise TooLarge(
+                f"source glob {i + 1} has {len(pat)} characters, over the limit of {max_chars} (CITEQA_MAX_SOURCE_CHARS)",
+                "CITEQA_MAX_SOURCE_CHARS",
+                f"sources.{i}",
+            )
 
 
 def glob_to_filter(patterns: Sequence[str]) -> str:
@@ -30,9 +51,16 @@ def glob_to_filter(patterns: Sequence[str]) -> str:
 
 
 def glob_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
-    """Exactly what `glob_to_filter` means, for checking a source path in Python."""
+    """Exactly what `glob_to_filter` means, for checking a source path in Python.
+
+    The standard library's fnmatch, with `[` made literal (these globs have `*` and `?` only):
+    it writes each `*` as an atomic group, so a pattern never backtracks into an earlier star and
+    the time is linear in the path for a pattern of bounded length. One `.*` per star, as before,
+    took 22.9 s for "**********%" (four times longer for each further star). Measured on 100,000
+    ordinary paths against five ordinary globs: fnmatch 0.064 s, google-re2 0.21 s, a hand-written
+    segment matcher 0.11 s, the old regexes 0.086 s."""
     regexes = []
     for pat in patterns:
-        rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pat)
-        regexes.append(re.compile(rx if pat.startswith("/") else ".*" + rx, re.DOTALL))
-    return lambda source: any(r.fullmatch(source) for r in regexes)
+        glob = pat.replace("[", "[[]")
+        regexes.append(re.compile(fnmatch.translate(glob if pat.startswith("/") else "*" + glob)))
+    return lambda source: any(r.match(source) for r in regexes)

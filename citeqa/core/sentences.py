@@ -33,8 +33,9 @@ import itertools
 import re
 
 # Numeric references ([1], [2, 3], [2-4]; several in a row are separate matches): citation markers in
-# answers and reference numbers in papers alike.
-REFERENCE = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*)\s*\]")
+# answers and reference numbers in papers alike. The list is possessive (`*+`): giving numbers back
+# never lets a "]" follow, and backtracking through a long unclosed "[1,1,1,..." grew quadratically.
+REFERENCE = re.compile(r"\[\s*(\d{1,3}(?:\s*(?:,|;|-|–|and)\s*\d{1,3})*+)\s*\]")
 
 # A table row read with its headers, a block of its own: "ResNet-152: top-1 err. 19.38 · top-5 err. 4.49".
 TABLE_ROW = re.compile(r"[^\n]{1,200}?: [^\n]*? · [^\n]*")
@@ -54,7 +55,11 @@ _QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$
 # after its end ("... training. ‘ — ~") are not part of the quote; each stands apart from the words.
 _GLYPHS = "•◦▪▫‣∙·●○■□►▶➢✓✔✗¢~|*–—-"  # "-" last: a literal in a character class
 _BULLET_LEAD = re.compile(rf"(?:[{_GLYPHS}]+[ \t]+)+")
-_JUNK_TAIL = re.compile(rf"(?:[ \t]+[‘{_GLYPHS}]+)+$")  # an opening quote after the end is a speck too
+# Glyphs after a sentence's end, each after a blank: `(?:[ \t]+[‘{_GLYPHS}]+)+$` (an opening quote after
+# the end is a speck too), found by `_junk_tail` in linear time.
+_TAIL_GLYPHS = "‘" + _GLYPHS
+_BLANK = re.compile(r"[ \t]")
+_NOT_SPACE = re.compile(r"\S")
 _JUNK = re.compile(rf"[\s‘{_GLYPHS}]+")
 _BRACKET_REACH = 30  # characters: a bracket left open closes within this after an end it holds
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
@@ -76,16 +81,18 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             continue  # inside a break already taken
         block_end = brk[0] if brk else len(text)
         start = block_start
+        brackets = _Brackets(text, start)
         # A table row's line (citeqa.core.tables) is one sentence: its headers' "err." ends none.
         row = block_end - block_start < 2000 and TABLE_ROW.fullmatch(text, block_start, block_end) is not None
         for m in () if row else _END.finditer(text, block_start, block_end):
             end = m.end()
             if end < block_end and not text[end].isspace():
                 continue  # 3.14, e.g.x, U.S.A
-            if _is_abbreviation(text, m.start(), end, block_end) or _in_brackets(text, start, end, block_end):
+            if _is_abbreviation(text, m.start(), end, block_end) or brackets.holds(end, block_end):
                 continue
             spans.append((start, end))
             start = end
+            brackets = _Brackets(text, start)
         spans.append((start, block_end))
         block_start = brk[1] if brk else len(text)
     return _trimmed(text, spans)
@@ -130,8 +137,7 @@ def _trimmed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             e -= 1
         if lead := _BULLET_LEAD.match(text, s, e):
             s = lead.end()
-        if tail := _JUNK_TAIL.search(text, s, e):
-            e = tail.start()
+        e = _junk_tail(text, s, e)
         if e > s and _WORD.search(text, s, e):
             out.append((s, e))
         elif out and e > s and not _JUNK.fullmatch(text, s, e):
@@ -160,21 +166,43 @@ def _line_breaks(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _in_brackets(text: str, start: int, end: int, limit: int) -> bool:
+def _junk_tail(text: str, s: int, e: int) -> int:
+    """Where the stray glyphs that end `text[s:e]` begin (`e` if none): the longest tail of blanks
+    and glyphs that starts with a blank and ends with a glyph. Searching `_JUNK_TAIL`'s regex
+    tried it again at every blank of the span, quadratic on a long run of blanks or of " -"."""
+    if e <= s or text[e - 1] not in _TAIL_GLYPHS:
+        return e  # most sentences: no copy of the span
+    tail_from = s + len(text[s:e].rstrip(" \t" + _TAIL_GLYPHS))
+    blank = _BLANK.search(text, tail_from, e)
+    return blank.start() if blank else e
+
+
+class _Brackets:
     """Whether a candidate end falls inside brackets that close just after it: "(Fig. 3. Left)", or
-    OCR's "[[16! 36-41]" for a reference list "[16, 36-41]"."""
-    return any(
-        text.count(open_, start, end) > text.count(close, start, end)
-        and text.find(close, end, min(limit, end + _BRACKET_REACH)) != -1
-        for open_, close in ("()", "[]")
-    )
+    OCR's "[[16! 36-41]" for a reference list "[16, 36-41]". Brackets are counted from the
+    sentence's start once, as the candidate ends move on: counting from the start again for each
+    made a long sentence of rejected ends quadratic."""
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text = text
+        self.counted = start
+        self.depth = {"()": 0, "[]": 0}  # opened minus closed since the start
+
+    def holds(self, end: int, limit: int) -> bool:
+        for pair in self.depth:
+            self.depth[pair] += self.text.count(pair[0], self.counted, end) - self.text.count(pair[1], self.counted, end)
+        self.counted = end
+        return any(
+            depth > 0 and self.text.find(pair[1], end, min(limit, end + _BRACKET_REACH)) != -1
+            for pair, depth in self.depth.items()
+        )
 
 
 def _is_abbreviation(text: str, dot: int, end: int, limit: int) -> bool:
     if text[dot] != ".":
         return False
-    nxt = text[end:limit].lstrip()
-    if nxt[:1].islower():
+    nxt = _NOT_SPACE.search(text, end, limit)  # not text[end:limit].lstrip(): a copy per end
+    if nxt and nxt.group().islower():
         return True  # a sentence never starts in lower case
     if _NUMBERING.search(text, max(0, dot - 8), dot):
         return True  # "2. Second item" numbering, not "... in 2020. Then"

@@ -38,7 +38,6 @@ class Loaded:
 # C0 and C1 controls, DEL, and private-use code points (PDF symbol fonts map bracket
 # pieces there; the embedder sees them as [UNK] and readers as boxes). \t and \n survive.
 _JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 # PDF fonts emit typographic ligatures; the embedding model's vocabulary lacks them
 # (difﬁcult → di ##f ##ﬁ ##cu ##lt) and keyword search would never match "difficult".
@@ -59,8 +58,18 @@ def clean_text(text: str) -> str:
     # Form feeds and vertical tabs separate pages/lines in text files; as newlines they keep words apart.
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n").replace("\v", "\n")
     text = _JUNK.sub("", text).translate(_LIGATURES)
-    text = _TRAILING_SPACE.sub("\n", text)
+    text = _without_trailing_blanks(text)
     return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+def _without_trailing_blanks(text: str) -> str:
+    """`text` without the spaces and tabs that end its lines (the last line's are left to the
+    caller's strip). Line by line, not `[ \\t]+\\n`: that regex starts again at every blank of a run
+    that no line break ends, so 120 KB of spaces took 12 s (quadratic); this is linear, and on
+    ordinary text ten times faster than the regex."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return "\n".join([*(line.rstrip(" \t") for line in lines), last])
 
 
 def short(exc: BaseException, limit: int = 120) -> str:

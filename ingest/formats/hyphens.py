@@ -13,14 +13,21 @@ dehyphenation library was found that runs without a language model; this rule ne
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 
-# A word, a hyphen at the end of its line, and the word's rest at the start of the next line.
-# The head keeps any compound it ends ("state-of-the-\nart"): a compound continues as one.
-_BREAK = re.compile(r"((?:\w+-)*\w+)-[ \t]*\n[ \t]*(\w+)")
+# A break is a word, a hyphen at the end of its line, and the word's rest at the start of the next
+# line: `((?:\w+-)*\w+)-[ \t]*\n[ \t]*(\w+)`, the head keeping any compound it ends
+# ("state-of-the-\nart": a compound continues as one). That regex, run as it is, starts again at
+# every letter of a long word or chain that no line break ends (a line of "a-a-a-..." took 8 s for
+# 30 KB: quadratic), so `_breaks` finds the same matches in linear time: the hyphen, line break
+# and tail forwards, then the head backwards from the hyphen, over the reversed text.
+_BROKEN_END = re.compile(r"-[ \t]*\n[ \t]*(\w+)")
+_HEAD_REVERSED = re.compile(r"\w+(?:-\w+)*")  # a chain reads the same pattern backwards
 _WORD = re.compile(r"\w+")
-_CHAIN = re.compile(r"\w+(?:-\w+)+")  # "end-to-end"
+# "end-to-end". Only at a word's start: a match never begins inside a word (it would have begun
+# earlier), and trying each letter of a long word again made the search quadratic.
+_CHAIN = re.compile(r"(?<!\w)\w+(?:-\w+)+")
 
 
 def dehyphenate(texts: Iterable[str]) -> list[str]:
@@ -31,14 +38,13 @@ def dehyphenate(texts: Iterable[str]) -> list[str]:
     words: set[str] = set()
     compounds: set[str] = set()
     for text in texts:
-        unbroken = _BREAK.sub(" ", text)  # the broken words themselves are no evidence
+        unbroken = _substitute(text, lambda chain, tail: " ")  # the broken words themselves are no evidence
         words.update(w.lower() for w in _WORD.findall(unbroken))
         for chain in _CHAIN.findall(unbroken):
             parts = chain.lower().split("-")
             compounds.update(f"{a}-{b}" for a, b in pairwise(parts))
 
-    def join(m: re.Match[str]) -> str:
-        chain, tail = m.group(1), m.group(2)
+    def join(chain: str, tail: str) -> str:
         head = chain.rsplit("-", 1)[-1]
         if (head + tail).lower() in words:
             return chain + tail
@@ -48,4 +54,39 @@ def dehyphenate(texts: Iterable[str]) -> list[str]:
             return chain + tail
         return f"{chain}-{tail}"  # "top-\n5", "GPT-\n3", "Fusion-\nIn-Decoder", "state-of-the-\nart"
 
-    return [_BREAK.sub(join, t) for t in texts]
+    return [_substitute(t, join) for t in texts]
+
+
+def _breaks(text: str) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, head, tail) of each break in `text`, exactly as `re.finditer` would find them
+    with the pattern above: leftmost first, none overlapping."""
+    reversed_text = ""
+    done = 0  # where the last break ended: the next one's head starts at or after it
+    for m in _BROKEN_END.finditer(text):
+        hyphen = m.start()
+        if hyphen <= done:
+            continue
+        if not reversed_text:
+            reversed_text = text[::-1]
+        # The head runs back from just before the hyphen, as far as a chain of words goes.
+        rev = len(text) - hyphen
+        head = _HEAD_REVERSED.match(reversed_text, rev, len(text) - done)
+        if head is None:
+            continue
+        start = hyphen - (head.end() - rev)
+        yield start, m.end(), text[start:hyphen], m.group(1)
+        done = m.end()
+
+
+def _substitute(text: str, replace: Callable[[str, str], str]) -> str:
+    """`text` with each break replaced by `replace(head, tail)`."""
+    out: list[str] = []
+    pos = 0
+    for start, end, head, tail in _breaks(text):
+        out.append(text[pos:start])
+        out.append(replace(head, tail))
+        pos = end
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
