@@ -214,6 +214,9 @@ def names(question: str) -> tuple[Name, ...]:
         if n.parts and n.parts not in seen:
             seen.add(n.parts)
             unique.append(n)
+    if unique and all(n.context for n in unique):
+        # no other name: the one after "on" is the subject ("the warranty on the Osprey O3")
+        unique[0] = Name(unique[0].text, unique[0].parts, False)
     return tuple(unique)
 
 
@@ -395,9 +398,22 @@ def answers(what: Asked, sentence: str, near: str = "") -> bool:
     words = _stems_of(sentence) | _stems_of(near)
     if what.also and not what.also & _stems_of(sentence):
         return False
-    if what.kind not in ("quantity", "date") or not what.focus:
+    if what.kind not in ("quantity", "date"):
         return True
-    return bool(what.focus & words)
+    exact = _compounds(what.question)
+    if exact and not exact & _compounds(sentence):
+        return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
+    return not what.focus or bool(what.focus & words)
+
+
+_COMPOUND = re.compile(r"(?<![\w@.-])[a-z]{1,12}(?:-\d{1,4}|@\.?\d{1,3})(?![\w@-])")
+
+
+@functools.lru_cache(maxsize=65536)
+def _compounds(text: str) -> frozenset[str]:
+    """Lower-case words joined to a number that name a measure ("top-1", "top-5", "pass@1"): one
+    measure is not another, however many words they share."""
+    return frozenset(m.group().casefold() for m in _COMPOUND.finditer(text))
 
 
 @functools.lru_cache(maxsize=65536)

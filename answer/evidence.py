@@ -30,6 +30,7 @@ from citeqa.answer.asked import Asked, Names, answers, beside_previous, repeats
 from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
+    is_caption,
     is_label,
     states_number,
     stems,
@@ -263,6 +264,11 @@ def select(
 
 
 def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) -> bool:
+    # A caption names what a table or figure holds ("Top-1 error (%, 10-crop testing) on ImageNet
+    # validation."): the value asked for is in its rows, never in the caption. (A short line
+    # without a full stop may be a slide's bullet, "Average charging time fell to 41 minutes".)
+    if sent.label and asked.kind in ("quantity", "date") and is_caption(quote):
+        return False
     return (
         answers(asked, quote, _beside(hit.text, sent.start, sent.end))
         and names.about(asked, hit, quote)

@@ -93,6 +93,12 @@ def is_label(sentence: str) -> bool:
     return is_heading(sentence) or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
 
 
+def is_caption(sentence: str) -> bool:
+    """A figure or table caption, a Markdown heading or a run of bare numbers: it labels or plots
+    what is elsewhere, and states no value of its own."""
+    return sentence.lstrip().startswith("#") or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
+
+
 _TERMINAL = tuple(".!?:;)\"'”’]")
 
 

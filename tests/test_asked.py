@@ -202,7 +202,7 @@ def test_misspelt_names_are_found_as_written_in_the_passage() -> None:
     assert found_in(next(n for n in q.names if n.text == "Hatmanis"), rows)
     assert found_in(names("Which TEFU article applies?")[0], [_hit("e.txt", 1, "Article 30 TFEU prohibits it.")])
     assert not found_in(names("What does BERT do?")[0], [_hit("b.txt", 1, "The berth was empty.")])
-    assert [n.context for n in names("What is the entry temperature, in degrees Celsius?")] == [True]
+    assert [n.context for n in names("What is the entry temperature of steam, in degrees Celsius?")] == [False]  # alone: the subject
     assert [n.context for n in names("What batch size was used to train AlexNet?")] == [False]
 
 
@@ -218,3 +218,14 @@ def test_acronyms_comparisons_and_measures() -> None:
     assert answers(asked("How quickly can an algorithm solve the knapsack problem?"), "It is solved in less than quadratic time.")
     assert answers(asked("What is the weight of a bushel of coal in pounds?"), "One bushel (94 pounds) of coal.")
     assert answer_type("What time of day did they gather?") == "date" and answers(asked("What time of day did they gather?"), "They gathered at night.")
+
+
+def test_top_1_is_not_top_5() -> None:
+    q = asked("What is the top-1 error of the single-model ResNet-152?")
+    assert not answers(q, "Our 152-layer ResNet has a single-model top-5 validation error of 4.49%.")
+    assert answers(q, "ResNet-152: top-1 err. 19.38 · top-5 err. 4.49")
+
+
+def test_a_lone_name_after_on_is_the_subject() -> None:
+    assert [(n.text, n.context) for n in names("How long is the warranty on the Osprey O3?")] == [("Osprey O3", False)]
+    assert Names().missing(asked("How long is the warranty on the Osprey O3?")) is not None
