@@ -18,6 +18,7 @@ from citeqa.answer.answerer import Policy
 from citeqa.answer.evidence import Scorer
 from citeqa.core.settings import RetrievalMode
 from citeqa.core.types import Evidence, Hit, where
+from citeqa.ingest.formats.base import ReadLimits
 from citeqa.retrieval.fusion import Fusion
 
 
@@ -72,6 +73,8 @@ class Display:
 
     names: Mapping[str, str] = field(default_factory=dict)
     reranked: bool = False  # a cross-encoder (CITEQA_RERANKER) scores the passages
+    # The largest page image the page view renders (CITEQA_MAX_PAGE_PIXELS).
+    page_pixels: int = field(default_factory=lambda: ReadLimits().page_pixels)
 
     def path(self, source: str) -> str:
         """`source` as shown; a path not in the index (deleted meanwhile) by its file name."""

@@ -134,7 +134,7 @@ def run(settings: Settings) -> None:
     settings = engine.settings
     docs = engine.documents()
     names = display_names([d.path for d in docs], engine.ingested_roots(), settings.uploads_dir)
-    display = Display(names, reranked=bool(settings.reranker))
+    display = Display(names, reranked=bool(settings.reranker), page_pixels=settings.max_page_pixels)
 
     with st.sidebar:
         st.title("citeqa")

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 from citeqa.core.errors import OcrError
 from citeqa.core.tables import read_row, table_name
+from citeqa.ingest.formats.base import ReadLimits
 from citeqa.ingest.ocr import DPI, PDFIUM, Ocr
+from citeqa.ingest.render import render
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -124,10 +126,14 @@ def needles_for(hit: Hit, quote: str) -> tuple[str, ...]:
     return tuple(x for x in (quote, hit.text) if x)
 
 
-def render_page(path: str | Path, page: int, needles: Sequence[str] = ()) -> RenderedPage:
+def render_page(
+    path: str | Path, page: int, needles: Sequence[str] = (), *, max_pixels: int | None = None
+) -> RenderedPage:
     """Page `page` (1-based) of the PDF at `path` as PNG, boxing the first of `needles` found.
 
-    Raises OSError / ValueError (pypdfium2's PdfiumError is a subclass of RuntimeError) on a bad file.
+    Raises OSError / ValueError (pypdfium2's PdfiumError is a subclass of RuntimeError) on a bad
+    file; TooLarge on a page that would render to more than `max_pixels` pixels (default:
+    CITEQA_MAX_PAGE_PIXELS's), the OCR'd image of a scan included.
     """
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
@@ -144,7 +150,8 @@ def render_page(path: str | Path, page: int, needles: Sequence[str] = ()) -> Ren
             rotation = pg.get_rotation() % 360
             width = (crop[3] - crop[1]) if rotation in (90, 270) else (crop[2] - crop[0])
             scale = max(0.5, min(3.0, TARGET_WIDTH_PX / max(width, 1.0)))
-            image = pg.render(scale=scale).to_pil().convert("RGBA")
+            cap = max_pixels if max_pixels is not None else ReadLimits().page_pixels
+            image = render(pg, scale, cap, number=page).convert("RGBA")
             rects: list[Rect] = []
             textpage = pg.get_textpage()
             n = textpage.count_chars()
@@ -158,7 +165,7 @@ def render_page(path: str | Path, page: int, needles: Sequence[str] = ()) -> Ren
                 if rects:
                     break
             if n == 0 and needles:  # a scan: its words are found by OCR, outside the lock
-                scan = pg.render(scale=DPI / 72, grayscale=True).to_pil()
+                scan = render(pg, DPI / 72, cap, number=page, grayscale=True)
         finally:
             pdf.close()
 

@@ -12,6 +12,7 @@ import streamlit as st
 from citeqa.app.display import Display, score_help, score_text
 from citeqa.app.pages import needles_for, render_page
 from citeqa.app.safe_text import escape_md, passage_html
+from citeqa.core.errors import TooLarge
 from citeqa.core.types import Citation, Hit
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,10 @@ def citation_label(c: Citation, display: Display) -> str:
 
 
 @st.cache_data(max_entries=64, show_spinner="Rendering the page…")
-def _page_png(path: str, page: int, needles: tuple[str, ...], stamp: tuple[int, int]) -> tuple[bytes, bool]:
-    rendered = render_page(path, page, needles)
+def _page_png(
+    path: str, page: int, needles: tuple[str, ...], stamp: tuple[int, int], max_pixels: int
+) -> tuple[bytes, bool]:
+    rendered = render_page(path, page, needles, max_pixels=max_pixels)
     return rendered.png, rendered.highlighted
 
 
@@ -45,7 +48,10 @@ def show_page(hit: Hit, quote: str, display: Display) -> None:
         st.warning("The file is no longer at this path; re-ingest it to see its pages.")
         return
     try:
-        png, highlighted = _page_png(hit.source, hit.page, needles_for(hit, quote), stamp)
+        png, highlighted = _page_png(hit.source, hit.page, needles_for(hit, quote), stamp, display.page_pixels)
+    except TooLarge as exc:  # its message names the page's size and CITEQA_MAX_PAGE_PIXELS
+        st.warning(f"Cannot show this page: {exc}")
+        return
     except Exception as exc:  # a damaged or encrypted PDF: the passage is still shown
         log.warning("cannot render %s p. %s: %s", hit.source, hit.page, exc)
         st.warning(f"Cannot render this page: {type(exc).__name__}")

@@ -6,6 +6,7 @@ The checks every file gets (size cap, empty, unreadable) are here; each format's
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from citeqa.core.errors import DocumentError
 from citeqa.core.files import content_hash
 from citeqa.core.types import Document
 from citeqa.ingest.formats import SUPPORTED_SUFFIXES, Options, loader_for
-from citeqa.ingest.formats.base import clean_text
+from citeqa.ingest.formats.base import ReadLimits, clean_text
 from citeqa.ingest.ocr import Ocr
 
 __all__ = ["SUPPORTED_SUFFIXES", "clean_text", "load"]
@@ -22,10 +23,18 @@ _MB = 2**20
 _SNIFF_BYTES = 8192
 
 
-def load(path: Path, *, max_bytes: int, ocr: Ocr | None = None, tick: Callable[[], None] | None = None) -> Document:
+def load(
+    path: Path,
+    *,
+    max_bytes: int,
+    ocr: Ocr | None = None,
+    tick: Callable[[], None] | None = None,
+    limits: ReadLimits | None = None,
+) -> Document:
     """Parse one file. `max_bytes` is the size cap (CITEQA_MAX_FILE_MB × 2**20); `ocr` reads
     scanned PDF pages (None: they are left out, and a PDF of scans only fails); `tick` is called
-    as the reader makes progress (citeqa.ingest.watchdog)."""
+    as the reader makes progress (citeqa.ingest.watchdog); `limits` bound what a reader may
+    unpack or render (CITEQA_MAX_UNZIPPED_MB, CITEQA_MAX_PAGE_PIXELS, ...; their defaults if None)."""
     path = Path(path)
     loader = loader_for(path)
     try:
@@ -37,7 +46,8 @@ def load(path: Path, *, max_bytes: int, ocr: Ocr | None = None, tick: Callable[[
         if size == 0 or (size <= _SNIFF_BYTES and not path.read_bytes().strip()):
             raise DocumentError(path, "empty file")
         digest = content_hash(path)
-        loaded = loader(path, Options(ocr=ocr, tick=tick) if tick else Options(ocr=ocr))
+        options = Options(ocr=ocr, limits=limits or ReadLimits())
+        loaded = loader(path, dataclasses.replace(options, tick=tick) if tick else options)
     except PermissionError:
         raise DocumentError(path, "permission denied") from None
     except FileNotFoundError:

@@ -24,6 +24,7 @@ from citeqa.core.files import absolute_path, content_hash, os_reason
 from citeqa.core.settings import Settings
 from citeqa.core.types import Chunk, Document, DocumentRecord, FileResult, IngestReport
 from citeqa.ingest.chunker import Chunker
+from citeqa.ingest.formats.base import ReadLimits
 from citeqa.ingest.loaders import load
 from citeqa.ingest.ocr import Ocr
 from citeqa.ingest.report import ProgressFn, Tally
@@ -81,21 +82,27 @@ def _init_worker(model: str, max_tokens: int, overlap: int, ocr: Ocr | None, par
         _watchdog = Watchdog(parse_timeout).__enter__()
 
 
-def _parse(path: str, digest: str, max_bytes: int) -> Parsed | FileResult:
+def _parse(path: str, digest: str, max_bytes: int, limits: ReadLimits) -> Parsed | FileResult:
     assert _chunker is not None
     chunker = _chunker
     # Failures become results here, in the worker: an exception travels back pickled, and one that
     # cannot be rebuilt in the parent (DocumentError takes two arguments) breaks the whole pool.
-    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes, _ocr, _watchdog))
+    return Ingestor._guard(path, lambda: parse_with(chunker, path, digest, max_bytes, _ocr, _watchdog, limits))
 
 
 def parse_with(
-    chunker: Chunker, path: str, digest: str, max_bytes: int, ocr: Ocr | None = None, watchdog: Watchdog | None = None
+    chunker: Chunker,
+    path: str,
+    digest: str,
+    max_bytes: int,
+    ocr: Ocr | None = None,
+    watchdog: Watchdog | None = None,
+    limits: ReadLimits | None = None,
 ) -> Parsed:
     """Read and chunk one file; under `watchdog`, a reader that makes no progress for its limit
-    is stopped (ParseStalled)."""
+    is stopped (ParseStalled); `limits`: what its reader may unpack or render."""
     with watchdog.watching() if watchdog else contextlib.nullcontext() as tick:
-        doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr, tick=tick)
+        doc: Document = load(Path(path), max_bytes=max_bytes, ocr=ocr, tick=tick, limits=limits)
         chunks = tuple(chunker.split(doc))
     if not chunks:
         raise DocumentError(path, "no extractable text")
@@ -127,6 +134,7 @@ class Ingestor:
         ocr: Ocr | None = None,
         flush_chunks: int = FLUSH_CHUNKS,
         parse_timeout: float = 0.0,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -140,6 +148,7 @@ class Ingestor:
         self.ocr = ocr
         self.flush_chunks = flush_chunks
         self.parse_timeout = parse_timeout
+        self.limits = limits or ReadLimits()
         self._local_chunker: Chunker | None = None
 
     @classmethod
@@ -154,6 +163,7 @@ class Ingestor:
             workers=settings.resolved_workers(),
             ocr=Ocr(settings.ocr_lang) if settings.ocr else None,
             parse_timeout=settings.parse_timeout,
+            limits=ReadLimits.from_settings(settings),
         )
 
     # -- public ---------------------------------------------------------------
@@ -292,7 +302,7 @@ class Ingestor:
             if self._local_chunker is None:  # not before there is work: an unchanged run skips the tokenizer
                 self._local_chunker = Chunker(self.embedder.tokenizer, self.max_tokens, self.overlap)
             chunker, (path, digest) = self._local_chunker, item
-            return self._guard(path, lambda: parse_with(chunker, path, digest, self.max_bytes, self.ocr, dog))
+            return self._guard(path, lambda: parse_with(chunker, path, digest, self.max_bytes, self.ocr, dog, self.limits))
 
         # A thread parses ahead while the caller embeds: onnxruntime and torch release the GIL while
         # they compute, so on a small machine this overlaps the two halves without another process.
@@ -309,7 +319,7 @@ class Ingestor:
                 if isinstance(item, FileResult):
                     yield item
                     continue
-                pending[pool.submit(_parse, item[0], item[1], self.max_bytes)] = item[0]
+                pending[pool.submit(_parse, item[0], item[1], self.max_bytes, self.limits)] = item[0]
                 while len(pending) >= window:
                     yield from self._collect(pending)
             while pending:

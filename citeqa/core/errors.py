@@ -19,6 +19,7 @@ into user messages.
     │   └── SchemaOutdated     the collection predates a field citeqa needs
     ├── NoDocuments            nothing is indexed yet (names the data dir and `citeqa ingest`)
     └── DocumentError          one input file cannot be ingested (names the file)
+        └── DocumentTooLarge   it would unpack or render past a limit; names the setting
 """
 
 from __future__ import annotations
@@ -127,3 +128,13 @@ class DocumentError(CiteqaError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+
+class DocumentTooLarge(DocumentError):
+    """One file would unpack or render past a configured limit (a zip bomb in a .docx, a page too
+    large to render); `setting` is the CITEQA_* variable that sets the limit. Checked before the
+    work, so the memory is never spent."""
+
+    def __init__(self, path: str | Path, reason: str, setting: str) -> None:
+        super().__init__(path, reason)
+        self.setting = setting

@@ -101,6 +101,24 @@ class Settings(BaseSettings):
     )
 
     max_file_mb: float = Field(100.0, gt=0)
+    # Zip-based formats (Word, PowerPoint, EPUB) are checked against these from the zip's directory
+    # before any member is read: a 400 KB .docx can hold a 400 MB zero-filled image (a zip bomb).
+    # Photos and fonts are stored about as large as they are; text XML compresses 5-20 times.
+    max_unzipped_mb: float = Field(
+        256.0, gt=0, description="total uncompressed size of a .docx, .pptx or .epub's members"
+    )
+    max_zip_ratio: float = Field(
+        100.0,
+        gt=1,
+        description="how many times larger than stored a member of a .docx, .pptx or .epub over 1 MB may unpack",
+    )
+    max_zip_entries: int = Field(10_000, ge=1, description="members of a .docx, .pptx or .epub")
+    max_page_pixels: int = Field(
+        50_000_000,
+        ge=1,
+        description="pixels of a PDF page rendered for OCR or the web app's page view (a letter page at "
+        "OCR's 200 dpi is 3.7 million); a larger page is not rendered",
+    )
     parse_timeout: float = Field(
         120.0,
         ge=0,

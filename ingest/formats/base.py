@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from citeqa.core.tables import Table
 from citeqa.core.types import Page
 
 if TYPE_CHECKING:
+    from citeqa.core.settings import Settings
     from citeqa.ingest.ocr import Ocr
 
 
@@ -18,14 +19,37 @@ def _no_progress_report() -> None:
     pass
 
 
+def _default(name: str) -> Any:
+    from citeqa.core.settings import Settings
+
+    return Settings.model_fields[name].default
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What a reader may unpack or render of one file, from the settings of the same names
+    (CITEQA_MAX_UNZIPPED_MB, ...); the defaults are the settings' own. Picklable: parser
+    processes get a copy."""
+
+    unzipped_mb: float = field(default_factory=lambda: _default("max_unzipped_mb"))
+    zip_ratio: float = field(default_factory=lambda: _default("max_zip_ratio"))
+    zip_entries: int = field(default_factory=lambda: _default("max_zip_entries"))
+    page_pixels: int = field(default_factory=lambda: _default("max_page_pixels"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadLimits:
+        return cls(settings.max_unzipped_mb, settings.max_zip_ratio, settings.max_zip_entries, settings.max_page_pixels)
+
+
 @dataclass(frozen=True)
 class Options:
     """`ocr`: the engine that reads pages without a text layer, or None (CITEQA_OCR=off, or no engine).
     `tick`: called on progress (a page read), so a reader that loops is told apart from a long
-    file (citeqa.ingest.watchdog)."""
+    file (citeqa.ingest.watchdog). `limits`: what it may unpack or render."""
 
     ocr: Ocr | None = None
     tick: Callable[[], None] = _no_progress_report
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 @dataclass(frozen=True)

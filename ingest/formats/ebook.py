@@ -28,7 +28,7 @@ def load(path: Path, options: Options) -> Loaded:
     import ebooklib
     from ebooklib import epub
 
-    package.check(path, _KIND, ".mobi")
+    package.check(path, _KIND, ".mobi", options.limits)
     try:
         with zipfile.ZipFile(path) as z:
             encrypted = _encrypted_text(z)

@@ -10,13 +10,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citeqa.core.errors import DocumentError, OcrError
+from citeqa.core.errors import DocumentError, DocumentTooLarge, OcrError, TooLarge
 from citeqa.core.tables import Table
 from citeqa.core.types import Page
 from citeqa.ingest.formats import pdf_tables
 from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
 from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.ocr import DPI, PDFIUM
+from citeqa.ingest.render import render
 from citeqa.ingest.watchdog import ParseStalled
 
 if TYPE_CHECKING:
@@ -67,13 +68,18 @@ def load(path: Path, options: Options) -> Loaded:
     tables = _tables(path, texts, warnings)
     options.tick()
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
-    scanned, read = (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options, texts, warnings)
+    refused: list[TooLarge] = []
+    scanned, read = (
+        (0, 0) if not sparse or options.ocr is None else _ocr_pages(path, sparse, options, texts, warnings, refused)
+    )
     numbers = sorted(texts)
     joined = dehyphenate(texts[n] for n in numbers)
     pages = tuple(Page(text=t, page=n, tables=tables.get(n, ())) for n, t in zip(numbers, joined, strict=True) if t)
     if not pages:
         if errors:
             raise DocumentError(path, f"corrupt or truncated PDF ({errors[0]})")
+        if refused:  # the scans were too large to render: say so, not "no text"
+            raise DocumentTooLarge(path, str(refused[0]), refused[0].setting)
         if scanned and options.ocr is not None and not options.ocr.problem():
             raise DocumentError(path, "no text found, even by OCR")
         problem = options.ocr.problem() if options.ocr is not None and scanned else ""
@@ -102,10 +108,13 @@ def _tables(path: Path, texts: dict[int, str], warnings: list[str]) -> dict[int,
     return kept
 
 
-def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int, str], warnings: list[str]) -> tuple[int, int]:
+def _ocr_pages(
+    path: Path, numbers: list[int], options: Options, texts: dict[int, str], warnings: list[str], refused: list[TooLarge]
+) -> tuple[int, int]:
     """OCR those of pages `numbers` that carry an image, replacing their text in `texts`. Returns
     (pages with an image, pages OCR read text from). A page OCR fails on keeps its text layer,
-    with a warning. pdfium is locked only while it works, not while Tesseract reads."""
+    with a warning; one too large to render (CITEQA_MAX_PAGE_PIXELS) too, and goes to `refused`.
+    pdfium is locked only while it works, not while Tesseract reads."""
     import pypdfium2 as pdfium
 
     ocr = options.ocr
@@ -127,8 +136,12 @@ def _ocr_pages(path: Path, numbers: list[int], options: Options, texts: dict[int
         for n in scans:
             try:
                 with PDFIUM:
-                    image = pdf[n - 1].render(scale=DPI / 72, grayscale=True).to_pil()
+                    image = render(pdf[n - 1], DPI / 72, options.limits.page_pixels, number=n, grayscale=True)
                 text = clean_text(ocr.read(image, dpi=DPI).text)
+            except TooLarge as exc:
+                refused.append(exc)
+                warnings.append(f"page {n}: not read by OCR: {exc}")
+                continue
             except (OcrError, ParseStalled) as exc:  # one page, not the file
                 warnings.append(f"page {n}: OCR failed ({short(exc)})")
                 continue

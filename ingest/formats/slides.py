@@ -31,7 +31,7 @@ _KIND = "PowerPoint"
 def load(path: Path, options: Options) -> Loaded:
     from pptx import Presentation
 
-    package.check(path, _KIND, ".ppt")
+    package.check(path, _KIND, ".ppt", options.limits)
     try:
         slides = list(Presentation(str(path)).slides)
     except Exception as exc:  # python-pptx raises zip, XML and KeyError failures alike

@@ -29,7 +29,7 @@ def load(path: Path, options: Options) -> Loaded:
     import docx
     from docx.table import Table
 
-    package.check(path, _KIND, ".doc")
+    package.check(path, _KIND, ".doc", options.limits)
     try:
         document = docx.Document(str(path))
         blocks = list(document.iter_inner_content())
