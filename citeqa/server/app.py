@@ -27,7 +27,8 @@ def create_app(engine: Citeqa) -> FastAPI:
     )
     app.state.engine = engine
     app.state.answers = Answers()
-    app.state.writes = WriteLine(engine.settings.max_ingest_waiting)
+    app.state.health = health.HealthSnapshot(engine, busy=lambda: app.state.writes.busy)
+    app.state.writes = WriteLine(engine.settings.max_ingest_waiting, after=app.state.health.changed)
     errors.install(app)
     for module in (chat, search, documents, health):
         app.include_router(module.router)

@@ -157,6 +157,7 @@ def serve_api(
         engine.generator  # noqa: B018
         engine.store  # noqa: B018
         app = create_app(engine)
+        app.state.health.refresh()  # the first /healthz answers from it instead of opening the index
         if on_ready is not None:
             on_ready(url_of(sock))
         try:
@@ -165,6 +166,7 @@ def serve_api(
             app.state.answers.stop_all()
             app.state.answers.wait_idle()
             app.state.writes.close()  # lets a running upload or removal finish
+            app.state.health.close()
     finally:
         close_listener(sock, uds)
 

@@ -23,12 +23,19 @@ T = TypeVar("T")
 
 
 class WriteLine:
-    def __init__(self, max_waiting: int) -> None:
+    def __init__(self, max_waiting: int, after: Callable[[], None] | None = None) -> None:
+        """`after` is called when each change ends (GET /healthz's counts are taken again)."""
         self.max_waiting = max_waiting
+        self._after = after
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-writes")
         self._lock = threading.Lock()
         self._held = 0  # places taken: the running change and those waiting
         self._mean_s = 5.0  # a change's duration, smoothed, for Retry-After
+
+    @property
+    def busy(self) -> bool:
+        """A change is running or waiting."""
+        return self._held > 0
 
     @property
     def waiting(self) -> int:
@@ -55,6 +62,8 @@ class WriteLine:
                 return fn()
             finally:
                 self._mean_s = 0.7 * self._mean_s + 0.3 * (time.monotonic() - started)
+                if self._after is not None:
+                    self._after()
 
         future = self._pool.submit(timed)
         future.add_done_callback(lambda _: self.give_back())
