@@ -80,7 +80,9 @@ def test_a_docx_zip_bomb_is_refused_before_it_is_read(tmp_path: Path) -> None:
     and the server's memory grew by 418 MB). Measured in a child process's peak RSS."""
     bomb = _docx_bomb(tmp_path)
     assert bomb.stat().st_size < 1_000_000
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(bomb)], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(bomb)], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert str(bomb) in result["outcome"] and "CITEQA_MAX_UNZIPPED_MB" in result["outcome"], result
@@ -166,11 +168,15 @@ def test_a_huge_scanned_page_is_not_rendered_for_ocr(tmp_path: Path) -> None:
     with pytest.raises(DocumentTooLarge, match=r"CITEQA_MAX_PAGE_PIXELS") as refused:
         load(poster, max_bytes=CAP, ocr=ocr)
     assert time.perf_counter() - t0 < 2.0
-    assert refused.value.setting == "CITEQA_MAX_PAGE_PIXELS" and "page 1 is 40,000 × 40,000 points" in str(refused.value)
+    assert refused.value.setting == "CITEQA_MAX_PAGE_PIXELS" and "page 1 is 40,000 × 40,000 points" in str(
+        refused.value
+    )
 
     mixed = load(_poster_pdf(tmp_path / "mixed.pdf", text_page=True), max_bytes=CAP, ocr=ocr)
     assert [p.page for p in mixed.pages] == [1]
-    assert any("page 2: not read by OCR" in w and "CITEQA_MAX_PAGE_PIXELS" in w for w in mixed.warnings), mixed.warnings
+    assert any("page 2: not read by OCR" in w and "CITEQA_MAX_PAGE_PIXELS" in w for w in mixed.warnings), (
+        mixed.warnings
+    )
 
 
 def test_the_page_view_refuses_a_page_over_the_pixel_limit(tmp_path: Path) -> None:
@@ -181,7 +187,9 @@ def test_the_page_view_refuses_a_page_over_the_pixel_limit(tmp_path: Path) -> No
     from citeqa.core.errors import TooLarge
 
     pdf = _poster_pdf(tmp_path / "mixed.pdf", text_page=True)
-    with pytest.raises(TooLarge, match=r"page 2 .* over the limit of 50,000,000 pixels \(CITEQA_MAX_PAGE_PIXELS\)"):
+    with pytest.raises(
+        TooLarge, match=r"page 2 .* over the limit of 50,000,000 pixels \(CITEQA_MAX_PAGE_PIXELS\)"
+    ):
         render_page(pdf, 2)
     assert render_page(pdf, 1, ["warranty of 24 months"]).highlighted
     with pytest.raises(TooLarge, match="CITEQA_MAX_PAGE_PIXELS"):
