@@ -63,7 +63,8 @@ def test_ingest_search_ask_docs(run, tmp_path: Path):
     assert a["sources"][0]["source"].endswith("aurora_lake_field_station_2023.pdf")
     assert a["sources"][0]["page"] == 2
     top = a["evidence"][0]
-    assert set(top) == {"n", "source", "page", "location", "quote", "start", "end", "score"}
+    assert set(top) == {"n", "source", "page", "location", "quote", "start", "end", "score", "kind"}
+    assert top["kind"] == "sentence" and a["abstain_reason"] is None
     assert "maximum depth as 47 metres" in top["quote"] and top["page"] == 2
     passage = a["sources"][top["n"] - 1]
     assert passage["source"] == top["source"] and passage["text"][top["start"] : top["end"]] == top["quote"]

@@ -275,8 +275,26 @@ def test_full_squad_meets_the_retrieval_targets(squad: Path, tmp_path: Path, emb
     assert hybrid.hit[5] >= 0.95 and hybrid.hit[1] >= 0.78
     for k in range(1, 11):
         assert hybrid.hit[k] >= max(dense.hit[k], bm25.hit[k]), k
-    # The default threshold wrongly abstains on at most 5% of answerable questions. (The 30% share of
-    # unanswerable ones asked for is out of reach of retrieval signals on SQuAD 2.0, whose unanswerable
-    # questions are written against the very paragraph they seem to ask about; about 11% is caught.)
+    # The default threshold alone wrongly abstains on at most 5% of answerable questions; it was
+    # lowered (0.47 -> 0.44) when the subject and stated-value checks of citeqa.answer.asked joined
+    # it, so on its own it now catches about 8% of the unanswerable ones (SQuAD 2.0's are written
+    # against the very paragraph they seem to ask about).
     assert hybrid.abstained_answerable is not None and hybrid.abstained_answerable <= 0.05
-    assert hybrid.abstained_unanswerable is not None and hybrid.abstained_unanswerable >= 0.10
+    assert hybrid.abstained_unanswerable is not None and hybrid.abstained_unanswerable >= 0.07
+
+
+@pytest.mark.slow
+def test_squad_answers_abstain_as_calibrated(squad: Path, tmp_path: Path, embedder) -> None:
+    """All reasons to abstain together, as `ask` decides (every fourth question, to keep it short;
+    on all 2,170: 4.7% of the answerable wrongly, 13.4% of the unanswerable, gold held 0.864)."""
+    from citeqa.engine import Citeqa
+
+    with Citeqa(make_settings(tmp_path / "data"), embedder=embedder) as qa:
+        assert not qa.ingest([squad / "docs"]).failed
+        questions = list(read_questions(squad / "questions.jsonl"))[::4]
+        report = runner.run(qa, questions, modes=["hybrid"], answers=["never"])
+    never = report.answers["never"]
+    assert never.abstained_answerable <= 0.06
+    assert never.abstained_unanswerable is not None and never.abstained_unanswerable >= 0.11
+    assert never.answer_contains_gold >= 0.84 and never.unsupported_shown == 0
+    assert set(never.reasons) <= {"no_relevant_passage", "subject_not_in_documents", "no_sentence_states_value"}

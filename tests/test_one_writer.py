@@ -215,9 +215,12 @@ def test_docs_lists_and_removes(backend_settings, tmp_path: Path, monkeypatch, e
         assert json.loads(_cli("stats", "--json", **env).stdout)["chunks"] == total - pdf["chunks"]
         assert pdf["path"] not in {d["path"] for d in json.loads(_cli("docs", "--json", **env).stdout)}
 
-        r = _cli("docs", "remove", str(folder), **env)  # a folder removes everything under it
+        r = _cli("docs", "remove", str(folder), **env)  # a folder: only when asked for explicitly
+        assert r.exit_code != 0 and "--yes" in r.output
+        r = _cli("docs", "remove", str(folder), "--yes", **env)  # then everything under it
         assert r.exit_code == 0 and len(r.stdout.splitlines()) == 2
-        assert json.loads(_cli("docs", "--json", **env).stdout) == []
+        r = _cli("docs", "--json", **env)  # nothing left: said so, with the command that adds some
+        assert r.exit_code == 1 and "No documents are indexed" in r.output and "citeqa ingest" in r.output
         assert json.loads(_cli("stats", "--json", **env).stdout)["chunks"] == 0
         r = _cli("docs", "remove", str(folder / "nothing.pdf"), **env)
         assert r.exit_code == 1 and "no ingested document matches" in r.output

@@ -44,7 +44,7 @@ def test_ingest_is_idempotent_and_syncs(backend_settings, embedder, tmp_path):
         assert [d.path for d in qa.documents()] == [str(a)]
         assert qa.store.chunks_of(str(b)) == []
 
-        assert qa.remove([docs]) == [str(a)]
+        assert qa.remove([docs], recursive=True) == [str(a)]
         assert qa.documents() == [] and qa.store.count_chunks() == 0
     finally:
         if backend_settings.milvus_uri:
