@@ -36,6 +36,7 @@ NEAR = 2
 # A token of a question: words with inner hyphens, dots, slashes or pluses kept whole ("ResNet-152",
 # "GPT-3.5", "pass@1", "C++"). Bounded repetitions only: linear on any input.
 _TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
+_CAMEL = re.compile(r"^.[^\s]*[A-Z]")  # a capital after the first letter: "ImageNet", "BERT"
 # A plural acronym names a kind of thing, not a subject: "GPUs", "FLOPs", "LLMs".
 _COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
 # Nationalities and other adjectives made from names ("Irish", "African", "Chinese").
@@ -101,7 +102,9 @@ _TYPE_WORDS = frozenset(
     )
 )
 # Follow-ups that only name a new subject: "And for ResNet-152?", "What about the 34-layer net?"
-_SUBJECT_SWAP = re.compile(r"(?:and|but|also)?\s*(?:what|how)?\s*(?:about|for|with|of|in)?\s+(?P<what>.+)", re.I)
+_SUBJECT_SWAP = re.compile(
+    r"(?:and|but|also)?\s*(?:what|how)?\s*(?:about\s+)?(?P<prep>for|with|of|in|on|at|by|from|over|against)?\s+(?P<what>.+)", re.I
+)
 _ASKS = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 
 
@@ -142,6 +145,7 @@ class Asked:
     # asked about (the warranty), so that "Replace the burrs after 500 kg" is not its answer.
     also: frozenset[str] = frozenset()
     previous_kind: AnswerType | None = None
+    swapped_in: Name | None = None  # the new name of a follow-up that swaps it in ("And on MATH?")
 
     @property
     def previous_quotes(self) -> frozenset[str]:
@@ -184,6 +188,10 @@ def names(question: str) -> tuple[Name, ...]:
 
     for i, tok in enumerate(tokens):
         tok = re.sub(r"['’]s$", "", tok)
+        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok))):
+            # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
+            # written with inner capitals, are two names
+            close()
         if _is_name_token(tok, first=i == 0):
             if not run:
                 # the word before, past articles and numbers ("in the United States", "with 60 Hertz")
@@ -298,7 +306,11 @@ def _swapped_subject(question: str, previous: str) -> str | None:
     old = names(previous)
     if not old:
         return f"{previous.rstrip(' ?')} for {m.group('what')}?"
-    return previous.replace(old[0].text, new[0].text, 1)
+    # "And on MATH?" after "... WizardMath reach on GSM8k?" swaps the context (GSM8k), not WizardMath
+    preposition = (m.group("prep") or "").casefold()
+    context = [n for n in old if n.context]
+    target = context[0] if preposition in _CONTEXT and context else next((n for n in old if not n.context), old[0])
+    return previous.replace(target.text, new[0].text, 1)
 
 
 def asked(question: str, history: History = ()) -> Asked:
@@ -310,7 +322,10 @@ def asked(question: str, history: History = ()) -> Asked:
     before = answer_type(previous)
     swapped = _swapped_subject(question, previous)
     if swapped is not None:
-        return Asked(swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True, previous_kind=before)
+        return Asked(
+            swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True,
+            previous_kind=before, swapped_in=names(question)[0],
+        )  # fmt: skip
     # A follow-up that asks its own question ("And when was that measured?", "How many steps was
     # it trained for?") wants its own kind of answer about its own asked thing; one that only names
     # a thing ("And epsilon?", "And the ensemble?") wants the previous kind of answer about that
@@ -592,6 +607,8 @@ def repeats(what: Asked, sentence: str) -> bool:
     ϵ = 10−8" answers both), or asks a new kind of answer that the sentence states."""
     if not what.previous_answer or (what.also and what.focus & _stems_of(sentence)):
         return False
+    if what.swapped_in is not None and _has(what.swapped_in, sentence):
+        return False  # "... +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH" for "And on MATH?"
     if what.previous_kind is not None and what.previous_kind != what.kind and states(what.kind, sentence):
         # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
         # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.

@@ -35,9 +35,13 @@ _PRONOUN_SUBJECT = re.compile(
 )
 
 
+# "the largest one", "the deeper ones": a thing named before.
+_ONE = re.compile(r"\bthe\s+(?:\w+\s+)?ones?\b", re.I)
+
+
 def is_followup(question: str) -> bool:
     words = len(content_word_set(question) - _ASKING)
-    if _CONTINUES.match(question) or words <= 1 or _PRONOUN_SUBJECT.search(question):
+    if _CONTINUES.match(question) or words <= 1 or _PRONOUN_SUBJECT.search(question) or _ONE.search(question):
         return True
     back = _POINTS_BACK.search(question)
     return back is not None and (words <= 2 or not content_word_set(question[: back.start()]) - _ASKING)

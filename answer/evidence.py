@@ -186,14 +186,19 @@ def to_embed(
     embedded: int = EMBEDDED_PASSAGES,
     deep: int = DEEP_SENTENCES,
     scorer: Scorer = DEFAULT_SCORER,
+    asked: Asked | None = None,
+    names: Names | None = None,
 ) -> dict[str, list[tuple[int, int]]]:
     """Per chunk id, the spans of the sentences beyond the first `embedded` passages worth
     embedding for `select`: the `deep` with the largest weighted share of the question's words
-    (none without any). Every sentence of the first `embedded` passages is a candidate anyway."""
+    (none without any), among those that answer `asked` when given (the others cannot be
+    evidence). Every sentence of the first `embedded` passages is a candidate anyway."""
     pool = _pool(question, hits, scorer)
     ranked = []
     for n, hit, s in pool.sentences:
         if n > embedded and pool.words & s.words:
+            if asked is not None and not _answers(asked, names or Names(), hit, s, hit.text[s.start : s.end]):
+                continue
             w = pool.weights(hit, scorer)
             ranked.append((sum(w[x] for x in pool.words & s.words) / (sum(w.values()) or 1.0), n, hit, s))
     ranked.sort(key=lambda r: (-r[0], r[1], r[3].start))

@@ -589,7 +589,7 @@ class Citeqa:
         from citeqa.answer.evidence import EMBEDDED_PASSAGES, select, to_embed
 
         assert retrieved.vector is not None
-        deep = to_embed(question, retrieved.hits)
+        deep = to_embed(question, retrieved.hits, asked=asked, names=names)
         hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
         vectors = self.retriever.sentence_vectors(hits, only=deep)
         return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)

@@ -14,6 +14,7 @@ import numpy as np
 from citeqa.core.errors import ConfigError
 from citeqa.core.sentences import scorable_spans
 from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
+from citeqa.core.tables import table_name
 from citeqa.core.types import Hit
 from citeqa.retrieval.embedder import Embedder
 from citeqa.retrieval.fusion import Fusion
@@ -143,7 +144,7 @@ class Retriever:
             ranked = [[h for h in hits if match(h.source)] for hits in ranked]
         if self.reranker is not None:
             ranked = self.reranker.rerank_many(queries, ranked)
-        kept = [diverse(hits, k) for hits in ranked]
+        kept = [diverse(few_rows_per_table(hits), k) for hits in ranked]
         rel_k = min(relevance_k or k, k)
         relevance = self._relevance(qvecs, [hits[:rel_k] for hits in kept])
         return [
@@ -245,6 +246,26 @@ def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     # passage's shingles thousands of times).
     words = _WORD.findall(text.lower())
     return frozenset(tuple(words[i : i + 3]) for i in range(max(len(words) - 2, 1)))
+
+
+# Rows of one table kept among a question's passages. Every row of a table is a passage of its own
+# with the table's caption and headers, so a question that shares the caption's words ("... on the
+# CIFAR-10 test set") draws a dozen rows of one table and pushes out the prose that answers it.
+ROWS_PER_TABLE = 3
+
+
+def few_rows_per_table(hits: Sequence[Hit], limit: int = ROWS_PER_TABLE) -> list[Hit]:
+    """`hits` with at most `limit` row passages of each table (the best ranked ones)."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for h in hits:
+        if table_name(h.location):
+            key = (h.source, h.location)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > limit:
+                continue
+        out.append(h)
+    return out
 
 
 def diverse(hits: Sequence[Hit], k: int, *, max_overlap: float = 0.6) -> list[Hit]:

@@ -111,10 +111,10 @@ def test_followups_carry_what_they_ask_and_what_they_are_about(
 
 
 def test_a_followup_does_not_get_the_previous_answer_again() -> None:
-    said = "Quoted from your documents:\n[1] “ResNet-50 reaches 5.25% top-5 error, and ResNet-152 is deeper.” (r.pdf, p. 7)"
+    said = "Quoted from your documents:\n[1] “ResNet-50 reaches 5.25% top-5 error, and the deeper nets less.” (r.pdf, p. 7)"
     history = [("user", "What top-5 error does ResNet-50 reach?"), ("assistant", said)]
     q = asked("And for ResNet-152?", history)
-    assert not _selectable(q, "ResNet-50 reaches 5.25% top-5 error, and ResNet-152 is deeper.")
+    assert not _selectable(q, "ResNet-50 reaches 5.25% top-5 error, and the deeper nets less.")
     assert _selectable(q, "ResNet-152 reaches 4.49% top-5 error.")
     # a new kind of answer that the quoted sentence states: it is the answer
     said = "Quoted from your documents:\n[1] “The director is Dr. Ingrid Valtonen, who has led the station since 2016.” (a.pdf, p. 3)"
@@ -229,3 +229,10 @@ def test_top_1_is_not_top_5() -> None:
 def test_a_lone_name_after_on_is_the_subject() -> None:
     assert [(n.text, n.context) for n in names("How long is the warranty on the Osprey O3?")] == [("Osprey O3", False)]
     assert Names().missing(asked("How long is the warranty on the Osprey O3?")) is not None
+
+
+def test_a_swap_may_quote_the_previous_sentence_where_it_names_the_new_thing() -> None:
+    said = "Quoted from your documents:\n[1] “WizardMath gains in pass@1 +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH.” (w.pdf, p. 2)"
+    q = asked("And on MATH?", [("user", "What pass@1 does WizardMath reach on GSM8k?"), ("assistant", said)])
+    assert q.question == "What pass@1 does WizardMath reach on MATH?"
+    assert _selectable(q, "WizardMath gains in pass@1 +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH.")
