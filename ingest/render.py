@@ -33,7 +33,9 @@ def check_pixels(page: PdfPage, scale: float, max_pixels: int, number: int | Non
         )
 
 
-def render(page: PdfPage, scale: float, max_pixels: int, *, number: int | None = None, grayscale: bool = False) -> Image:
+def render(
+    page: PdfPage, scale: float, max_pixels: int, *, number: int | None = None, grayscale: bool = False
+) -> Image:
     """`page` rendered at `scale` as a PIL image, after check_pixels. The caller holds PDFIUM."""
     check_pixels(page, scale, max_pixels, number)
     return page.render(scale=scale, grayscale=grayscale).to_pil()
