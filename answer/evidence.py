@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from citeqa.answer.asked import Asked, Names, answers, beside_previous, repeats
+from citeqa.answer.asked import Asked
 from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
@@ -36,6 +36,8 @@ from citeqa.answer.evidence_text import (
     stems,
     topic_stems,
 )
+from citeqa.answer.names import Names
+from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.core.sentences import is_question, scorable_spans, sentence_spans
 from citeqa.core.types import Evidence, Hit
 
@@ -276,7 +278,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         return False
     return (
         answers(asked, quote, _beside(hit.text, sent.start, sent.end))
-        and names.about(asked, hit, quote)
+        and names.about(asked.names, hit, quote)
         and not repeats(asked, quote)
     )
 

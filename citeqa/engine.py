@@ -46,8 +46,9 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
-    from citeqa.answer.asked import Asked, Names
+    from citeqa.answer.asked import Asked
     from citeqa.answer.generator import Generator
+    from citeqa.answer.names import Names
     from citeqa.answer.stream import AnswerStream
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
@@ -553,11 +554,11 @@ class Citeqa:
             mode=mode,
             sources=sources,
             relevance_k=k,
-            within=names.documents(what),
+            within=names.documents(what.names),
         )
-        if names.missing(what):  # written otherwise in the passages found? ("Herve" for "Hervé")
-            names = names.with_passages(what, retrieved.hits)
-        missing = names.missing(what)
+        if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
+            names = names.with_passages(what.names, retrieved.hits)
+        missing = names.missing(what.names)
         retrieve_s = time.perf_counter() - t0
         relevant = self.retriever.is_relevant(retrieved)
         evidence = () if missing else self.select_evidence(queries[0], retrieved, asked=what, names=names)
@@ -596,7 +597,7 @@ class Citeqa:
 
     def names(self, what: Asked) -> Names:
         """Where the index mentions each name `what` asks about (citeqa.answer.asked.Names)."""
-        from citeqa.answer.asked import Names, found_in
+        from citeqa.answer.names import Names, found_in
         from citeqa.retrieval.search import MENTIONS
 
         keys = list(dict.fromkeys(key for n in what.names for key in n.keys))

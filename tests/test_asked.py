@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.answer.asked import Asked, Names, answer_type, answers, asked, focus, found_in, names
+from citeqa.answer.asked import Asked, answer_type, asked, focus, names
+from citeqa.answer.names import Names, found_in
+from citeqa.answer.stated import answers
 from citeqa.core.types import Hit
 
 
@@ -71,14 +73,14 @@ def test_the_subject_must_be_near_the_quote() -> None:
     q = asked("What learning rate does BERT use for fine-tuning?")
     # FiD mentions BERT in passing in chunk 3 (page 2); its own learning rate is in chunk 9 (page 4).
     found = Names({("bert",): {"fid.pdf": frozenset({(3, 2)})}})
-    assert found.missing(q) is None
+    assert found.missing(q.names) is None
     lr = "We use a constant learning rate of 10−4."
-    assert not found.about(q, _hit("fid.pdf", 9, lr, 4), lr)
-    assert found.about(q, _hit("fid.pdf", 5, lr, 3), lr)  # two passages from one naming BERT
-    assert found.about(q, _hit("fid.pdf", 9, lr, 2), lr)  # on the page that names it
-    assert found.about(q, _hit("fid.pdf", 9, "BERT is fine-tuned. " + lr, 4), lr)  # its passage names it
-    assert Names({("bert",): {"x.pdf": frozenset({(7, 1)})}}).about(q, _hit("/docs/bert_paper.pdf", 20, lr), lr)
-    assert Names({("bert",): {"b.pdf": frozenset({(0, 1)})}}).about(q, _hit("b.pdf", 20, lr, 9), lr)  # title
+    assert not found.about(q.names, _hit("fid.pdf", 9, lr, 4), lr)
+    assert found.about(q.names, _hit("fid.pdf", 5, lr, 3), lr)  # two passages from one naming BERT
+    assert found.about(q.names, _hit("fid.pdf", 9, lr, 2), lr)  # on the page that names it
+    assert found.about(q.names, _hit("fid.pdf", 9, "BERT is fine-tuned. " + lr, 4), lr)  # its passage names it
+    assert Names({("bert",): {"x.pdf": frozenset({(7, 1)})}}).about(q.names, _hit("/docs/bert_paper.pdf", 20, lr), lr)
+    assert Names({("bert",): {"b.pdf": frozenset({(0, 1)})}}).about(q.names, _hit("b.pdf", 20, lr, 9), lr)  # title
 
 
 def test_a_name_spelled_another_way_is_the_same_subject() -> None:
@@ -86,7 +88,7 @@ def test_a_name_spelled_another_way_is_the_same_subject() -> None:
     rows = [_hit("r.pdf", 5, "the 152-layer ResNet (11.3 billion FLOPs) still has lower complexity", 7), _hit("r.pdf", 6, "ResNet-50", 7)]
     name = next(n for n in q.names if n.text == "ResNet-152")
     assert found_in(name, rows) == {"r.pdf": frozenset({(5, 7)})}
-    assert Names().missing(q) in q.names  # nowhere in the index
+    assert Names().missing(q.names) in q.names  # nowhere in the index
 
 
 @pytest.mark.parametrize(
@@ -139,7 +141,7 @@ def test_a_date_is_a_year_a_month_or_a_day() -> None:
 
 
 def _selectable(q: Asked, sentence: str) -> bool:
-    from citeqa.answer.asked import repeats
+    from citeqa.answer.stated import repeats
 
     return answers(q, sentence) and not repeats(q, sentence)
 
@@ -153,9 +155,9 @@ def test_a_name_after_on_or_with_is_context() -> None:
     found = Names({("vgg", "16"): {"r.pdf": frozenset({(8, 4)})}, ("imagenet",): {"r.pdf": frozenset({(1, 1)})}})
     q = asked("What top-1 error does VGG-16 reach on ImageNet?")
     row = "VGG-16 reaches 28.07% top-1 error."
-    assert found.about(q, _hit("r.pdf", 8, row, 4), row)
+    assert found.about(q.names, _hit("r.pdf", 8, row, 4), row)
     other = "ResNet-34 reaches 21.84% top-1 error."
-    assert not found.about(q, _hit("r.pdf", 20, other, 6), other)
+    assert not found.about(q.names, _hit("r.pdf", 20, other, 6), other)
 
 
 def test_numbers_that_point_are_not_values() -> None:
@@ -228,7 +230,7 @@ def test_top_1_is_not_top_5() -> None:
 
 def test_a_lone_name_after_on_is_the_subject() -> None:
     assert [(n.text, n.context) for n in names("How long is the warranty on the Osprey O3?")] == [("Osprey O3", False)]
-    assert Names().missing(asked("How long is the warranty on the Osprey O3?")) is not None
+    assert Names().missing(asked("How long is the warranty on the Osprey O3?").names) is not None
 
 
 def test_a_swap_may_quote_the_previous_sentence_where_it_names_the_new_thing() -> None:

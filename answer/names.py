@@ -1,0 +1,196 @@
+"""The names a question asks about, and where the index mentions them.
+
+A `Name` is written as the user wrote it ("ResNet-152") and kept as the words that make it up;
+a passage names it when it has all of them, however it joins or spells them ("152-layer ResNet",
+"StarCoder2", "Hervé", "European Union" for "EU"). `Names` holds where the index mentions each
+name (filled by the engine from a search of the index itself, so it follows every ingest and
+removal) and decides whether a sentence is about the question's subject: the sentence, its
+passage, its page or a passage near it names the subject, or the document's title or file name
+does. Pure over its inputs, cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from citeqa.core.types import Hit
+
+# Passages either side of a sentence's own within which a mention of the subject still makes the
+# sentence about it (in a two-column paper a method is named every few passages, not in each).
+NEAR = 2
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name the question asks about, as written ("ResNet-152") and as the words that make it up
+    in lower case ("resnet", "152"), which a passage must all have to name it. A name after a
+    preposition such as "on" or "with" ("... on ImageNet", "compared with SGD") sets the context
+    rather than the subject (`context`): the document must mention it, not the passage."""
+
+    text: str
+    parts: tuple[str, ...]
+    context: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The words to look the name up by in the index: its longest alphabetic word, and that
+        word without a plural "s" ("GPUs": the documents may say "GPU")."""
+        alpha = [p for p in self.parts if any(c.isalpha() for c in p)] or list(self.parts)
+        key = max(alpha, key=len)
+        return tuple(dict.fromkeys((key, _fold(key))))
+
+
+def name_parts(text: str) -> tuple[str, ...]:
+    return tuple(p for p in re.split(r"[^\w+@]+|_+", text.casefold()) if p)
+
+
+def _fold(word: str) -> str:
+    """A plural folded as citeqa.answer.citations folds it: "GPUs" is "GPU"."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+@dataclass(frozen=True)
+class Names:
+    """Where the index mentions each of a question's names: name parts → {document path: (chunk
+    index, page) of each passage naming it}. A name with no entry occurs nowhere in the documents."""
+
+    found: Mapping[tuple[str, ...], Mapping[str, frozenset[tuple[int, int | None]]]] = field(default_factory=dict)
+    complete: bool = True  # every passage with each name was looked at (not cut at a limit)
+
+    def missing(self, asked: Sequence[Name]) -> Name | None:
+        """The first name of the question's subject that no passage mentions (a name of its
+        context that no passage mentions is left out of the question instead: "in degrees
+        Celsius" where the documents write "°C")."""
+        return next((n for n in asked if not n.context and not self.found.get(n.parts)), None)
+
+    def with_passages(self, asked: Sequence[Name], hits: Sequence[Hit]) -> Names:
+        """These names, also found in `hits` (the passages retrieved for the question), as they
+        are written there: the index is looked up by a name's exact word, a passage is read with
+        accents and word endings allowed ("Herve" in "Hervé", "South African" in "South Africa")."""
+        found = {parts: dict(where) for parts, where in self.found.items()}
+        for n in asked:
+            if found.get(n.parts):
+                continue
+            where: dict[str, set[tuple[int, int | None]]] = {}
+            for h in hits:
+                if mentions(n, h.text):
+                    where.setdefault(h.source, set()).add((h.index, h.page))
+            found[n.parts] = {s: frozenset(x) for s, x in where.items()}
+        return Names(found, self.complete)
+
+    def documents(self, asked: Sequence[Name]) -> tuple[str, ...]:
+        """The documents that mention every name of the question's subject (not of its context),
+        to search within: a passage elsewhere cannot be about it. Empty when the question names no
+        subject, or when the lookup may have missed some (not `complete`)."""
+        subject = [n for n in asked if not n.context]
+        if not subject or not self.complete:
+            return ()
+        common = set.intersection(*(set(self.found.get(n.parts, {})) for n in subject))
+        return tuple(sorted(common))
+
+    def about(self, asked: Sequence[Name], hit: Hit, sentence: str) -> bool:
+        """Whether `sentence` of passage `hit` is about every name the question asks about: the
+        sentence or its passage names it, or its page or a passage within NEAR of it does, or the
+        document's file name or opening passage (title, abstract) does; for a name of the
+        question's context, the document mentions it anywhere. A document that mentions the
+        subject only in passing elsewhere is not about it: a paper that cites BERT on page 3 does
+        not give BERT's learning rate on page 4.
+        The question's first subject name must be near; the others, like names of its context, in
+        the document ("How many Walloons and Huguenots emigrated to England and Ireland?")."""
+        first = next((n for n in asked if not n.context), None)
+        return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
+
+    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
+        if mentions(name, sentence) or mentions(name, hit.text) or mentions(name, PurePath(hit.source).stem):
+            return True
+        where = self.found.get(name.parts, {}).get(hit.source, frozenset())
+        if not strict:  # any mention in the document; none anywhere: the name is left out
+            return bool(where) or not self.found.get(name.parts)
+        return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+){1,4}")
+
+
+@functools.lru_cache(maxsize=65536)
+def _initials(text: str) -> frozenset[str]:
+    """The acronyms that runs of capitalised words in `text` make ("European Union": eu; "Court of
+    Justice": cj and coj)."""
+    out = set()
+    for m in _CAPITALISED.finditer(text):
+        words = m.group().split()
+        out.add("".join(w[0] for w in words if w[0].isupper()).casefold())
+        out.add("".join(w[0] for w in words).casefold())
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_fold(_plain(p)) for p in name_parts(text))
+
+
+def _plain(word: str) -> str:
+    """Without accents: "Hervé" is written "Herve" too."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _matches(part: str, words: frozenset[str]) -> bool:
+    """A name's word among `words`, or a longer or shorter form of it ("Africa" for "African",
+    "European" for "Europe", "Designation" for "Designated": at least five letters, and all but
+    the last three shared), or it misspelt by one letter (`_one_typo`)."""
+    if part in words:
+        return True
+    if len(part) < 4:
+        return False
+    stem = part[: max(4, len(part) - 3)]
+    return any(
+        (len(part) >= 5 and len(w) >= 5 and w.startswith(stem) and abs(len(w) - len(part)) <= 3)
+        or _one_typo(part, w)
+        for w in words
+    )
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """`b` is `a` with two letters swapped ("TEFU", "TFEU") or, for words of six letters or more,
+    one letter added, dropped or changed ("Hatmanis", "Hartmanis"): a name misspelt in a question."""
+    if a == b or abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True
+        return len(a) >= 6 and len(diff) == 1
+    if min(len(a), len(b)) < 6:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1 :]
+
+
+def mentions(name: Name, text: str) -> bool:
+    """All of the name's words are in `text` ("152-layer ResNet" names ResNet-152), or its words
+    run together ("StarCoder2" for "StarCoder 2"), or the name is an acronym of words in `text`
+    ("EU" for "European Union")."""
+    if _ACRONYM.fullmatch(name.text) and name.text.casefold() in _initials(text):
+        return True
+    words = _words(text)
+    if all(_matches(_fold(_plain(p)), words) for p in name.parts):
+        return True
+    joined = _fold(_plain("".join(name.parts)))
+    return len(name.parts) > 1 and joined in words
+
+
+def found_in(name: Name, hits: Sequence[Hit]) -> dict[str, frozenset[tuple[int, int | None]]]:
+    """From passages that have a name's key word, (chunk index, page) of those that have all of
+    its words, by document."""
+    out: dict[str, set[tuple[int, int | None]]] = {}
+    for h in hits:
+        if mentions(name, h.text):
+            out.setdefault(h.source, set()).add((h.index, h.page))
+    return {s: frozenset(ix) for s, ix in out.items()}

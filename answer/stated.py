@@ -1,0 +1,150 @@
+"""Whether a sentence states what a question asks (citeqa.answer.asked.Asked): the kind of answer
+(a number for a quantity, a date for "when"), about the asked thing ("What dropout rate ..." needs
+a sentence about dropout, not one that only names the method), and not the answer already given
+to the question a follow-up follows. Pure functions over text, cached; every pattern is linear
+in its input (bounded repetitions, no nested quantifiers over the same characters).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from citeqa.answer.asked import AnswerType, Asked
+from citeqa.answer.evidence_text import states_number, stems
+from citeqa.answer.names import mentions
+
+_MONTH = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|fall|winter)\b",
+    re.IGNORECASE,
+)
+
+# Numbers that point rather than state: "Figure 1(a)", "Table 2", "Section 3.1", "Eq. (5)", and
+# enumerations "1)", "(ii)". Bounded repetitions: linear on any input.
+_POINTER = re.compile(
+    r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
+    r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
+    r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
+    # and numbers that are part of a name: "top-5", "ResNet-50", "CIFAR-10", "β2", "L2", "GPT-3"
+    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?\b",
+    re.IGNORECASE,
+)
+# A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
+_YEAR = re.compile(
+    r"(?<![\d.,])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)"
+    r"|\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
+    r"|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth)\s+centur(?:y|ies)\b"
+    r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|morning|evening|night|noon"
+    r"|midnight|dawn|dusk)\b",
+    re.IGNORECASE,
+)
+# Quantities in words ("two mechanisms", "a single output", "twice as fast").
+_NUMBER_WORD = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
+    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half|single|once"
+    r"|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|nineteenth"
+    r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
+    re.IGNORECASE,
+)
+# A value stated by comparison ("in less than quadratic time", "lower than for internal combustion").
+_COMPARED = re.compile(r"\b(?:less|more|fewer|faster|slower|lower|higher|larger|smaller|greater|longer|shorter)\s+than\b", re.I)
+# Greek letters as papers print them and as users type them ("β2" is "beta2").
+_GREEK = str.maketrans(
+    {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "η": "eta",
+     "θ": "theta", "λ": "lambda", "μ": "mu", "σ": "sigma", "τ": "tau", "ρ": "rho", "ω": "omega"}
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def states(kind: AnswerType, sentence: str) -> bool:
+    """Whether `sentence` states an answer of `kind` at all: a number for a quantity (not one that
+    points at a figure, table, section or list item, nor part of a name), in digits or words; a
+    year, month, day, century or part of the day for a date."""
+    if kind == "quantity":
+        return (
+            states_number(_POINTER.sub(" ", sentence))
+            or bool(_NUMBER_WORD.search(sentence))
+            or bool(_COMPARED.search(sentence))
+        )
+    if kind == "date":
+        return bool(_YEAR.search(_POINTER.sub(" ", sentence)) or _MONTH.search(sentence))
+    # "who" questions are answered by roles as often as by names ("congresses and presidents"):
+    # no test of the sentence.
+    return True
+
+
+def answers(what: Asked, sentence: str, near: str = "") -> bool:
+    """Whether `sentence` states the kind of answer asked for, about the asked thing: a quantity
+    or date question names it (one of the focus stems) in the sentence or in `near`, the
+    sentences beside it ("We combine six models to form an ensemble. This leads to 3.57% top-5
+    error on the test set.")."""
+    if not states(what.kind, sentence):
+        return False
+    words = _stems_of(sentence) | _stems_of(near)
+    if what.also and not what.also & _stems_of(sentence):
+        return False
+    if what.kind not in ("quantity", "date"):
+        return True
+    exact = _compounds(what.question)
+    if exact and not exact & _compounds(sentence):
+        return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
+    return not what.focus or bool(what.focus & words)
+
+
+_COMPOUND = re.compile(r"(?<![\w@.-])[a-z]{1,12}(?:-\d{1,4}|@\.?\d{1,3})(?![\w@-])")
+
+
+@functools.lru_cache(maxsize=65536)
+def _compounds(text: str) -> frozenset[str]:
+    """Lower-case words joined to a number that name a measure ("top-1", "top-5", "pass@1"): one
+    measure is not another, however many words they share."""
+    return frozenset(m.group().casefold() for m in _COMPOUND.finditer(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems_of(text: str) -> frozenset[str]:
+    """Stems of `text` with Greek letters spelt out and table headers' abbreviations in full."""
+    if not text:
+        return frozenset()
+    return stems(_ABBREVIATED.sub(lambda m: _IN_FULL[m.group(1).casefold()], text.translate(_GREEK)))
+
+
+# Abbreviations of tables' column headers ("top-1 err.", "acc.", "# params"), in full.
+_IN_FULL = {
+    "err": "error",
+    "acc": "accuracy",
+    "param": "parameters",
+    "params": "parameters",
+    "val": "validation",
+    "avg": "average",
+    "perf": "performance",
+    "eval": "evaluation",
+}
+_ABBREVIATED = re.compile(r"\b(err|acc|params?|val|avg|perf|eval)\b\.?", re.IGNORECASE)
+
+
+def beside_previous(what: Asked, near: str) -> bool:
+    """Whether a sentence stands beside one quoted in the previous answer ("And when was that
+    measured?": the sentence before "... maximum depth as 47 metres" says "The 2023 sonar survey
+    mapped the whole basin")."""
+    quotes = what.previous_quotes
+    near = " ".join(near.split()).casefold()
+    return bool(quotes) and any(q in near for q in quotes)
+
+
+def repeats(what: Asked, sentence: str) -> bool:
+    """Whether `sentence` was already the answer to the question a follow-up follows: asked again,
+    it would answer the previous question, not this one. Unless the follow-up only names a new
+    thing and the sentence names it too ("And epsilon?" after beta1: "... β1 = 0.9, β2 = 0.999 and
+    ϵ = 10−8" answers both), or asks a new kind of answer that the sentence states."""
+    if not what.previous_answer or (what.also and what.focus & _stems_of(sentence)):
+        return False
+    if what.swapped_in is not None and mentions(what.swapped_in, sentence):
+        return False  # "... +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH" for "And on MATH?"
+    if what.previous_kind is not None and what.previous_kind != what.kind and states(what.kind, sentence):
+        # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
+        # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
+        return False
+    return " ".join(sentence.split()).casefold() in " ".join(what.previous_answer.split()).casefold()
