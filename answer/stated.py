@@ -43,7 +43,7 @@ _YEAR = re.compile(
 _NUMBER_WORD = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
     r"|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?"
-    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half|single|once"
+    r"|millions?|billions?|trillions?|dozens?|twice|thrice|double|doubled|triple|tripled|half"
     r"|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|twentieth|nineteenth"
     r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
     re.IGNORECASE,

@@ -238,3 +238,9 @@ def test_a_swap_may_quote_the_previous_sentence_where_it_names_the_new_thing() -
     q = asked("And on MATH?", [("user", "What pass@1 does WizardMath reach on GSM8k?"), ("assistant", said)])
     assert q.question == "What pass@1 does WizardMath reach on MATH?"
     assert _selectable(q, "WizardMath gains in pass@1 +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH.")
+
+
+def test_a_word_that_merely_contains_a_number_word_states_no_value() -> None:
+    q = asked("How long is the warranty on the Kestrel K2 grinder?")
+    assert not answers(q, "The Kestrel K2 is a single-dose electric grinder for espresso and filter coffee.")
+    assert answers(q, "The Kestrel K2 warranty lasts 3 years and covers the motor and electronics.")
