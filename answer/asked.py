@@ -109,6 +109,14 @@ class Asked:
     also: frozenset[str] = frozenset()
     previous_kind: AnswerType | None = None
     swapped_in: Name | None = None  # the new name of a follow-up that swaps it in ("And on MATH?")
+    # The question's own text for what it measures ("top-1 error"): a follow-up that asks its own
+    # question is measured by its own words, not by those of the question before it.
+    measured: str = ""
+
+    @property
+    def measure(self) -> str:
+        """The words that say what the question measures: its own, or the follow-up's own."""
+        return self.measured or self.question
 
     @property
     def previous_quotes(self) -> frozenset[str]:
@@ -220,9 +228,10 @@ def focus(question: str) -> frozenset[str]:
         return frozenset()
     phrase = m.group("what")
     verb = False  # the asked thing is a verb ("How much did it cost"): no type word to drop
-    if m.re is _WHAT_TYPE and not stems(phrase) - _TYPE_WORDS:
-        # "What value of beta2 ...", "What fraction of the training steps ...": the asked thing
-        # is what the type word is of.
+    last = _TOKEN.findall(phrase)[-1:]
+    if m.re is _WHAT_TYPE and last and stems(last[0]) <= _TYPE_WORDS:
+        # "What value of beta2 ...", "What default value of epsilon ...", "What fraction of the
+        # training steps ...": the asked thing is what the type word is of.
         of = _OF_WHAT.match(question, m.end("what"))
         phrase = of.group("what") if of else phrase
     if not phrase.strip() and m.re is _HOW_MANY:
@@ -296,8 +305,9 @@ def asked(question: str, history: History = ()) -> Asked:
             f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, also, before
         )
     return Asked(
-        f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, previous_kind=before
-    )
+        f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True,
+        previous_kind=before, measured=question,
+    )  # fmt: skip
 
 
 # -- does a sentence state it ------------------------------------------------------------------

@@ -38,7 +38,7 @@ from citeqa.answer.evidence_text import (
 )
 from citeqa.answer.names import Names
 from citeqa.answer.stated import answers, beside_previous, repeats
-from citeqa.core.sentences import is_question, scorable_spans, sentence_spans
+from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
 from citeqa.core.types import Evidence, Hit
 
 # Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
@@ -277,7 +277,9 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
     if sent.label and asked.kind in ("quantity", "date") and is_caption(quote):
         return False
     return (
-        answers(asked, quote, _beside(hit.text, sent.start, sent.end))
+        # a table row is read alone: its headers are in its line, and the caption beside it says
+        # what the whole table measures, not this row
+        answers(asked, quote, "" if TABLE_ROW.fullmatch(quote) else _beside(hit.text, sent.start, sent.end))
         and names.about(asked.names, hit, quote)
         and not repeats(asked, quote)
     )

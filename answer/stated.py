@@ -26,8 +26,8 @@ _POINTER = re.compile(
     r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
-    # and numbers that are part of a name: "top-5", "ResNet-50", "CIFAR-10", "β2", "L2", "GPT-3"
-    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?\b",
+    # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3"
+    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b",
     re.IGNORECASE,
 )
 # A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
@@ -87,7 +87,7 @@ def answers(what: Asked, sentence: str, near: str = "") -> bool:
         return False
     if what.kind not in ("quantity", "date"):
         return True
-    exact = _compounds(what.question)
+    exact = _compounds(what.measure)
     if exact and not exact & _compounds(sentence):
         return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
     return not what.focus or bool(what.focus & words)

@@ -244,3 +244,14 @@ def test_a_word_that_merely_contains_a_number_word_states_no_value() -> None:
     q = asked("How long is the warranty on the Kestrel K2 grinder?")
     assert not answers(q, "The Kestrel K2 is a single-dose electric grinder for espresso and filter coffee.")
     assert answers(q, "The Kestrel K2 warranty lasts 3 years and covers the motor and electronics.")
+
+
+def test_a_followup_with_its_own_question_is_measured_by_its_own_words() -> None:
+    h = [("user", "What top-5 error did the 152-layer ResNet reach on ImageNet?"), ("assistant", "...")]
+    q = asked("How many FLOPs does it need?", h)
+    assert answers(q, "The 152-layer ResNet (11.3 billion FLOPs) still has lower complexity than VGG-16/19 nets.")
+    q = asked("What is the default value of epsilon in Adam?")
+    assert "epsilon" in q.focus
+    assert not answers(q, "Good default settings are α = 0.002, β1 = 0.9 and β2 = 0.999.")
+    assert answers(q, "Good default settings are α = 0.001, β1 = 0.9, β2 = 0.999 and ϵ = 10−8.")
+    assert not answers(asked("What was the training cost of ResNet-152?"), "A building block for ResNet-50/101/152 helps training.")
