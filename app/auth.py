@@ -154,10 +154,14 @@ def client_address() -> str:
 def _password_gate(pw: str, settings: Settings | None) -> bool:
     if hmac.compare_digest(str(st.session_state.get(_SESSION_KEY, "")), _digest(pw)):
         return True
-    st.title("citeqa")
-    with st.form("citeqa_login", clear_on_submit=True):
-        entered = st.text_input("Password", type="password", help="CITEQA_APP_PASSWORD, as set where the app runs")
-        submitted = st.form_submit_button("Log in", type="primary")
+    # In a placeholder, so that a successful login clears the form at once: left to the rerun, the
+    # faded form stayed on screen beside the app until the app's first run ended.
+    login = st.empty()
+    with login.container():
+        st.title("citeqa")
+        with st.form("citeqa_login", clear_on_submit=True):
+            entered = st.text_input("Password", type="password", help="CITEQA_APP_PASSWORD, as set where the app runs")
+            submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
         address, counted = client_address(), failures(settings)
         if (wait := counted.wait_s(address)) > 0:  # not even checked: guessing must not go on
@@ -166,6 +170,7 @@ def _password_gate(pw: str, settings: Settings | None) -> bool:
         if same_secret(entered, pw):
             counted.succeeded(address)
             st.session_state[_SESSION_KEY] = _digest(pw)
+            login.empty()
             st.rerun()
         counted.failed(address)
         st.error("Wrong password.", icon=":material/lock:")

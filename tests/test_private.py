@@ -213,7 +213,7 @@ def test_on_every_interface_the_app_shows_only_a_login(tmp_path: Path) -> None:
         with shot_on_failure(page, tmp_path / "login.png"):
             page.get_by_role("tab", name=re.compile("Library")).wait_for()
         page.get_by_test_id("stChatInput").wait_for()
-        assert page.get_by_label("Password", exact=True).count() == 0
+        page.get_by_label("Password", exact=True).wait_for(state="detached", timeout=30_000)
         assert PASSWORD not in page.url
         log = (tmp_path / f"app-{port}.log").read_text(errors="replace")
         assert PASSWORD not in log and "wrong password" not in log
