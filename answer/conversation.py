@@ -27,10 +27,12 @@ _POINTS_BACK = re.compile(
 
 # Words that ask ("how many", "how much") rather than name what is asked about.
 _ASKING = frozenset({"many", "much"})
-# A pronoun as the subject of the question's verb ("How many steps was it trained for?", "When did
-# they release it?"): it names the thing asked about by pointing back, whatever else is said.
+# A pronoun as the subject of the question's verb, or its possessive ("How many steps was it trained
+# for?", "How many parameters does its large version have?"): it names the thing asked about by
+# pointing back, whatever else is said.
 _PRONOUN_SUBJECT = re.compile(
-    r"\b(?:is|was|are|were|does|did|do|has|have|had|can|could|will|would|should)\s+(?:it|they|he|she|this|that|these|those)\b",
+    r"\b(?:is|was|are|were|does|did|do|has|have|had|can|could|will|would|should)\s+(?:it|they|he|she|this|that|these|those"
+    r"|its|their|his|her)\b",
     re.I,
 )
 

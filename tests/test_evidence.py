@@ -119,6 +119,8 @@ def test_a_real_follow_up_still_resolves(qa: Citeqa) -> None:
         ("What are its default values for beta1 and beta2?", True),
         ("Does it read Markdown and Word files too?", True),
         ("How many FLOPs does it need?", True),  # "how many" asks; it names nothing "it" could be
+        ("How many parameters does its large version have?", True),  # "its" after the verb points back
+        ("How many parameters does the largest one have?", True),
         ("How many layers does ResNet have?", False),
         ("What was the maximum depth of Aurora Lake?", False),
         ("What does RAG stand for in retrieval-augmented generation?", False),
