@@ -180,10 +180,11 @@ def _question(x: str) -> Callable[[], object]:
 
 def _answers(x: str, question: str) -> Callable[[], object]:
     """`answers` on a long sentence, for a question read from the short string."""
-    from citeqa.answer import asked as a
+    from citeqa.answer.asked import asked
+    from citeqa.answer.stated import answers
 
-    what = a.asked("What is the " + question[:60] + "?")
-    return lambda: a.answers(what, x, near=x[: len(x) // 4])
+    what = asked("What is the " + question[:60] + "?")
+    return lambda: answers(what, x, near=x[: len(x) // 4])
 
 
 def _html(x: str) -> Callable[[], object]:
