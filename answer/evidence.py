@@ -225,7 +225,7 @@ def select(
     among the sentences that have vectors in `sentences`.
 
     With `asked`, only sentences that answer it are evidence: they state the kind of answer asked
-    for about the asked thing (citeqa.answer.asked.answers), come from a passage about the names
+    for about the asked thing (citeqa.answer.stated.answers), come from a passage about the names
     it asks about (`names`, where the index mentions them), and were not the answer to the
     question a follow-up follows. A sentence repeated in two passages (chunks overlap) is kept
     once, from the higher-ranked one."""
