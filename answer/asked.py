@@ -46,11 +46,11 @@ _DATE = re.compile(
     r"|\b(?:what|which)\s+(?:year|date|month|day|century|decade)\b|\bwhat\s+time\s+of\s+(?:the\s+)?day\b",
     re.IGNORECASE,
 )
-_VERBS_ = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|must|might|may)"
+_VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|should|must|might|may)"
 # Quantities that citeqa.answer.evidence_text's question forms (calibrated for scoring) leave out:
 # a measure named a few words after "what" or "which" ("What dropout rate ...", "Which top-5 error ...").
 _MEASURE = re.compile(
-    r"\b(?:what|which)\s+(?:(?!" + _VERBS_ + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
+    r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
     r"|distance|weight|capacity|decay|momentum|duration|pass@\d+)s?\b",
     re.IGNORECASE,
@@ -58,7 +58,6 @@ _MEASURE = re.compile(
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
 # The asked thing of a quantity question: the words after "how many/much", or between "what/which"
 # and the type word ("What dropout rate ...": dropout), up to the verb.
-_VERBS = _VERBS_
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){0,6})", re.I)
 _WHAT_TYPE = re.compile(
     r"\b(?:what|which)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,6}?)"
@@ -118,10 +117,16 @@ class Asked:
         """The words that say what the question measures: its own, or the follow-up's own."""
         return self.measured or self.question
 
-    @property
+    # Read once per question, not once per candidate sentence (evidence selection asks for each).
+    @functools.cached_property
     def previous_quotes(self) -> frozenset[str]:
         """The sentences quoted in the previous answer (“...”), normalised."""
-        return frozenset(_norm(q) for q in _QUOTED.findall(self.previous_answer))
+        return frozenset(normalised(q) for q in _QUOTED.findall(self.previous_answer))
+
+    @functools.cached_property
+    def previous_text(self) -> str:
+        """The previous answer, normalised (`normalised`)."""
+        return normalised(self.previous_answer)
 
 
 
@@ -316,5 +321,6 @@ def asked(question: str, history: History = ()) -> Asked:
 _QUOTED = re.compile(r"“([^”]{1,2000})”")
 
 
-def _norm(text: str) -> str:
+def normalised(text: str) -> str:
+    """`text` with its white space folded and its case too, to compare quotes as shown."""
     return " ".join(text.split()).casefold()

@@ -90,7 +90,7 @@ def is_label(sentence: str) -> bool:
     plots it, and so shares the question's words without answering it."""
     if TABLE_ROW.fullmatch(sentence.strip()):
         return False  # a table's row with its headers states its values (citeqa.core.tables)
-    return is_heading(sentence) or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
+    return is_heading(sentence) or is_caption(sentence)
 
 
 def is_caption(sentence: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from citeqa.answer.asked import AnswerType, Asked
+from citeqa.answer.asked import AnswerType, Asked, normalised
 from citeqa.answer.evidence_text import states_number, stems
 from citeqa.answer.names import mentions
 
@@ -130,7 +130,7 @@ def beside_previous(what: Asked, near: str) -> bool:
     measured?": the sentence before "... maximum depth as 47 metres" says "The 2023 sonar survey
     mapped the whole basin")."""
     quotes = what.previous_quotes
-    near = " ".join(near.split()).casefold()
+    near = normalised(near)
     return bool(quotes) and any(q in near for q in quotes)
 
 
@@ -147,4 +147,4 @@ def repeats(what: Asked, sentence: str) -> bool:
         # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
         # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
         return False
-    return " ".join(sentence.split()).casefold() in " ".join(what.previous_answer.split()).casefold()
+    return normalised(sentence) in what.previous_text
