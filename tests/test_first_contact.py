@@ -151,6 +151,8 @@ def test_the_http_api_answers_409_when_nothing_is_indexed(engine) -> None:
         assert "No documents are indexed in" in body["message"] and "citeqa ingest PATH" in body["message"]
         found = http.post("/v1/search", json={"query": "warranty"})
         assert found.status_code == 409 and found.json()["error"]["code"] == "no_documents"
+        listed = http.get("/v1/documents")
+        assert listed.status_code == 409 and "citeqa ingest PATH" in listed.json()["error"]["message"]
         health = http.get("/healthz").json()
         assert health["status"] == "ok" and health["info"]["documents"] == 0
     assert not engine.settings.data_dir.exists()

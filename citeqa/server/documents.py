@@ -18,8 +18,15 @@ router = APIRouter()
 
 @router.get("/v1/documents")
 async def list_documents(request: Request) -> dict:
-    records = await run_in_threadpool(request.app.state.engine.documents)
+    """The documents; with nothing indexed, 409 no_documents as for a question or a search (issue
+    24: listing an empty index says where it looked and how to add documents)."""
+    records = await run_in_threadpool(_listed, request.app.state.engine)
     return {"object": "list", "data": [r.to_dict() for r in records]}
+
+
+def _listed(engine) -> list:
+    engine.require_documents()
+    return engine.documents()
 
 
 def _line(request: Request) -> WriteLine:
