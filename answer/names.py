@@ -101,8 +101,12 @@ class Names:
         subject only in passing elsewhere is not about it: a paper that cites BERT on page 3 does
         not give BERT's learning rate on page 4.
         The question's first subject name must be near; the others, like names of its context, in
-        the document ("How many Walloons and Huguenots emigrated to England and Ireland?")."""
+        the document ("How many Walloons and Huguenots emigrated to England and Ireland?").
+        A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
+        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
         first = next((n for n in asked if not n.context), None)
+        if first is not None and names_sibling(first, sentence):
+            return False
         return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
     def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
@@ -184,6 +188,24 @@ def mentions(name: Name, text: str) -> bool:
         return True
     joined = _fold(_plain("".join(name.parts)))
     return len(name.parts) > 1 and joined in words
+
+
+_NUMBERED = re.compile(r"v?\d+(?:\.\d+)?[a-z]?")
+
+
+def names_sibling(name: Name, sentence: str) -> bool:
+    """Whether `sentence` names another member of the name's numbered family and not the name:
+    its words with another number after them ("Stack v1" for "Stack v2", "ResNet-50" for
+    "ResNet-152"). Only for names that end in a number."""
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+        return False
+    stem, number = name.parts[:-1], name.parts[-1]
+    words = name_parts(sentence)
+    n = len(stem)
+    return any(
+        words[i : i + n] == stem and i + n < len(words) and _NUMBERED.fullmatch(words[i + n]) and words[i + n] != number
+        for i in range(len(words) - n)
+    )
 
 
 def found_in(name: Name, hits: Sequence[Hit]) -> dict[str, frozenset[tuple[int, int | None]]]:

@@ -255,3 +255,19 @@ def test_a_followup_with_its_own_question_is_measured_by_its_own_words() -> None
     assert not answers(q, "Good default settings are α = 0.002, β1 = 0.9 and β2 = 0.999.")
     assert answers(q, "Good default settings are α = 0.001, β1 = 0.9, β2 = 0.999 and ϵ = 10−8.")
     assert not answers(asked("What was the training cost of ResNet-152?"), "A building block for ResNet-50/101/152 helps training.")
+
+
+def test_a_sentence_about_a_sibling_of_the_subject_is_not_about_it() -> None:
+    from citeqa.answer.names import names_sibling
+
+    q = asked("How many programming languages does The Stack v2 cover?")
+    v1 = "The community previously released The Stack v1, a 6.4 TB dataset in 384 programming languages."
+    assert names_sibling(q.names[0], v1)
+    found = Names({("stack", "v2"): {"s.pdf": frozenset({(3, 2)})}})
+    passage = "The Stack v2 is new. " + v1
+    assert not found.about(q.names, _hit("s.pdf", 3, passage, 2), v1)
+    v2 = "The Stack v2 spans over 600 programming languages."
+    assert found.about(q.names, _hit("s.pdf", 3, passage + " " + v2, 2), v2)
+    assert not names_sibling(names("What top-5 error does ResNet-152 reach?")[0], "ResNet-152 beats ResNet-50 by 0.8.")
+    assert names_sibling(names("What top-5 error does ResNet-152 reach?")[0], "ResNet-50 reaches 5.25% top-5 error.")
+    assert not names_sibling(names("What is BERT?")[0], "BERT 2 is not a thing.")  # no number in the name
