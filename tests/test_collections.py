@@ -204,6 +204,33 @@ def test_http_api_serves_every_collection_as_a_model(tmp_path: Path, embedder):
             {"role": "user", "content": "When?"}]}, timeout=60).json()["error"]  # fmt: skip
         assert error["code"] == "model_not_found" and error["param"] == "model" and "client_a" in error["message"]
         assert error["type"] == "invalid_request_error" or error["type"] == "not_found_error"
+        # Search and the documents follow the collection the same way, as `model` or `collection`.
+        for field, name, folder in (("model", "client_a", a), ("collection", "client_b", b)):
+            hits = httpx.post(f"{server.v1}/search", json={"query": "Falcon contract", field: name}, timeout=60)
+            assert {h["source"] for h in hits.json()["hits"]} == {str(folder / "notes.md")}, hits.text
+            listed = httpx.get(f"{server.v1}/documents", params={field: name}, timeout=60)
+            assert [d["path"] for d in listed.json()["data"]] == [str(folder / "notes.md")], listed.text
+        up = httpx.post(f"{server.v1}/documents", params={"model": "client_a"}, timeout=120,
+                        files=[("file", ("memo.md", b"The Heron memo says the budget is 90 euros.\n"))])  # fmt: skip
+        assert up.status_code == 200 and up.json()["added"] == 1, up.text
+        listed = httpx.get(f"{server.v1}/documents", params={"model": "client_a"}, timeout=60).json()["data"]
+        assert len(listed) == 2
+        listed_b = httpx.get(f"{server.v1}/documents", params={"model": "client_b"}, timeout=60).json()["data"]
+        assert len(listed_b) == 1
+        memo = next(d["path"] for d in listed if d["path"].endswith("memo.md"))
+        gone = httpx.delete(f"{server.v1}/documents", params={"path": memo, "collection": "client_a"}, timeout=60)
+        assert gone.json() == {"removed": [memo]}, gone.text
+        for method, url, kw in (
+            ("POST", "search", {"json": {"query": "Falcon", "model": "client_c"}}),
+            ("GET", "documents", {"params": {"collection": "client_c"}}),
+            ("DELETE", "documents", {"params": {"path": memo, "model": "client_c"}}),
+        ):
+            r = httpx.request(method, f"{server.v1}/{url}", timeout=60, **kw)
+            assert r.status_code == 404, r.text
+            error = r.json()["error"]
+            assert error["code"] == "model_not_found" and "client_a" in error["message"], error
+        both = httpx.post(f"{server.v1}/search", json={"query": "Falcon", "model": "client_a", "collection": "client_b"})
+        assert both.status_code == 400 and both.json()["error"]["param"] == "collection"
     finally:
         server.stop()
 

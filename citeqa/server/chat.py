@@ -42,7 +42,7 @@ def served(engine: Citeqa) -> list[str]:
     return [default, *(n for n in engine.collection_names() if n != default)]
 
 
-def check_model(engine: Citeqa, name: str) -> Citeqa:
+def check_model(engine: Citeqa, name: str, param: str = "model") -> Citeqa:
     """The engine of the collection `name` names; OpenAI's 404 for a model that is none."""
     models = served(engine)
     if name not in models:
@@ -50,10 +50,23 @@ def check_model(engine: Citeqa, name: str) -> Citeqa:
             404,
             f"The model '{name}' does not exist: this server's models are its collections "
             f"({', '.join(models)}; GET /v1/models, or `citeqa collections create NAME`)",
-            param="model",
+            param=param,
             code="model_not_found",
         )
     return engine.collection(name)
+
+
+def collection_of(engine: Citeqa, model: str | None, collection: str | None) -> Citeqa:
+    """The engine of the collection a search or documents request names, as `model` (the chat
+    API's word for it) or `collection`; the server's own when it names none. An unknown one is
+    the same 404 model_not_found as a chat completion's."""
+    if model is not None and collection is not None and model != collection:
+        raise ApiError(
+            400, f"model '{model}' and collection '{collection}' differ: give one of them", param="collection"
+        )
+    if model is None and collection is None:
+        return engine
+    return check_model(engine, model or collection or "", "model" if model is not None else "collection")
 
 
 @router.get("/v1/models", response_model=ModelList)

@@ -59,6 +59,8 @@ class SearchRequest(RetrievalOptions):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(min_length=1, description="what to search for")
+    model: str | None = Field(None, description="the collection to search (GET /v1/models); default: the server's own")
+    collection: str | None = Field(None, description="the same as `model`")
 
 
 class AssistantMessage(BaseModel):
