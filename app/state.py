@@ -33,7 +33,13 @@ def _close(engine: Citeqa) -> None:
     show_spinner="Loading the embedding model and opening the index…", max_entries=1, on_release=_close
 )
 def _engine(key: str, _settings: Settings) -> Citeqa:
-    return Citeqa(_settings)
+    engine = Citeqa(_settings)
+    try:
+        engine.open_index()  # served from now on to citeqa commands on the same data dir
+    except BaseException:
+        engine.close()
+        raise
+    return engine
 
 
 def get_engine(settings: Settings) -> Citeqa:

@@ -1,5 +1,6 @@
 """The web app runs `citeqa watch` for a collection (citeqa.ingest.watch), in a thread of its own
-process: the app holds the data dir, so a separate `citeqa watch` could not sync while it runs.
+process, so that watching needs no second command (a separate `citeqa watch` works too: it uses
+the index the app serves, citeqa.retrieval.shared).
 
 Only folders the machine's owner chose are watched: those `citeqa watch DIR --collection NAME`
 remembered (`<collection>.watch.txt`). The page offers no folder path of its own: a visitor of a

@@ -280,6 +280,13 @@ class Citeqa:
     def documents(self) -> list[DocumentRecord]:
         return [] if self.index_missing() else self.store.documents()
 
+    def open_index(self) -> None:
+        """Open the index now, if there is one. A long-running edge (the web app, `citeqa mcp`) calls
+        it at start: holding the data dir, it then serves the index to the other citeqa processes
+        there at once (citeqa.retrieval.shared), instead of making them wait for its first request."""
+        if not self.index_missing():
+            self.store  # noqa: B018 - opening it starts serving
+
     def index_missing(self) -> bool:
         """True when the embedded index was never made: there is nothing to open, and opening it
         would create an empty data dir."""

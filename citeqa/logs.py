@@ -37,3 +37,6 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(noisy_level)
     # milvus-lite's in-process gRPC server logs probes it does not implement as errors.
     logging.getLogger("grpc._server").setLevel(logging.DEBUG if _verbosity >= 2 else logging.CRITICAL)
+    # pymilvus logs each failed call with a traceback; citeqa reports those it cannot recover from
+    # (StoreError), and carries on without a word when the process serving the index exits.
+    logging.getLogger("pymilvus.decorators").setLevel(logging.DEBUG if _verbosity >= 2 else logging.CRITICAL)

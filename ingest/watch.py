@@ -9,9 +9,10 @@ watched folders are synced exactly as `citeqa ingest FOLDERS --prune` syncs them
 are skipped by their hash, changed ones replaced, deleted or moved-away ones removed, with the
 same crash safety (a killed run is repaired by the next) and the same per-file failure reports.
 
-The data dir is held only while a sync runs (milvus-lite allows one process at a time), so
-`citeqa ask`, `search` and `docs` work between syncs; a sync waits while another command holds
-the data dir. The embedding model stays loaded between syncs.
+The watcher keeps its engine open: the embedding model stays loaded and the index open between
+syncs. Holding the data dir, it serves the index to `citeqa ask`, `search`, `docs` and the web app
+on the same data dir, which keep working during a sync; if one of them held it first, the watcher
+uses its index (citeqa.retrieval.shared).
 """
 
 from __future__ import annotations

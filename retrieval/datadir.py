@@ -1,8 +1,11 @@
 """An embedded data dir: milvus-lite's files, the one-process lock, and the synced record.
 
-milvus-lite allows one process per data directory, and a second one fails with a bare "Open local
-milvus failed"; the pid lock here lets citeqa name the holder instead. The lock is held by
-whoever opens the index (the engine, or `serve-db`, which serves it to other processes).
+milvus-lite allows one process per data directory (a second one fails with a bare "Open local
+milvus failed"). The pid lock here says which process holds the data dir: the first citeqa process
+to open it. It serves the index to the others on loopback (citeqa.retrieval.shared), and a process
+that finds the lock taken connects to it instead ("attached" without the lock). A holder that has
+not opened its index yet (it is loading a model, or about to exit) is waited for; `serve-db`, which
+serves without telling, is named.
 
 The synced record, `<collection>.synced.json`, is the state the last complete ingest left,
 readable without Milvus. Re-running an ingest over an unchanged folder is the nightly case, and
@@ -25,6 +28,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -34,20 +38,19 @@ from citeqa.core.errors import ConfigError, DataDirInUse, StoreError
 from citeqa.core.files import keep_private
 from citeqa.core.netaddr import is_loopback
 from citeqa.core.types import DocumentRecord
+from citeqa.retrieval import shared
 
 _FORMAT = 1
 LOCK_NAME = "citeqa.pid"
-SYNC_MARK = "sync"  # after the pid: the holder lets go as soon as its sync is done (citeqa watch)
-_WAIT_FOR_SYNC_S = 600.0
+SERVE_DB_MARK = "serve-db"  # after the pid: the holder serves at an address it does not write down
+# How long a process waits for a holder that serves nothing yet: a holder opens its index within
+# seconds of starting work (after loading the embedding model), or is done and lets go.
+_WAIT_FOR_HOLDER_S = 60.0
 
 log = logging.getLogger("citeqa")
 
 
 class EmbeddedDataDir:
-    # Set by `citeqa watch`, which holds the data dir only while it syncs: the lock says so, and
-    # other commands wait for the sync to end instead of failing (it retries by itself).
-    brief_holder = False
-
     def __init__(self, path: Path, collection: str) -> None:
         self.path = Path(path)
         self.collection = collection
@@ -55,6 +58,9 @@ class EmbeddedDataDir:
         self.synced_path = self.path / f"{collection}.synced.json"
         self._fh: IO[str] | None = None
         self._owner: EmbeddedDataDir | None = None
+        self._server: shared.IndexServer | None = None  # the holder's, once its index is opened
+        self._attached: shared.Address | None = None  # another holder's, this process its client
+        self._serve_lock = threading.Lock()
 
     def view(self, collection: str) -> EmbeddedDataDir:
         """The same data dir for another of its collections: its own synced record, this one's
@@ -72,51 +78,111 @@ class EmbeddedDataDir:
 
     @property
     def locked(self) -> bool:
-        return self._owner.locked if self._owner is not None else self._fh is not None
-
-    def acquire(self) -> None:
+        """Whether this process holds the data dir (or uses another holder's index: `attached`)."""
         if self._owner is not None:
-            self._owner.acquire()
+            return self._owner.locked
+        return self._fh is not None or self._attached is not None
+
+    @property
+    def holds(self) -> bool:
+        return self._owner.holds if self._owner is not None else self._fh is not None
+
+    def acquire(self, *, share: bool = True) -> None:
+        """Take the data dir, or (with `share`) attach to the process that holds it and serves its
+        index; a holder that serves nothing yet is waited for (DataDirInUse naming it after a
+        minute). Without `share` (serve-db, which serves the files itself) only the lock will do,
+        and the lock file says so."""
+        if self._owner is not None:
+            self._owner.acquire(share=share)
             return
-        if self._fh is not None:
+        if self.holds or (share and self.locked):
             return
         keep_private()  # the index, the record and milvus-lite's files: 0700 folders, 0600 files
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         fh = open(self.lock_path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         try:
-            self._lock(fh)
+            address = self._lock(fh, share)
         except BaseException:
             fh.close()
             raise
+        if address is not None:
+            fh.close()
+            self._attached = address
+            return
         fh.seek(0)
         fh.truncate()
-        fh.write(f"{os.getpid()} {SYNC_MARK}" if EmbeddedDataDir.brief_holder else str(os.getpid()))
+        fh.write(str(os.getpid()) if share else f"{os.getpid()} {SERVE_DB_MARK}")
         fh.flush()
         self._fh = fh
 
-    def _lock(self, fh: IO[str]) -> None:
-        """Take the lock, or raise DataDirInUse naming the holder; a holder that is only syncing
-        (citeqa watch) is waited for."""
+    def _lock(self, fh: IO[str], share: bool) -> shared.Address | None:
+        """Take the lock (None), or the address its holder serves the index at."""
         told = False
-        deadline = time.monotonic() + _WAIT_FOR_SYNC_S
+        deadline = time.monotonic() + _WAIT_FOR_HOLDER_S
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
+                return None
             except OSError:
                 fh.seek(0)
                 words = fh.read().split()
             pid = int(words[0]) if words and words[0].isdigit() else None
-            syncing = SYNC_MARK in words[1:] and not EmbeddedDataDir.brief_holder
-            if not syncing or time.monotonic() > deadline:
+            address = shared.read(self.path, pid) if share else None
+            if address is not None:
+                log.debug("using the index served by PID %s", pid)
+                return address
+            if not share or SERVE_DB_MARK in words[1:] or time.monotonic() > deadline:
                 raise DataDirInUse(self.path, pid) from None
             if not told:
-                log.warning("waiting for `citeqa watch` (PID %s) to finish syncing the data dir", pid)
+                log.warning("waiting for PID %s, which holds the data dir and serves it as soon as it opens it", pid)
                 told = True
             time.sleep(0.1)
 
+    def index_address(self) -> tuple[str, str]:
+        """The URI and token to reach the index at: this process's own server (started on first
+        use, its address written for the others), or the holder's it is attached to."""
+        if self._owner is not None:
+            return self._owner.index_address()
+        self.acquire()
+        if self._attached is not None:
+            return self._attached.uri, self._attached.token
+        with self._serve_lock:
+            if self._server is None:
+                self._server = shared.IndexServer(self.milvus_path)
+                shared.write(self.path, shared.Address(self._server.uri, self._server.token, os.getpid()))
+            return self._server.uri, self._server.token
+
+    def reattach(self, uri: str) -> bool:
+        """After a call to the index at `uri` failed: True (and attached anew, or now the holder)
+        if the process serving it there is gone; False if it still serves there (the failure was
+        the call's own)."""
+        if self._owner is not None:
+            return self._owner.reattach(uri)
+        if self._attached is None or self._attached.uri != uri:
+            return False
+        with self._serve_lock:
+            still = shared.read(self.path, self._attached.pid)
+            if still is not None and still.uri == uri:
+                return False
+            self._attached = None
+        self.acquire()
+        return True
+
     def release(self) -> None:
-        # A view leaves the lock to its owner, which the engine releases when it closes.
+        # A view leaves the lock to its owner, which the engine releases when it closes. The
+        # address goes first, then the server (its calls under way finish), then the lock: a
+        # client that fails meanwhile waits for the lock and takes over.
+        if self._owner is not None:
+            return
+        self._attached = None
+        with self._serve_lock:
+            if self._server is not None:
+                shared.forget(self.path, os.getpid())
+                self._server.stop()
+                self._server = None
+        self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._fh is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._fh, fcntl.LOCK_UN)
@@ -124,7 +190,7 @@ class EmbeddedDataDir:
             self._fh = None
 
     def __enter__(self) -> EmbeddedDataDir:
-        self.acquire()
+        self.acquire(share=False)  # serve-db: the lock itself, never another process's index
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -73,18 +74,20 @@ class Store:
         if self._owns_lock:
             datadir.acquire()  # type: ignore[union-attr]
         if client is not None:
-            self.client = client
+            self._conn: _Connection = client
             self._ensure_collections(check)
             return
         try:
-            try:
-                self.client = MilvusClient(uri=uri, token=token or "")
-            except Exception:
-                if datadir is not None:
-                    raise
-                # pymilvus shares one gRPC connection per server; after a couple of idle minutes the
-                # server closes it ("too_many_pings") and the next client's handshake fails once.
-                self.client = MilvusClient(uri=uri, token=token or "")
+            if datadir is not None:
+                # Embedded: the index is served by this process or by the one holding the data dir.
+                self._conn = _Connection(*_attach(datadir))
+            else:
+                try:
+                    self._conn = _Connection(MilvusClient(uri=uri, token=token or ""), uri)
+                except Exception:
+                    # pymilvus shares one gRPC connection per server; after a couple of idle minutes
+                    # the server closes it ("too_many_pings") and the next client's handshake fails once.
+                    self._conn = _Connection(MilvusClient(uri=uri, token=token or ""), uri)
         except Exception as exc:
             self._release()
             msg = str(exc)
@@ -114,13 +117,18 @@ class Store:
             check=check,
         )
 
+    @property
+    def client(self) -> Any:
+        """The MilvusClient of this store's connection (a new one after the serving process changed)."""
+        return self._conn.client
+
     def sibling(self, collection: str, *, check: bool = True) -> Store:
         """The store of another collection of this index, on this store's connection (created if
         missing). Close it before this one; closing it leaves the connection open."""
         datadir = self.datadir.view(collection) if self.datadir is not None else None
         return Store(
             self.uri, collection=collection, embed_name=self.embed_name, dim=self.dim,
-            datadir=datadir, check=check, client=self.client,
+            datadir=datadir, check=check, client=self._conn,
         )  # fmt: skip
 
     def collection_names(self) -> list[str]:
@@ -162,13 +170,8 @@ class Store:
             return
         with contextlib.suppress(Exception):
             self.client.close()
-        if self.datadir is not None:
-            # Embedded: pymilvus leaves milvus-lite's in-process server (and its lock on the data dir)
-            # running until exit, so another process could not open the index this one has closed.
-            with contextlib.suppress(Exception):
-                from milvus_lite.server_manager import server_manager_instance
-
-                server_manager_instance.release_server(self.uri)
+        # Embedded: the index's server is the data dir's (it serves other processes too), stopped
+        # when the data dir is released.
         self._release()
 
     def _release(self) -> None:
@@ -340,7 +343,40 @@ class Store:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise StoreError(f"Milvus {getattr(fn, '__name__', 'call')} failed on {self.uri}: {exc}") from exc
+            failed = exc
+            if self._reattached(fn):  # the process serving the index stopped: once more, on the next
+                try:
+                    return getattr(self.client, fn.__name__)(*args, **kwargs)
+                except Exception as again:
+                    failed = again
+            raise StoreError(f"Milvus {getattr(fn, '__name__', 'call')} failed on {self.uri}: {failed}") from failed
+
+    def _reattached(self, fn: Any) -> bool:
+        """After `fn` (a method of a MilvusClient) failed: True when this store now has a connection
+        to the index that `fn`'s had not, because the process serving the embedded index stopped
+        (this process then serves it, or the next holder does) or another thread got there first."""
+        conn = self.datadir and self._conn
+        if not conn:
+            return False
+        with conn.lock:
+            if getattr(fn, "__self__", None) is not conn.client:
+                return True
+            try:
+                if not self.datadir.reattach(conn.uri):  # type: ignore[union-attr]
+                    return False
+                old, (conn.client, conn.uri) = conn.client, _attach(self.datadir)  # type: ignore[arg-type]
+            except Exception:
+                log.warning("the citeqa process serving the index stopped, and it could not be opened again", exc_info=True)
+                return False
+        with contextlib.suppress(Exception):
+            old.close()
+        log.info("the citeqa process serving the index stopped; now using %s", conn.uri)
+        # A newly opened index has every collection released (unsearchable): load those this
+        # store and its siblings use, which were loaded by the one before.
+        with contextlib.suppress(Exception):
+            for name in conn.client.list_collections():
+                conn.client.load_collection(name)
+        return True
 
     # -- reads ----------------------------------------------------------------
 
@@ -405,3 +441,28 @@ class Store:
 
     def chunks_of(self, path: str) -> list[dict]:
         return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))
+
+
+class _Connection:
+    """A MilvusClient shared by a store and its siblings, replaced for all of them at once when
+    the process serving an embedded index changes; `uri` is where it connects."""
+
+    def __init__(self, client: Any, uri: str) -> None:
+        self.client = client
+        self.uri = uri
+        self.lock = threading.Lock()
+
+
+def _attach(datadir: EmbeddedDataDir) -> tuple[Any, str]:
+    """A MilvusClient for the data dir's index, served by this process or by the one holding the
+    data dir; one that stopped between being found and being reached is replaced by the next."""
+    from pymilvus import MilvusClient
+
+    for attempt in range(3):
+        uri, token = datadir.index_address()
+        try:
+            return MilvusClient(uri=uri, token=token), uri
+        except Exception:
+            if attempt == 2 or not datadir.reattach(uri):
+                raise
+    raise AssertionError("unreachable")

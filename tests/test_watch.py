@@ -1,6 +1,6 @@
 """`citeqa watch` as a real process on real file events: a dropped file is answerable within
-seconds, a deleted one is gone, a SIGKILL mid-sync loses nothing, and `citeqa search` works
-while it runs."""
+seconds, a deleted one is gone, a SIGKILL mid-sync loses nothing, and `citeqa search` and `docs`
+work while it runs, during a sync too (the watcher serves the index)."""
 
 from __future__ import annotations
 
@@ -78,19 +78,23 @@ def test_watch_adds_removes_and_shares_the_data_dir(tmp_path: Path, embedder, ho
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["hits"][0]["source"] == str(dropped)
 
-        # A command started while the watcher syncs waits for the sync, then answers.
-        for i in range(80):
-            (folder / f"batch{i:02}.md").write_text(f"Batch note {i} mentions the owl. " * 40 + "\n")
-        deadline = time.monotonic() + 60
-        while _holder(data) != proc.pid:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.02)
+        # A command started while the watcher syncs answers at once, from the index the watcher
+        # serves: the sync is still under way when it is done.
+        for i in range(150):
+            (folder / f"batch{i:03}.md").write_text(f"Batch note {i} mentions the owl. " * 40 + "\n")
+        _wait_sync_writing(data, log, proc)
+        syncs = log.read_text().count("synced w:")
         r = subprocess.run(citeqa_cmd("docs", "--collection", "w", "--json"), cwd=REPO, env=env(data),
                            capture_output=True, text=True, timeout=300)  # fmt: skip
         assert r.returncode == 0, r.stderr
-        assert "waiting for `citeqa watch`" in r.stderr
+        assert "waiting" not in r.stderr
+        assert log.read_text().count("synced w:") == syncs, "the sync was over before the command answered"
+        assert str(dropped) in {d["path"] for d in json.loads(r.stdout)}
+        _wait_log(log, "synced w:", proc, count=syncs + 1)
+        r = subprocess.run(citeqa_cmd("docs", "--collection", "w", "--json"), cwd=REPO, env=env(data),
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
         listed = {d["path"] for d in json.loads(r.stdout)}
-        assert str(folder / "batch79.md") in listed and len(listed) == 82
+        assert str(folder / "batch149.md") in listed and len(listed) == 152
 
         dropped.unlink()
         t0 = time.monotonic()
@@ -119,10 +123,7 @@ def test_sigkill_mid_sync_loses_nothing(tmp_path: Path, embedder):
         _wait_log(log, "synced w:", proc)
         for i in range(60):
             (folder / f"note{i:03}.md").write_text(f"Note {i} says the code word is word{i}. " * 40 + "\n")
-        deadline = time.monotonic() + 60
-        while not (data / "citeqa.pid").exists() or _holder(data) != proc.pid:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.02)
+        _wait_sync_writing(data, log, proc)
         time.sleep(1.0)  # well into the sync
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -144,14 +145,10 @@ def test_sigkill_mid_sync_loses_nothing(tmp_path: Path, embedder):
         assert hits[0].source == str(folder / "note037.md")
 
 
-def _holder(data: Path) -> int | None:
-    import fcntl
-
-    with open(data / "citeqa.pid") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            words = fh.read().split()  # "PID sync" while citeqa watch syncs
-            return int(words[0]) if words and words[0].isdigit() else None
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return None
+def _wait_sync_writing(data: Path, log: Path, proc: subprocess.Popen) -> None:
+    """Until the watcher's sync has begun to change the index: the synced record goes first
+    (citeqa.retrieval.datadir)."""
+    deadline = time.monotonic() + 60
+    while (data / "w.synced.json").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.02)

@@ -19,15 +19,13 @@ from citeqa.core.types import IngestReport
 def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
     """Keep the collection in sync with FOLDERS: files added, changed, moved or deleted there are
     ingested or removed within seconds, as `citeqa ingest FOLDERS --prune` would. The folders are
-    remembered: `citeqa watch` alone resumes them. Other citeqa commands work between syncs.
-    Ctrl-C stops."""
+    remembered: `citeqa watch` alone resumes them. Other citeqa commands and the web app keep
+    working on the same data dir, during syncs too. Ctrl-C stops."""
     from citeqa.cli.documents import _summary
     from citeqa.core.files import absolute_path, keep_private
     from citeqa.core.records import read_lines, write_lines
-    from citeqa.engine import Citeqa
     from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
     from citeqa.ingest.watch import watch as run_watch
-    from citeqa.retrieval.embedder import Embedder
 
     c = ctx()
     settings = c.settings
@@ -46,14 +44,13 @@ def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
             click.secho(f"not watching {p}: it is not a folder (any more)", fg="yellow", err=True)
     if not watched:
         raise click.UsageError("none of the remembered folders exists; name the folders to watch")
-    embedder = Embedder.from_settings(settings)  # loaded once; the index is opened per sync
-    from citeqa.retrieval.datadir import EmbeddedDataDir
-
-    EmbeddedDataDir.brief_holder = True  # other commands wait for a sync rather than fail
+    # One engine for the watcher's life: the model stays loaded and the index open. Holding the
+    # data dir, it serves the index to other citeqa commands (citeqa.retrieval.shared); if the web
+    # app or a server holds it, the watcher uses theirs.
+    qa = c.engine()
 
     def sync() -> IngestReport:
-        with Citeqa(settings, embedder=embedder) as qa:
-            return qa.ingest(watched, prune=True)
+        return qa.ingest(watched, prune=True)
 
     def told(report: IngestReport) -> None:
         if c.shows_progress:
