@@ -61,7 +61,7 @@ _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){0,6})", re.I)
 _WHAT_TYPE = re.compile(
     r"\b(?:what|which)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,6}?)"
-    r"\s*(?:" + _VERBS + r"|of|for|in|on|at|to|by|with|from)\b",
+    r"\s*(?:(?:" + _VERBS + r"|of|for|in|on|at|to|by|with|from)\b|\?|$)",  # "And what momentum?"
     re.I,
 )
 # "What value of beta2 ...": the asked thing is what the type word is of.
@@ -111,6 +111,7 @@ class Asked:
     # The question's own text for what it measures ("top-1 error"): a follow-up that asks its own
     # question is measured by its own words, not by those of the question before it.
     measured: str = ""
+    previous_focus: frozenset[str] = frozenset()  # what the question a follow-up follows asked the value of
 
     @property
     def measure(self) -> str:
@@ -311,7 +312,7 @@ def asked(question: str, history: History = ()) -> Asked:
         )
     return Asked(
         f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True,
-        previous_kind=before, measured=question,
+        previous_kind=before, measured=question, previous_focus=focus(previous),
     )  # fmt: skip
 
 
@@ -324,3 +325,13 @@ _QUOTED = re.compile(r"“([^”]{1,2000})”")
 def normalised(text: str) -> str:
     """`text` with its white space folded and its case too, to compare quotes as shown."""
     return " ".join(text.split()).casefold()
+
+
+def without_names(question: str, asked_names: tuple[Name, ...]) -> str:
+    """`question` with the names it asks about taken out ("What weight decay did the ImageNet
+    ResNets use?": "What weight decay did the use?"), to search by what it asks of them."""
+    out = question
+    for n in asked_names:
+        out = re.sub(re.escape(n.text) + r"(?:['’]s)?", " ", out, flags=re.IGNORECASE)
+    out = " ".join(out.split())
+    return out if _TOKEN.search(out) else ""

@@ -143,6 +143,11 @@ def repeats(what: Asked, sentence: str) -> bool:
         return False
     if what.swapped_in is not None and mentions(what.swapped_in, sentence):
         return False  # "... +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH" for "And on MATH?"
+    new = what.focus - what.previous_focus
+    if what.measured and new and new & _stems_of(sentence):
+        # "And what momentum?" after the weight decay: "We use a weight decay of 0.0001 and a
+        # momentum of 0.9" answers both.
+        return False
     if what.previous_kind is not None and what.previous_kind != what.kind and states(what.kind, sentence):
         # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
         # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.

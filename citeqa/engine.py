@@ -535,7 +535,7 @@ class Citeqa:
         `history` is the conversation so far; it only changes what is searched for when the
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
         from citeqa.answer.answerer import Clock
-        from citeqa.answer.asked import asked
+        from citeqa.answer.asked import asked, without_names
         from citeqa.answer.conversation import search_queries
         from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
 
@@ -550,7 +550,17 @@ class Citeqa:
                 # and near what was just quoted: "And epsilon?" after beta1 is answered by the
                 # passage that gave beta1, and "And when was that measured?" beside it
                 queries.append(" ".join(sorted(what.previous_quotes))[:2000])
+        standalone = queries[0] if len(queries) > 1 else None  # what a follow-up was searched as
         names = self.names(what)
+        within = names.documents(what.names)
+        if within:
+            # Within the documents that name the subject, its names are in nearly every passage
+            # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
+            # also searched for as "What weight decay did the use?" (the names still decide which
+            # sentences are about the subject, `Names.about`).
+            unnamed = without_names(what.question, what.names)
+            if unnamed and unnamed != what.question:
+                queries.append(unnamed)
         # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
         # and so abstention, is judged on the top k as before. A question about a named subject is
         # searched for in the documents that mention it ("What dropout rate did Fusion-in-Decoder
@@ -561,7 +571,7 @@ class Citeqa:
             mode=mode,
             sources=sources,
             relevance_k=k,
-            within=names.documents(what.names),
+            within=within,
         )
         if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
             names = names.with_passages(what.names, retrieved.hits)
@@ -582,7 +592,7 @@ class Citeqa:
             model=(lambda: self.generator) if self.generates(generate) else None,
             turns=self.turns,
             temperature=temperature,
-            standalone=queries[0] if len(queries) > 1 else None,
+            standalone=standalone,
             abstain="subject_not_in_documents" if missing else None,
             missing=missing.text if missing else None,
         )

@@ -165,7 +165,7 @@ class Retriever:
     ) -> Retrieved:
         """Several phrasings of one question (a follow-up joined with the question before it, and
         its own words): each list retrieved, fused by reciprocal rank, ties going to the earlier
-        query. Relevance (over the first `relevance_k` hits) and the vector are the first query's."""
+        query. Relevance (over its own first `relevance_k` hits) and the vector are the first query's."""
         got = self.retrieve_many(
             queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k, within=within
         )
@@ -180,9 +180,9 @@ class Retriever:
         k = top_k or self.top_k
         hits = tuple(sorted(by_id.values(), key=lambda h: -score[h.chunk_id])[:k])
         first = got[0]
-        assert first.vector is not None
-        relevance = self._relevance(first.vector[None, :], [hits[: min(relevance_k or k, k)]])[0]
-        return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
+        # Relevance is the first query's over its own best passages: the other phrasings change
+        # which passages are searched for evidence, not whether the documents hold an answer.
+        return Retrieved(query=first.query, hits=hits, relevance=first.relevance, mode=first.mode, vector=first.vector)
 
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
         """For each word, the passages whose text has it (citeqa.retrieval.search.Searcher.mentions)."""
