@@ -386,7 +386,11 @@ class Citeqa:
         """The collections of this data dir (or Milvus server), sorted; none before the first ingest."""
         if self.index_missing():
             return []
-        return (self._root or self).store.collection_names()
+        from citeqa.retrieval.renaming import finish_pending
+
+        store = (self._root or self).store
+        finish_pending(store, self.settings.data_dir)  # one killed while this engine was open
+        return store.collection_names()
 
     def require_collection(self, name: str) -> Citeqa:
         """`collection(name)` for a collection that exists, else UnknownCollection listing them."""
@@ -429,8 +433,8 @@ class Citeqa:
 
     def rename_collection(self, old: str, new: str) -> None:
         """Rename collection `old` to `new`: its Milvus collections, its records and its uploads
-        folder (the uploaded documents' paths with it). Not while another view of it is open
-        elsewhere in this process (the web app's engine: rename from the CLI, or restart it)."""
+        folder (the uploaded documents' paths with it), crash-safely. Not while another view of it
+        is open elsewhere in this process (the web app's engine: rename from the CLI, or restart it)."""
         check_name(new)
         root = self._root or self
         names = self.collection_names()
@@ -440,27 +444,12 @@ class Citeqa:
             raise Refused(f"a collection named {clash[0]!r} exists already; choose another name")
         if old == new:
             return
-        data = self.settings.data_dir
-        with root._writes:
-            view = self.collection(old)
-            view.store.rename(new)
-            root._forget(old)
-            from citeqa.core.collections import uploads_dir
+        from citeqa.retrieval import renaming
 
-            src, dst = uploads_dir(data, old), uploads_dir(data, new)
-            moved = root.collection(new)
-            if src.exists():
-                dst.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                if dst.exists():
-                    dst.rmdir()  # empty, or the rename fails with the reason: nothing is lost
-                src.rename(dst)
-                moved.store.move_sources(str(src), str(dst))
-            for suffix in RECORD_SUFFIXES:
-                record = data / f"{old}{suffix}"
-                if suffix == ".synced.json":
-                    record.unlink(missing_ok=True)  # its paths may be the old uploads': rebuilt by the next ingest
-                elif record.exists():
-                    record.replace(data / f"{new}{suffix}")
+        with root._writes:
+            # Journaled: a crash at any point leaves OLD or NEW whole (citeqa.retrieval.renaming).
+            renaming.rename(self.collection(old).store, self.settings.data_dir, old, new)
+            root._forget(old)
 
     def delete_collection(self, name: str) -> None:
         """Delete collection `name`: its passages, its manifest, its records and its uploads

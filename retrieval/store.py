@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,7 @@ class Store:
         datadir: EmbeddedDataDir | None = None,
         check: bool = True,
         client: Any = None,
+        renames: Path | None = None,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -95,6 +97,12 @@ class Store:
                 raise DataDirInUse(datadir.path, None) from exc
             raise StoreError(f"cannot connect to Milvus at {uri}: {msg.splitlines()[0] if msg else exc!r}") from exc
         try:
+            if renames is not None:
+                # A rename a killed process left is finished before any collection is opened (or
+                # made: NEW must not be created empty beside OLD).
+                from citeqa.retrieval.renaming import finish_pending
+
+                finish_pending(self, renames)
             self._ensure_collections(check)
         except Exception:
             self.close()
@@ -115,6 +123,7 @@ class Store:
             token=token,
             datadir=datadir if settings.embedded else None,
             check=check,
+            renames=settings.data_dir,
         )
 
     @property
@@ -136,18 +145,12 @@ class Store:
         names = set(self.call(self.client.list_collections))
         return sorted(n for n in names if f"{n}_manifest" in names)
 
-    def rename(self, new: str) -> None:
-        """Rename both Milvus collections to `new`'s (this store is unusable after)."""
-        self._unsync()
-        self.call(self.client.rename_collection, self.collection, new)
-        self.call(self.client.rename_collection, self.manifest, f"{new}_manifest")
-
     def move_sources(self, old_prefix: str, new_prefix: str) -> int:
         """Rename the documents whose paths start with `old_prefix` (a collection's uploads folder,
         moved when the collection is renamed) to start with `new_prefix`; returns how many. Per
         document: the chunks are rewritten under the new path, then the manifest row is added under
-        it and the old one removed (a crash between the two leaves both rows, and the next
-        ingest of the uploads folder settles it)."""
+        it and the old one removed. Run again after a crash, it moves what is left
+        (citeqa.retrieval.renaming)."""
         fields = ["id", "text", "source", "page", "location", "chunk_index", "char_start", "char_end", "doc_hash", "vector"]
         rows = list(self._iter_manifest(f"path like {quote(like_prefix(old_prefix))}"))
         for row in rows:
