@@ -198,39 +198,52 @@ class EmbeddedDataDir:
 
     # -- serving it ------------------------------------------------------------
 
-    def serve(self, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
+    def serve(
+        self,
+        host: str,
+        port: int,
+        on_ready: Callable[[], None] | None = None,
+        *,
+        token: str | None = None,
+        uds: str | None = None,
+    ) -> None:
         """Serve this data dir's index as a Milvus gRPC server until Ctrl-C or SIGTERM, holding the
         lock all the while: a citeqa without CITEQA_MILVUS_URI is then told who holds the index.
 
-        On loopback only: milvus-lite has no authentication, so anyone who reached it could read and
-        change the index."""
+        On loopback only, or on the Unix socket `uds` (mode 0600): the served index is not
+        encrypted. With `token` (CITEQA_MILVUS_TOKEN) every call must carry it
+        (citeqa.retrieval.served); without one, any user of this machine can reach a loopback port."""
         import signal
         import socket
 
-        from milvus_lite.cmdline import main as milvus_lite
+        from citeqa.retrieval import served
 
-        if not is_loopback(host):
-            raise ConfigError(
-                f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index has no "
-                "authentication. To share an index between machines, run a Milvus server with authentication "
-                "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
-            )
+        if uds:
+            from citeqa.core.netaddr import free_socket_path
 
-        with socket.socket() as probe:  # grpc's own bind error is a bare "Failed to bind"
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError as exc:
-                raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+            free_socket_path(uds)
+            address = f"unix:{Path(uds).absolute()}"
+        else:
+            if not is_loopback(host):
+                raise ConfigError(
+                    f"serve-db listens on loopback only (--host 127.0.0.1), not {host}: the served index is "
+                    "not encrypted. To share an index between machines, run a Milvus server with authentication "
+                    "enabled (see README, 'Milvus server or Zilliz Cloud') and set CITEQA_MILVUS_URI and CITEQA_MILVUS_TOKEN"
+                )
+            with socket.socket() as probe:  # grpc's own bind error is a bare "Failed to bind"
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError as exc:
+                    raise StoreError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from None
+            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
         def stop(*_: object) -> None:
-            raise KeyboardInterrupt  # milvus-lite drains requests and closes the index on it
+            raise KeyboardInterrupt  # the server drains requests and closes the index on it
 
         with self:
             signal.signal(signal.SIGTERM, stop)
-            if on_ready is not None:
-                on_ready()
-            milvus_lite(["server", "--data-dir", str(self.milvus_path), "--host", host, "--port", str(port)])
+            served.run(str(self.milvus_path), address=address, token=token, on_ready=on_ready)
 
     # -- the synced record ----------------------------------------------------
 

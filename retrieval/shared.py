@@ -21,13 +21,17 @@ import base64
 import contextlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 NAME = "citeqa.serving.json"
 
@@ -129,7 +133,7 @@ class IndexServer:
         try:
             self._server = grpc.server(
                 futures.ThreadPoolExecutor(max_workers=10, thread_name_prefix="citeqa-index"),
-                interceptors=[_guard(self.token)],
+                interceptors=[guard(self.token)],
                 options=[
                     ("grpc.max_receive_message_length", _MAX_MESSAGE),
                     ("grpc.max_send_message_length", _MAX_MESSAGE),
@@ -151,23 +155,29 @@ class IndexServer:
             self._db.close()
 
 
-def _guard(token: str) -> Any:
-    """A gRPC server interceptor: the token first (pymilvus sends it base64'd as `authorization`),
-    then one changing call at a time. (Made here: grpc is imported only by the process that serves.)"""
+def guard(token: str | None, refusal: str = "wrong or missing token for this citeqa index") -> Any:
+    """A gRPC server interceptor: the token first (pymilvus sends it base64'd as `authorization`;
+    None: no token, as `citeqa serve-db` without CITEQA_MILVUS_TOKEN), then one changing call at a
+    time. A refused call is answered UNAUTHENTICATED with `refusal`, and logged with the client's
+    address. (Made here: grpc is imported only by the process that serves.)"""
     import grpc
 
-    want = base64.b64encode(token.encode())
+    want = base64.b64encode(token.encode()) if token is not None else None
     writes = threading.Lock()
+    refused = _Refusals()
 
     def deny(request: Any, context: Any) -> None:
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, "wrong or missing token for this citeqa index")
+        refused.note(context.peer())
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, refusal)
 
     denied = grpc.unary_unary_rpc_method_handler(deny)
 
     class Guard(grpc.ServerInterceptor):
         def intercept_service(self, continuation: Any, details: Any) -> Any:
             got = dict(details.invocation_metadata or ()).get("authorization", "")
-            if not hmac.compare_digest(got.encode("latin-1") if isinstance(got, str) else got, want):
+            if want is not None and not hmac.compare_digest(
+                got.encode("latin-1") if isinstance(got, str) else got, want
+            ):
                 return denied
             handler = continuation(details)
             if handler is None or handler.unary_unary is None or details.method.rsplit("/", 1)[-1] in _READS:
@@ -185,3 +195,22 @@ def _guard(token: str) -> Any:
             )
 
     return Guard()
+
+
+class _Refusals:
+    """Refused calls, logged with the client's address at most once a second: a flood of guesses
+    must not flood the log too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._logged = 0.0
+
+    def note(self, peer: str) -> None:
+        with self._lock:
+            self._count += 1
+            now = time.monotonic()
+            if now - self._logged < 1.0:
+                return
+            count, self._count, self._logged = self._count, 0, now
+        log.warning("refused %d call(s) to the index without its token (last from %s)", count, peer)

@@ -95,6 +95,8 @@ class Store:
             msg = str(exc)
             if "Open local milvus failed" in msg and datadir is not None:
                 raise DataDirInUse(datadir.path, None) from exc
+            if refused := _refused_credentials(exc):
+                raise StoreError(f"Milvus at {uri} refused the connection: {refused}") from exc
             raise StoreError(f"cannot connect to Milvus at {uri}: {msg.splitlines()[0] if msg else exc!r}") from exc
         try:
             if renames is not None:
@@ -469,3 +471,19 @@ def _attach(datadir: EmbeddedDataDir) -> tuple[Any, str]:
             if attempt == 2 or not datadir.reattach(uri):
                 raise
     raise AssertionError("unreachable")
+
+
+def _refused_credentials(exc: BaseException) -> str | None:
+    """What the server said when it refused the token, or None if it did not. pymilvus reports a
+    refused token as "illegal connection params or server unavailable"; the server's own words
+    are on the gRPC error it chained."""
+    seen: BaseException | None = exc
+    visited: set[int] = set()  # grpc's errors can be their own context: the chain may loop
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
+        code, details = getattr(seen, "code", None), getattr(seen, "details", None)
+        if callable(code) and callable(details) and getattr(code(), "name", "") == "UNAUTHENTICATED":
+            said = str(details() or "credentials refused")
+            return said if "CITEQA_MILVUS_TOKEN" in said else f"{said}; check CITEQA_MILVUS_TOKEN"
+        seen = seen.__cause__ or seen.__context__
+    return None

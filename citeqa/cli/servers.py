@@ -16,23 +16,34 @@ from citeqa.core.errors import ConfigError
 @cli.command("serve-db")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=19530, show_default=True)
+@click.option("--uds", metavar="PATH",
+              help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port; "
+                   "clients set CITEQA_MILVUS_URI=unix:PATH.")  # fmt: skip
 @edge
-def serve_db(host: str, port: int) -> None:
+def serve_db(host: str, port: int, uds: str | None) -> None:
     """Serve the data dir's index, so that ingest and the app can run at the same time.
 
     The embedded index allows one process at a time; served, any number of citeqa commands
     and the web app share it. In each of them: export CITEQA_MILVUS_URI=http://HOST:PORT
+    With CITEQA_MILVUS_TOKEN set, every client must send it (set the same value there).
     """
-    from citeqa.engine import serve_db as serve
+    from citeqa.retrieval.datadir import EmbeddedDataDir
 
     settings = ctx().settings
-    uri = f"http://{host}:{port}"
+    if not settings.embedded:
+        raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
+    token = (settings.milvus_token.get_secret_value() if settings.milvus_token else None) or None
+    uri = f"unix:{Path(uds).absolute()}" if uds else f"http://{host}:{port}"
 
     def ready() -> None:
         if ctx().shows_progress:
-            click.echo(f"serving {settings.milvus_path} at {uri}; elsewhere: export CITEQA_MILVUS_URI={uri} (Ctrl-C stops)", err=True)
+            auth = "token required: CITEQA_MILVUS_TOKEN" if token else "no token: any local user can connect"
+            if uds:
+                auth = f"{auth}; socket mode 0600"
+            click.echo(f"serve-db listening on {uri} ({auth}), serving {settings.milvus_path}; "
+                       f"elsewhere: export CITEQA_MILVUS_URI={uri} (Ctrl-C stops)", err=True)  # fmt: skip
 
-    serve(settings, host, port, ready)
+    EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, ready, token=token, uds=uds)
 
 
 @cli.command("app")

@@ -53,3 +53,26 @@ def is_loopback_name(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def free_socket_path(path: str) -> None:
+    """Make `path` ready for a Unix socket to be bound there: a stale socket file (no server
+    behind it, left by one that did not stop cleanly) is removed; a live one, or any other file,
+    is a ConfigError naming --uds."""
+    from pathlib import Path
+
+    from citeqa.core.errors import ConfigError
+
+    target = Path(path)
+    if target.is_socket():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(target))
+        except OSError:
+            target.unlink()
+        else:
+            raise ConfigError(f"{path} is in use by another server; stop it or choose another --uds path")
+        finally:
+            probe.close()
+    elif target.exists():
+        raise ConfigError(f"{path} exists and is not a socket; choose another --uds path")

@@ -28,7 +28,11 @@ class Settings(BaseSettings):
     milvus_uri: str | None = Field(
         None, description="Milvus server or Zilliz Cloud URI; empty means embedded milvus-lite in the data dir"
     )
-    milvus_token: SecretStr | None = None
+    milvus_token: SecretStr | None = Field(
+        None,
+        description="token sent to CITEQA_MILVUS_URI (Milvus: user:password); `citeqa serve-db` requires "
+        "it of every client when set",
+    )
     collection: str = Field("docs", description="the collection commands use when not told (see `citeqa collections`)")
 
     embed_model: str | None = Field(None, description="sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citeqa.core.errors import ConfigError
-from citeqa.core.netaddr import is_loopback
+from citeqa.core.netaddr import free_socket_path, is_loopback
 from citeqa.core.settings import Settings
 from citeqa.engine import Citeqa
 
@@ -47,18 +47,7 @@ def bind_unix(path: str) -> socket.socket:
     with other users, loopback is open to all of them, a socket file is not. A stale socket file
     (no server behind it) is replaced; a live one is a ConfigError."""
     target = Path(path)
-    if target.is_socket():
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(target))
-        except OSError:
-            target.unlink()  # left by a server that did not stop cleanly
-        else:
-            raise ConfigError(f"{path} is in use by another server; stop it or choose another --uds path")
-        finally:
-            probe.close()
-    elif target.exists():
-        raise ConfigError(f"{path} exists and is not a socket; choose another --uds path")
+    free_socket_path(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     previous = os.umask(0o177)  # created 0600: no moment where another user could connect
     try:
