@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 _WINDOW = 200  # files looked up in the manifest at once
 # Chunks written between milvus-lite flushes. Its in-memory table costs far more per row than its
 # segment files (see Store.flush); each flush writes a segment and indexes it in the background.
-# Peak RSS of 20,000 one-chunk files: 461 MB at 1,000, 492 at 2,000, 554 at 4,000 and
-# 809 flushing only at the end; 500 gave no less than 1,000 (allocators set as in citeqa/core/memory.py).
+# Chosen by peak RSS at 20,000 files (bench/README.md, scale.py).
 FLUSH_CHUNKS = 1_000
 
 Todo = tuple[str, str]  # (path, content hash) of a new or changed file

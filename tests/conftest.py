@@ -21,12 +21,14 @@ for _k in [k for k in os.environ if k.startswith("CITEQA_")]:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# Nor touch the user's own data and cache dirs (the per-user defaults, citeqa.core.places): what
-# a test does not point elsewhere lands in a temporary data dir, and every child process started
-# with this environment does the same. The cache (the exported int8 embedding model, written
-# atomically) is shared by sessions so that it is exported once per machine, not once per run.
-os.environ["CITEQA_DATA_DIR"] = tempfile.mkdtemp(prefix="citeqa-tests-data-")
-os.environ["CITEQA_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"citeqa-tests-cache-{os.getuid()}")
+# Nor touch the user's own data and cache dirs (the per-user defaults, citeqa.core.places), nor
+# another session's: what a test does not point elsewhere lands in this session's temporary data
+# dir, and every child process started with this environment does the same. The cache (the
+# exported int8 embedding model) is this session's too: exported once per run (about 20 s), and
+# never half-written by another run (a second suite, or a citeqa app on the same machine).
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="citeqa-tests-"))
+os.environ["CITEQA_DATA_DIR"] = str(SESSION_DIR / "data")
+os.environ["CITEQA_CACHE_DIR"] = str(SESSION_DIR / "cache")
 
 
 def make_settings(data_dir: Path, **kw) -> Settings:
@@ -73,6 +75,24 @@ def wait_for_port(port: int, proc, timeout: float = 120) -> None:
             pytest.fail(f"the server exited: {proc.stdout.read() if proc.stdout else ''}")
         time.sleep(0.2)
     pytest.fail(f"nothing listened on port {port} within {timeout} s")
+
+
+@pytest.fixture(autouse=True)
+def own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a home of its own: HOME and the XDG folders under the session's temporary
+    folder, so that a per-user default (platformdirs' data, cache and config dirs, ~) never reaches
+    the user's real ones, nor another test's, in this process or in any child it starts. Outside
+    tmp_path, so that a test listing its tmp_path sees only what it wrote."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    return home
 
 
 @pytest.fixture
@@ -191,3 +211,9 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         pytest.skip(why)
     with llama_cpp_server(tmp_path_factory.mktemp("llm-server")) as server:
         yield server
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import shutil
+
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)

@@ -19,7 +19,7 @@ PRODUCT = ["citeqa", "app", "ingest", "retrieval", "answer"]
 _ARGS = r"citeqa ((?:-{1,2}[\w-]+(?:[ =]\S+)? )*)([a-z][\w-]*)(?: ([a-z][\w-]*))?"
 COMMAND = re.compile(r"(?:`|\b(?:run|with:?|use|see|try)\s+)" + _ARGS)
 SHELL_LINE = re.compile(r"^[ \t]*(?:\.venv/bin/)?" + _ARGS, re.MULTILINE)
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)  # ```bash no-test: why
 SETTING = re.compile(r"\bCITEQA_[A-Z][A-Z0-9_]*[A-Z0-9]\b")
 
 
