@@ -37,11 +37,12 @@ _NOT_NAMES = frozenset(
     """what which who whom whose when where why how is are was were do does did can could should would will shall may might has have had the
     a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according""".split()  # noqa: SIM905
 )
-# "When was/did ...", "In what year ...": a date. Not "When extensive time is required ..., what
+# "When was/did ...", "In what year ...": a date. Not "When is it divided by 10?" (a condition:
+# "when the error plateaus"), nor "When extensive time is required ..., what
 # ...?" (a clause), "When do treaties apply?" (a condition), nor "What time of day ..." (an hour or
 # a part of the day).
 _DATE = re.compile(
-    r"^\s*(?:(?:and|but|so|then|since|from|until|till)\s+)?when(?:\s+(?:did|was|were|is|will|had|has|exactly)\b"
+    r"^\s*(?:(?:and|but|so|then|since|from|until|till)\s+)?when(?:\s+(?:did|was|were|will|had|has|exactly)\b"
     r"|\s*\?|$)"
     r"|\b(?:what|which)\s+(?:year|date|month|day|century|decade)\b|\bwhat\s+time\s+of\s+(?:the\s+)?day\b",
     re.IGNORECASE,
@@ -52,7 +53,7 @@ _VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shou
 _MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
-    r"|distance|weight|capacity|decay|momentum|duration|pass@\d+)s?\b",
+    r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|pass@\d+)s?\b",
     re.IGNORECASE,
 )
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
@@ -148,11 +149,12 @@ def names(question: str) -> tuple[Name, ...]:
     out: list[Name] = []
     run: list[str] = []
     context = False  # the run follows a preposition of context ("on ImageNet")
+    preposition = ""
 
     def close() -> None:
         if run:
             text = " ".join(run)
-            out.append(Name(text, name_parts(text), context))
+            out.append(Name(text, name_parts(text), context, preposition if context else ""))
             run.clear()
 
     for i, tok in enumerate(tokens):
@@ -173,6 +175,7 @@ def names(question: str) -> tuple[Name, ...]:
                 # "with SGD and Adagrad": a name joined to a context name is context too; a
                 # nationality before a noun ("what Irish town", "South African industry") too
                 nationality = _DEMONYM.search(tok) is not None and i + 1 < len(tokens) and tokens[i + 1].islower()
+                preposition = before if before in _CONTEXT else (out[-1].preposition if out and before in ("and", "or") else "")
                 context = (
                     before in _CONTEXT
                     or (before in ("and", "or") and bool(out) and out[-1].context)
@@ -193,7 +196,7 @@ def names(question: str) -> tuple[Name, ...]:
             unique.append(n)
     if unique and all(n.context for n in unique):
         # no other name: the one after "on" is the subject ("the warranty on the Osprey O3")
-        unique[0] = Name(unique[0].text, unique[0].parts, False)
+        unique[0] = Name(unique[0].text, unique[0].parts, False, unique[0].preposition)
     return tuple(unique)
 
 

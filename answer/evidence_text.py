@@ -70,7 +70,12 @@ _DIGIT = re.compile(r"\d")
 # A figure or table caption ("Figure 3: Performance of ...", "Table 2. Error rates ...", or after
 # axis labels that PDF extraction ran into it: "Steps to match Inception Figure 2: Single crop ..."),
 # and a run of four or more bare numbers (axis ticks, a table row run into the text).
-_CAPTION = re.compile(r"^\s*(?:Figure|Fig\.|Table|Tab\.)\s*\d+[.:]|\b(?:Figure|Fig\.|Table|Tab\.)\s*\d+:", re.IGNORECASE)
+# A figure's caption also says where in it to look: "Training error (left) and test error (right)".
+_CAPTION = re.compile(
+    r"^\s*(?:Figure|Fig\.|Table|Tab\.)\s*\d+[.:]|\b(?:Figure|Fig\.|Table|Tab\.)\s*\d+:"
+    r"|\((?:left|right|top|bottom|middle)\)",
+    re.IGNORECASE,
+)
 _NUMBER_RUN = re.compile(r"(?:[-+]?\d+(?:\.\d+)?%?\s+){4}")
 
 

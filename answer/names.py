@@ -35,6 +35,7 @@ class Name:
     text: str
     parts: tuple[str, ...]
     context: bool = False
+    preposition: str = ""  # the word a context name follows in the question ("on")
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -106,6 +107,8 @@ class Names:
         v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
         first = next((n for n in asked if not n.context), None)
         if first is not None and names_sibling(first, sentence):
+            return False
+        if any(names_rival(n, sentence) for n in asked):
             return False
         return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
@@ -191,6 +194,21 @@ def mentions(name: Name, text: str) -> bool:
 
 
 _NUMBERED = re.compile(r"v?\d+(?:\.\d+)?[a-z]?")
+
+
+# A name written as a dataset, benchmark or method is ("ImageNet", "CIFAR-10", "GSM8k", "MATH",
+# "SGD"): a capital and then another capital or a digit.
+_MARKED = r"[A-Z][\w-]{0,30}?[A-Z0-9][\w-]{0,30}"
+
+
+def names_rival(name: Name, sentence: str) -> bool:
+    """Whether `sentence`, not naming the question's context name, names another in its place,
+    after the same preposition: "... the deepest network ever presented on ImageNet" is not about
+    the networks "on CIFAR-10", nor "... on GSM8k" about the score "on MATH"."""
+    if not name.preposition or mentions(name, sentence):
+        return False
+    after = re.compile(rf"\b{re.escape(name.preposition)}\s+(?:the\s+)?({_MARKED})\b")
+    return any(not mentions(name, m.group(1)) for m in after.finditer(sentence))
 
 
 def names_sibling(name: Name, sentence: str) -> bool:

@@ -27,12 +27,15 @@ _POINTER = re.compile(
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
     # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3"
-    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b",
+    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
+    # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
+    r"|(?-i:\b(?:[A-Z][a-z]{0,20}[A-Z]\w{0,20}|[A-Z]{2,20})\s(?:19|20)\d\d(?:/\d{2,4}){0,3}\b)",
     re.IGNORECASE,
 )
 # A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
 _YEAR = re.compile(
-    r"(?<![\d.,])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)"
+    # not a count of things ("1000 classes", "500 images", "a 152-layer net")
+    r"(?<![\d.,])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)(?![-‐][a-z])(?!\d|\s(?!(?:this|thus|his|was|has|its|less|unless|across)\b)[a-z]{2,20}s\b)"
     r"|\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
     r"|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth)\s+centur(?:y|ies)\b"
     r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|morning|evening|night|noon"
@@ -90,7 +93,7 @@ def answers(what: Asked, sentence: str, near: str = "") -> bool:
     exact = _compounds(what.measure)
     if exact and not exact & _compounds(sentence):
         return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
-    return not what.focus or bool(what.focus & words)
+    return (not what.focus or bool(what.focus & words)) and counts(what, sentence)
 
 
 _COMPOUND = re.compile(r"(?<![\w@.-])[a-z]{1,12}(?:-\d{1,4}|@\.?\d{1,3})(?![\w@-])")
@@ -153,3 +156,30 @@ def repeats(what: Asked, sentence: str) -> bool:
         # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
         return False
     return normalised(sentence) in what.previous_text
+
+
+_HOW_MANY_ASKED = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*")
+_COUNT_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands
+    million millions billion billions trillion trillions dozen dozens single several""".split()  # noqa: SIM905
+)
+_COUNTED_WITHIN = 4  # words between a number and what it counts: "64 Tesla V100 32Gb GPUs" is 4
+
+
+def counts(what: Asked, sentence: str) -> bool:
+    """Whether `sentence` gives a number of what a "how many" question counts: a number a few
+    words before one of its words ("4.3 trillion tokens", "a 1202-layer network", "two GPUs") or
+    right after it ("parameters: 25M"). "C is better than B, due to the extra parameters introduced
+    by many (thirteen) projection shortcuts" counts shortcuts, not parameters. Any other question
+    (and one that names no counted thing): True."""
+    if not what.focus or not _HOW_MANY_ASKED.search(what.measure):
+        return True
+    words = _WORD.findall(_POINTER.sub(" ", sentence.translate(_GREEK)))
+    counted = [bool(_stems_of(w) & what.focus) for w in words]
+    return any(
+        (any(c.isdigit() for c in w) or w.casefold() in _COUNT_WORDS)
+        and (any(counted[i + 1 : i + 1 + _COUNTED_WITHIN]) or any(counted[max(0, i - 3) : i]))
+        for i, w in enumerate(words)
+    )

@@ -271,3 +271,37 @@ def test_a_sentence_about_a_sibling_of_the_subject_is_not_about_it() -> None:
     assert not names_sibling(names("What top-5 error does ResNet-152 reach?")[0], "ResNet-152 beats ResNet-50 by 0.8.")
     assert names_sibling(names("What top-5 error does ResNet-152 reach?")[0], "ResNet-50 reaches 5.25% top-5 error.")
     assert not names_sibling(names("What is BERT?")[0], "BERT 2 is not a thing.")  # no number in the name
+
+
+def test_how_many_wants_a_number_of_the_counted_thing() -> None:
+    q = asked("How many parameters does ResNet-152 have?")
+    assert not answers(q, "C is better than B, due to the extra parameters introduced by many (thirteen) projection shortcuts.")
+    assert answers(q, "We consider two model sizes, containing respectively 220M and 770M parameters.")
+    assert answers(asked("How many layers does the deepest network have?"), "We set n = 200 that leads to a 1202-layer network.")
+    assert answers(asked("How many parameters does the 56-layer ResNet have?"), "ResNet 56: # layers 56 · # params 0.85M")
+
+
+def test_a_year_in_a_name_or_a_count_is_not_a_date() -> None:
+    q = asked("In what year was the ImageNet dataset first released?")
+    assert not answers(q, "We evaluate our method on the ImageNet 2012 classification dataset that consists of 1000 classes.")
+    assert not answers(q, "Our 152-layer residual net is the deepest network ever presented on ImageNet.")
+    assert answers(asked("When was the BigCode project started?"), "The BigCode project was established in September 2022.")
+    assert answers(asked("When was the Duchy founded?"), "The duchy was founded in 911 as a fiefdom.")
+    assert answer_type("When is it divided by 10?") == "other"  # a condition: "when the error plateaus"
+
+
+def test_a_rival_context_after_the_same_word_is_not_the_asked_one() -> None:
+    q = asked("How deep was the deepest residual network they trained on CIFAR-10?")
+    found = Names({("cifar", "10"): {"r.pdf": frozenset({(3, 2)})}})
+    imagenet = "Our 152-layer residual net is the deepest network ever presented on ImageNet."
+    assert not found.about(q.names, _hit("r.pdf", 3, imagenet, 2), imagenet)
+    cifar = "We explore a 1202-layer network on CIFAR-10."
+    assert found.about(q.names, _hit("r.pdf", 3, cifar, 2), cifar)
+
+
+def test_a_figure_caption_is_a_label() -> None:
+    from citeqa.answer.evidence_text import is_caption, is_label
+
+    caption = "Training error (left) and test error (right) with 20-layer and 56-layer plain networks."
+    assert is_caption(caption) and is_label(caption)
+    assert not is_caption("The left branch is trained with 20 layers.")
