@@ -78,8 +78,8 @@ def test_the_readme_example_runs_as_written(embedder, monkeypatch: pytest.Monkey
     from citeqa.engine import Citeqa
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### In a LangChain chain", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    section = readme.split("### LangChain retriever", 1)[1]
+    code = re.search(r"```python[^\n]*\n(.*?)```", section, re.S).group(1)
     assert "from citeqa.retrieval.langchain import CiteqaRetriever" in code
     data = tmp_path / "data"
     with Citeqa(make_settings(data), embedder=embedder) as qa:
