@@ -152,3 +152,28 @@ def _wait_sync_writing(data: Path, log: Path, proc: subprocess.Popen) -> None:
     while (data / "w.synced.json").exists():
         assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
         time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_polling_watcher_idles_under_one_percent_of_a_core(tmp_path: Path):
+    """#26's target for a watched folder of 1,000 files: the idle watcher, polling (--poll), uses
+    at most 1% of a core."""
+    folder, data, log = tmp_path / "many", tmp_path / "data", tmp_path / "watch.log"
+    folder.mkdir()
+    for i in range(1000):
+        (folder / f"note{i:04}.md").write_text(f"Note {i} of the archive.\n")
+    proc = _start(data, log, str(folder), "--poll")
+    try:
+        _wait_log(log, "synced w:", proc, timeout=600)
+        time.sleep(3)
+        c0, t0 = _cpu_s(proc.pid), time.monotonic()
+        time.sleep(15)
+        share = (_cpu_s(proc.pid) - c0) / (time.monotonic() - t0)
+        assert share <= 0.01, f"idle watcher used {share:.2%} of a core"
+    finally:
+        _stop(proc)
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
