@@ -12,10 +12,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from citeqa.app.changes import busy_message, run_change, write_line
 from citeqa.app.display import Display
 from citeqa.app.safe_text import escape_md
-from citeqa.app.state import holding, ingest_lock
-from citeqa.core.errors import CiteqaError
+from citeqa.core.errors import CiteqaError, IngestBusy
 from citeqa.core.settings import Settings
 from citeqa.core.types import DocumentRecord, FileResult, IngestProgress
 from citeqa.engine import Citeqa
@@ -28,7 +28,6 @@ _REPORT = "citeqa_ingest_rows"
 _NOTICE = "citeqa_library_notice"
 _SELECTED = "citeqa_selected_docs"
 _CLEAR_SELECTION = "citeqa_clear_selection"
-WAITING = "Waiting for another library change to finish…"
 _STATUS = {
     "added": "✅ added",
     "replaced": "🔄 updated",
@@ -84,10 +83,9 @@ def _progress_bar(names: dict[str, str]) -> tuple[st.delta_generator.DeltaGenera
     return bar, _progress_fn(bar, names)
 
 
-def run_ingest(engine: Citeqa, paths: dict[str, str]) -> list[Row]:
-    """Ingest `paths` (path → shown name) with a live progress bar; one Row per path."""
-    if not paths:
-        return []
+def _reingest_on_line(engine: Citeqa, paths: dict[str, str]) -> list[Row]:
+    """Remove `paths` (path → shown name) and ingest them again, as one change on the write line,
+    with a live progress bar; one Row per path. Raises IngestBusy when the line is full."""
     bar, update = _progress_bar(paths)
     results: list[FileResult] = []
 
@@ -96,17 +94,25 @@ def run_ingest(engine: Citeqa, paths: dict[str, str]) -> list[Row]:
             results.append(p.result)
         update(p)
 
-    with holding(ingest_lock(), WAITING):
-        report = engine.ingest(list(paths), on_progress=collect)
+    def change(report: Callable[[IngestProgress], None]):
+        engine.remove(list(paths))
+        return engine.ingest(list(paths), on_progress=report)
+
+    report = run_change(engine.settings, change, collect)
     bar.progress(1.0, text=f"Done in {report.seconds:.1f} s: {report.chunks_added} chunks added")
     return [_row(r, paths.get(r.path, Path(r.path).name)) for r in results]
 
 
 def ingest_uploads(engine: Citeqa, files: Sequence) -> list[Row]:
-    """Store and ingest browser uploads (the engine's one upload path: safe names, limits, no orphans)."""
+    """Store and ingest browser uploads (the engine's one upload path: safe names, limits, no
+    orphans) on the write line; the files are read only once it has a place for them. Raises
+    IngestBusy when the line is full."""
     bar, update = _progress_bar({})
-    with holding(ingest_lock(), WAITING):
-        results = engine.ingest_uploads([(f.name, f.getvalue()) for f in files], on_progress=update)
+
+    def change(report: Callable[[IngestProgress], None]):
+        return engine.ingest_uploads([(f.name, f.getvalue()) for f in files], on_progress=report)
+
+    results = run_change(engine.settings, change, update)
     bar.progress(1.0, text="Done")
     return [_row(u.result, u.name, u.note) for u in results]
 
@@ -124,6 +130,9 @@ def _upload_section(engine: Citeqa, settings: Settings) -> None:
     if files and st.button(f"Add {len(files)} file(s) to the library", type="primary", key="ingest-uploads"):
         try:
             rows = ingest_uploads(engine, files)
+        except IngestBusy as exc:  # the files stay in the uploader, to be added again
+            st.error(busy_message(exc, write_line(settings.max_ingest_waiting), "Adding the files"))
+            return
         except CiteqaError as exc:
             st.error(f"Ingest failed: {exc}")
             return
@@ -162,8 +171,7 @@ def _show_report() -> None:
 
 
 def _delete(engine: Citeqa, paths: list[str]) -> str:
-    with holding(ingest_lock(), WAITING):
-        removed = engine.remove(paths)
+    removed = run_change(engine.settings, lambda _: engine.remove(paths))
     return f"Deleted {len(removed)} document(s)."
 
 
@@ -182,10 +190,7 @@ def _reingest(engine: Citeqa, display: Display, paths: list[str]) -> list[Row]:
                     details="the file is no longer at this path; delete it instead",
                 )
             )
-    if todo:
-        with holding(ingest_lock(), WAITING):
-            engine.remove(list(todo))
-    return rows + run_ingest(engine, todo)
+    return rows + (_reingest_on_line(engine, todo) if todo else [])
 
 
 def _documents_section(engine: Citeqa, docs: list[DocumentRecord], display: Display) -> None:
@@ -233,10 +238,14 @@ def _documents_section(engine: Citeqa, docs: list[DocumentRecord], display: Disp
         key="doc-reingest",
         help="Parse and embed the selected files again from disk",
     )
-    if delete:
-        st.session_state[_NOTICE] = _delete(engine, chosen)
-    elif reingest:
-        st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, display, chosen)]
+    try:
+        if delete:
+            st.session_state[_NOTICE] = _delete(engine, chosen)
+        elif reingest:
+            st.session_state[_REPORT] = [asdict(r) for r in _reingest(engine, display, chosen)]
+    except IngestBusy as exc:  # the selection stays, to be acted on again
+        st.error(busy_message(exc, write_line(engine.settings.max_ingest_waiting), "Delete" if delete else "Re-ingest"))
+        return
     if delete or reingest:
         st.session_state[_CLEAR_SELECTION] = True
         st.rerun()

@@ -1,17 +1,16 @@
-"""Process-wide resources: settings, the one engine, the chat model, and the locks
-that share them between browser sessions.
+"""Process-wide resources: settings, the one engine and the chat model, shared by every
+browser session.
 
 milvus-lite allows one process per data dir and the chat model is large, so the
 engine is built once per process (`st.cache_resource`) and shared by every
-session. The cache holds one engine: a different configuration (only ever seen
-in tests) closes the old engine, releasing its data dir.
+session; the library's changes wait in one line (citeqa.app.changes). The cache
+holds one engine: a different configuration (only ever seen in tests) closes the
+old engine, releasing its data dir.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator
 
 import streamlit as st
 
@@ -61,39 +60,3 @@ def _model_problem(key: str, _engine: Citeqa) -> str | None:
 def model_problem(settings: Settings, engine: Citeqa) -> str | None:
     """Why the chat model cannot be used, or None once it is loaded."""
     return _model_problem(_settings_key(settings), engine)
-
-
-@st.cache_resource(show_spinner=False)
-def ingest_lock() -> threading.Lock:
-    """One library change (ingest, delete) at a time."""
-    return threading.Lock()
-
-
-def wait_for(lock: threading.Lock | threading.Semaphore, message: str) -> None:
-    """Acquire `lock`, showing `message` while another session holds it."""
-    if lock.acquire(blocking=False):
-        return
-    note = st.empty()
-    note.info(message, icon=":material/hourglass_top:")
-    acquired = False
-    waited = 0.0
-    try:
-        while not (acquired := lock.acquire(timeout=0.5)):
-            waited += 0.5
-            # Each update also lets Streamlit stop this run if the browser has gone.
-            note.info(f"{message} ({waited:.0f} s)", icon=":material/hourglass_top:")
-        note.empty()
-    except BaseException:
-        if acquired:
-            lock.release()
-        raise
-
-
-@contextlib.contextmanager
-def holding(lock: threading.Lock | threading.Semaphore, message: str) -> Iterator[None]:
-    wait_for(lock, message)
-    try:
-        yield
-    finally:
-        lock.release()
-
