@@ -9,21 +9,32 @@ export TRANSFORMERS_OFFLINE ?= 1
 
 .PHONY: run test test-fast install install-test lint bench sample-docs clean
 
+# Each install step prints what it does and how long it takes on a 2-core machine.
+step = @echo "==> $(1) (expected: $(2))"
+
 $(BIN)/python:
+	$(call step,[1/5] virtualenv in $(VENV),10 s)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
 
 # torch first and pinned: a looser spec pulls the CUDA build (gigabytes) on Linux.
-$(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh scripts/llama_flags.sh scripts/install_ocr.sh
+$(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh scripts/llama_flags.sh scripts/llama_server.cmake scripts/install_ocr.sh
+	$(call step,[2/5] torch (CPU),1 min)
 	$(BIN)/pip install -q torch==2.13.0
+	$(call step,[3/5] llama-cpp-python,10 s from the cache in ~/.cache/citeqa/wheels; about 15 min compiling llama.cpp the first time)
 	scripts/install_llama.sh $(BIN)/python
+	$(call step,[4/5] citeqa and its dependencies,1-2 min)
 	$(BIN)/pip install -q -e .
+	$(call step,[5/5] Tesseract OCR,30 s; nothing if installed)
 	scripts/install_ocr.sh
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed scripts/install_llama_server.sh scripts/llama_flags.sh
+	$(call step,[test 1/3] test dependencies,1 min)
 	$(BIN)/pip install -q -e ".[dev]"
+	$(call step,[test 2/3] Chromium for the browser tests,1 min; nothing if installed)
 	scripts/install_browser.sh $(BIN)/python
+	$(call step,[test 3/3] llama-server,5 s from the cache; about 3 min building from the llama.cpp compile of step 3)
 	scripts/install_llama_server.sh $(BIN)/python
 	touch $@
 
