@@ -37,11 +37,6 @@ def _escape_line_start(m: re.Match[str]) -> str:
     return f"{indent}\\{mark}" if mark else f"{indent}{number}\\{dot}"
 
 
-def unescape_md(text: str) -> str:
-    """Inverse of `escape_md` up to whitespace: for tests and plain-text exports."""
-    return re.sub(r"\\(.)", r"\1", text.replace("  \n", "\n"))
-
-
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     """Span of `quote` in `text`, ignoring case and differences in whitespace."""
     quote = quote.strip()

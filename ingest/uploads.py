@@ -133,13 +133,6 @@ def delete_stored(folder: Path, path: str | Path) -> bool:
     return True
 
 
-def is_upload(folder: Path, path: str | Path) -> bool:
-    try:
-        return Path(path).parent.resolve() == folder.resolve()
-    except OSError:
-        return False
-
-
 _NOTES = {
     "new": "",
     "renamed": "another file has this name; stored as {name}",

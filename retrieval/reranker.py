@@ -39,9 +39,6 @@ class Reranker:
     def from_settings(cls, settings: Settings) -> Reranker | None:
         return cls(settings.reranker) if settings.reranker else None
 
-    def rerank(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
-        return self.rerank_many([query], [hits])[0]
-
     def rerank_many(self, queries: Sequence[str], hit_lists: Sequence[Sequence[Hit]]) -> list[list[Hit]]:
         """Each list's first `candidates` hits in the cross-encoder's order (its score replaces
         `Hit.score`), followed by the rest as they were. All pairs go through the model in one

@@ -3,9 +3,9 @@
 The same code serves embedded milvus-lite, a Milvus server and Zilliz Cloud; only the URI
 differs. The manifest lives in Milvus too, so sync state travels with the index.
 
-`write_documents` is the only way documents get in (`write_document` is its one-document form),
-and its order of writes is what makes a killed run repairable. For a batch of documents, each step
-is one call for the whole batch, and every document goes through the same states:
+`write_documents` is the only way documents get in, and its order of writes is what makes a killed
+run repairable. For a batch of documents, each step is one call for the whole batch, and every
+document goes through the same states:
 1. the manifest rows get `pending_hash` = the new version's hash;
 2. the new versions' chunks are upserted (ids derive from content, so a retry writes the same
    rows again rather than duplicates);
@@ -27,11 +27,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from citeqa.core.errors import DataDirInUse, StoreError
 from citeqa.core.settings import Settings
-from citeqa.core.types import Chunk, DocumentRecord, Hit
+from citeqa.core.types import DocumentRecord, Hit
 from citeqa.retrieval import schema
 from citeqa.retrieval.datadir import EmbeddedDataDir
 from citeqa.retrieval.rows import DocumentVersion, ManifestRow, like_prefix, manifest_row, quote
@@ -208,12 +206,6 @@ class Store:
                 self.client.drop_collection(name)
 
     # -- writes ---------------------------------------------------------------
-
-    def write_document(
-        self, path: str, content_hash: str, chunks: Sequence[Chunk], vectors: np.ndarray, *, pages: int
-    ) -> bool:
-        """`write_documents` for one document; True when it replaced another version."""
-        return self.write_documents([DocumentVersion(path, content_hash, chunks, vectors, pages)])[0]
 
     def write_documents(self, docs: Sequence[DocumentVersion]) -> list[bool]:
         """Store each document version whole, replacing any other version of its path; for each,

@@ -13,10 +13,11 @@ from citeqa.answer.answerer import GENERATED_HEADER, evidence_text
 from citeqa.app.chat import Turn, answer_markdown, transcript_markdown, unsupported_markdown
 from citeqa.app.display import Display, score_help
 from citeqa.app.pages import match_spans, render_page
-from citeqa.app.safe_text import escape_md, find_quote, passage_html, unescape_md
+from citeqa.app.safe_text import escape_md, find_quote, passage_html
 from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence, Timings
 from citeqa.ingest.uploads import UploadRejected, safe_name, store_upload
 from tests.conftest import SAMPLE_DOCS, make_settings
+from tests.markdown_text import unescape_md
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 TIMEOUT = 240  # the 2-core CI machine is shared; the demo model answers in seconds there

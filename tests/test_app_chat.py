@@ -15,9 +15,9 @@ from streamlit.testing.v1 import local_script_runner as lsr
 from citeqa.app import examples
 from citeqa.app.display import display_names, score_help
 from citeqa.app.live import ordinal, waiting_text
-from citeqa.app.safe_text import unescape_md
 from citeqa.core.settings import Settings
 from tests.conftest import SAMPLE_DOCS
+from tests.markdown_text import unescape_md
 from tests.test_app import TIMEOUT, _ask, _ingest, _start, _texts
 
 AURORA = "What was the maximum depth of Aurora Lake in the 2023 survey?"

@@ -161,7 +161,7 @@ def test_the_http_api_answers_409_when_nothing_is_indexed(engine) -> None:
 def test_the_web_app_names_the_index_as_citeqa_info_does(app_env: Path, embedder) -> None:
     from streamlit.testing.v1 import AppTest
 
-    from citeqa.app.safe_text import unescape_md
+    from tests.markdown_text import unescape_md
     from tests.test_app import APP, _ingest
 
     at = AppTest.from_file(APP, default_timeout=240)

@@ -324,7 +324,7 @@ def test_reranker_orders_candidates_by_its_scores(cross_encoder_dir: Path) -> No
         _hit(t, index=i, score=10.0 - i)
         for i, t in enumerate(["terns nest", "slate roof", "lens repair", "tail"])
     ]
-    out = rr.rerank("where do terns nest", hits)
+    [out] = rr.rerank_many(["where do terns nest"], [hits])
     scores = rr._model.predict([("where do terns nest", h.text) for h in hits[:3]])
     assert [h.text for h in out[:3]] == [hits[i].text for i in np.argsort(-scores, kind="stable")]
     assert [h.score for h in out[:3]] == pytest.approx(sorted(scores.tolist(), reverse=True))

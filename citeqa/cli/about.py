@@ -6,19 +6,19 @@ import json
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@edge
+@one_line_errors
 def info(as_json: bool) -> None:
     """Version, data dir, collection, document and passage counts, models, and where the settings
     came from (flags, environment, .env). Loads no model and creates nothing."""
     from citeqa.info import facts, lines
 
-    c = ctx()
-    found = facts(c.settings, c.overrides)
+    state = ctx()
+    found = facts(state.settings, state.overrides)
     if as_json:
         click.echo(json.dumps(found))
         return

@@ -1,7 +1,7 @@
-"""The `citeqa` group, its per-invocation state, and the edge that turns errors into one line.
+"""The `citeqa` group, its per-invocation state, and the decorator that turns errors into one line.
 
 Errors become one-line messages here and nowhere else in the CLI: commands raise CiteqaError
-(or click's own usage errors), and `edge` prints them and sets the exit status.
+(or click's own usage errors), and `one_line_errors` prints them and sets the exit status.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def ctx() -> Ctx:
     return click.get_current_context().find_object(Ctx)  # type: ignore[return-value]
 
 
-def edge(fn: Callable) -> Callable:
+def one_line_errors(fn: Callable) -> Callable:
     """Turn citeqa errors into a one-line message and exit 1; tracebacks only with -v."""
 
     @functools.wraps(fn)

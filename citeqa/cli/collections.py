@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 from citeqa.cli.progress import count
 from citeqa.core.errors import Refused
 
@@ -16,7 +16,7 @@ from citeqa.core.errors import Refused
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-@edge
+@one_line_errors
 def collections(click_ctx: click.Context, as_json: bool) -> None:
     """List collections with their documents, passages and last sync (or create, rename, delete).
 
@@ -25,10 +25,10 @@ def collections(click_ctx: click.Context, as_json: bool) -> None:
     """
     if click_ctx.invoked_subcommand:
         return
-    c = ctx()
-    infos = c.engine().collections()
+    state = ctx()
+    infos = state.engine().collections()
     if as_json:
-        click.echo(json.dumps([{**i.to_dict(), "default": i.name == c.settings.collection} for i in infos]))
+        click.echo(json.dumps([{**i.to_dict(), "default": i.name == state.settings.collection} for i in infos]))
         return
     if not infos:
         click.echo("No collections yet. Add documents with `citeqa ingest PATH` (collection docs), "
@@ -36,13 +36,13 @@ def collections(click_ctx: click.Context, as_json: bool) -> None:
         return
     for i in infos:
         when = dt.datetime.fromtimestamp(i.last_sync).strftime("%Y-%m-%d %H:%M") if i.last_sync else "never"
-        mark = "*" if i.name == c.settings.collection else " "
+        mark = "*" if i.name == state.settings.collection else " "
         click.echo(f"{mark} {i.name}\t{count(i.documents, 'document')}\t{count(i.passages, 'passage')}\tlast sync {when}")
 
 
 @collections.command("create")
 @click.argument("name")
-@edge
+@one_line_errors
 def create(name: str) -> None:
     """Create an empty collection NAME (ingest into it with --collection NAME)."""
     ctx().engine().create_collection(name)
@@ -52,7 +52,7 @@ def create(name: str) -> None:
 @collections.command("rename")
 @click.argument("old")
 @click.argument("new")
-@edge
+@one_line_errors
 def rename(old: str, new: str) -> None:
     """Rename collection OLD to NEW (its documents, uploads and records go with it)."""
     ctx().engine().rename_collection(old, new)
@@ -62,7 +62,7 @@ def rename(old: str, new: str) -> None:
 @collections.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
-@edge
+@one_line_errors
 def delete(name: str, yes: bool) -> None:
     """Delete collection NAME: its index, manifest, records and uploaded files. Your own files
     and the other collections are not touched."""

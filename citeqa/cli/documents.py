@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 from citeqa.cli.progress import count
 from citeqa.core.errors import CiteqaError, Refused
 from citeqa.core.types import IngestReport
@@ -38,34 +38,34 @@ def _finish(report: IngestReport, as_json: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove documents under PATHS whose files no longer exist.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
-@edge
+@one_line_errors
 def ingest(paths: tuple[Path, ...], prune: bool, as_json: bool) -> None:
     """Add or update documents (folders recursively); unchanged files are skipped."""
     from citeqa.cli.progress import IngestBar
 
-    c = ctx()
-    with IngestBar(enabled=not as_json and c.shows_progress, failures=not as_json, verbose=c.verbosity > 0) as bar:
-        report = c.engine().ingest(list(paths), prune=prune, on_progress=bar.update)
+    state = ctx()
+    with IngestBar(enabled=not as_json and state.shows_progress, failures=not as_json, verbose=state.verbosity > 0) as bar:
+        report = state.engine().ingest(list(paths), prune=prune, on_progress=bar.update)
     _finish(report, as_json)
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
-@edge
+@one_line_errors
 def reindex(as_json: bool) -> None:
     """Rebuild the index from your files (after changing the embedding model or chunk settings)."""
     from citeqa.cli.progress import IngestBar
 
-    c = ctx()
-    with IngestBar(enabled=not as_json and c.shows_progress, failures=not as_json, verbose=c.verbosity > 0) as bar:
-        report = c.engine().reindex(on_progress=bar.update)
+    state = ctx()
+    with IngestBar(enabled=not as_json and state.shows_progress, failures=not as_json, verbose=state.verbosity > 0) as bar:
+        report = state.engine().reindex(on_progress=bar.update)
     _finish(report, as_json)
 
 
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@edge
+@one_line_errors
 def docs(click_ctx: click.Context, as_json: bool) -> None:
     """List ingested documents (or `docs remove PATH...`)."""
     if click_ctx.invoked_subcommand:
@@ -87,7 +87,7 @@ def docs(click_ctx: click.Context, as_json: bool) -> None:
 @docs.command("remove")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--yes", "-y", is_flag=True, help="Remove every document under a folder without asking.")
-@edge
+@one_line_errors
 def docs_remove(paths: tuple[str, ...], yes: bool) -> None:
     """Remove documents (or every document under a folder, after a confirmation) from the index."""
     engine = ctx().engine()
@@ -106,7 +106,7 @@ def docs_remove(paths: tuple[str, ...], yes: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
-@edge
+@one_line_errors
 def stats(as_json: bool) -> None:
     """Index statistics."""
     s = ctx().engine().stats()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge, retrieval_options
+from citeqa.cli.base import cli, ctx, one_line_errors, retrieval_options
 from citeqa.cli.questions import announce_demo_model
 from citeqa.core.errors import CiteqaError
 from citeqa.core.files import absolute_path
@@ -35,7 +35,7 @@ from citeqa.questions import read_questions
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write hit@k curves to this PNG.")
-@edge
+@one_line_errors
 def eval_cmd(
     questions: Path,
     docs: Path | None,
@@ -54,12 +54,12 @@ def eval_cmd(
 
     if mode and modes:
         raise click.UsageError("give --mode or --modes, not both")
-    c = ctx()
+    state = ctx()
     qs = list(read_questions(questions, limit=limit))
-    names = evaluation.parse_modes(modes or mode or c.settings.retrieval)
+    names = evaluation.parse_modes(modes or mode or state.settings.retrieval)
     answers = evaluation.parse_generate_modes(answer_modes) if answer_modes else []
-    engine = c.engine()
-    show = not as_json and c.shows_progress
+    engine = state.engine()
+    show = not as_json and state.shows_progress
     if docs is not None:
         from citeqa.cli.progress import IngestBar
 
@@ -72,7 +72,7 @@ def eval_cmd(
         # Stored sources are absolute; an absolute glob keeps other indexed documents out of the ranking.
         sources = sources or (f"{absolute_path(docs)}/*",)
     if any(engine.generates(m) for m in answers):  # type: ignore[arg-type]
-        announce_demo_model(c, True)
+        announce_demo_model(state, True)
 
     def step(msg: str) -> None:
         if show:

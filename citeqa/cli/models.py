@@ -6,13 +6,13 @@ import json
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 
 
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@edge
+@one_line_errors
 def models(click_ctx: click.Context, as_json: bool) -> None:
     """List the configured (local or at CITEQA_LLM_URL), bundled, downloaded and known chat models (or `models pull NAME`)."""
     if click_ctx.invoked_subcommand:
@@ -36,7 +36,7 @@ def models(click_ctx: click.Context, as_json: bool) -> None:
 
 @models.command("pull")
 @click.argument("name")
-@edge
+@one_line_errors
 def models_pull(name: str) -> None:
     """Download a known model (e.g. llama-2-7b-chat) into the data dir."""
     from citeqa.answer.models import pull

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from citeqa.answer.stream import AnswerStream
-from citeqa.cli.base import Ctx, cli, ctx, edge, indent, retrieval_options
+from citeqa.cli.base import Ctx, cli, ctx, indent, one_line_errors, retrieval_options
 from citeqa.core.errors import CiteqaError, ModelError, NoDocuments
 from citeqa.core.types import Answer
 from citeqa.questions import read_questions
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @retrieval_options
 @click.option("--queries", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file of {id, question}.")
 @click.option("--json", "as_json", is_flag=True)
-@edge
+@one_line_errors
 def search(query: str | None, top_k: int | None, mode: str | None, sources: tuple[str, ...], queries: Path | None, as_json: bool) -> None:
     """Print the passages that best match QUERY, without generating an answer."""
     if bool(query) == bool(queries):
@@ -56,7 +56,7 @@ NO_GENERATE_HELP = "Answer with quotes from the documents only; do not load the 
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL file of {id, question}.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--no-generate", is_flag=True, help=NO_GENERATE_HELP)
-@edge
+@one_line_errors
 def ask(
     question: str | None,
     top_k: int | None,
@@ -70,10 +70,10 @@ def ask(
     with file and page, then (with a chat model) a short answer checked against them."""
     if bool(question) == bool(questions):
         raise click.UsageError("give either QUESTION or --questions FILE")
-    c = ctx()
-    engine = c.question_engine()
+    state = ctx()
+    engine = state.question_engine()
     generate = False if no_generate else None
-    announce_demo_model(c, engine.generates(generate))
+    announce_demo_model(state, engine.generates(generate))
     opts = {"top_k": top_k, "mode": mode, "sources": sources, "generate": generate}
     if questions:
         for q in read_questions(questions):
@@ -131,8 +131,8 @@ def show_answer(stream: AnswerStream) -> Answer:
     return answer
 
 
-def announce_demo_model(c: Ctx, generates: bool) -> None:
-    if not c.settings.uses_demo_model or c.verbosity < 0:
+def announce_demo_model(state: Ctx, generates: bool) -> None:
+    if not state.settings.uses_demo_model or state.verbosity < 0:
         return
     if generates:
         note = (
@@ -165,17 +165,17 @@ def print_sources(answer: Answer) -> None:
 @cli.command()
 @retrieval_options
 @click.option("--no-generate", is_flag=True, help=NO_GENERATE_HELP)
-@edge
+@one_line_errors
 def chat(top_k: int | None, mode: str | None, sources: tuple[str, ...], no_generate: bool) -> None:
     """A terminal chat that keeps the models loaded. Follow-ups may refer to earlier turns.
 
     /new starts a new conversation, /quit (or Ctrl-D) leaves.
     """
-    c = ctx()
-    engine = c.question_engine()
+    state = ctx()
+    engine = state.question_engine()
     engine.require_documents()  # before the prompt, not after the first question
     generate = False if no_generate else None
-    announce_demo_model(c, engine.generates(generate))
+    announce_demo_model(state, engine.generates(generate))
     history: list[tuple[str, str]] = []
     click.secho("Ask about your documents. /new for a new conversation, /quit to leave.", dim=True, err=True)
     while True:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 from citeqa.core.errors import ConfigError
 
 
@@ -19,7 +19,7 @@ from citeqa.core.errors import ConfigError
 @click.option("--uds", metavar="PATH",
               help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port; "
                    "clients set CITEQA_MILVUS_URI=unix:PATH.")  # fmt: skip
-@edge
+@one_line_errors
 def serve_db(host: str, port: int, uds: str | None) -> None:
     """Serve the data dir's index, so that ingest and the app can run at the same time.
 
@@ -50,7 +50,7 @@ def serve_db(host: str, port: int, uds: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any but loopback needs CITEQA_APP_PASSWORD (or Streamlit's [auth] login).")  # fmt: skip
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
-@edge
+@one_line_errors
 def app(host: str, port: int) -> None:
     """Serve the web chat (Streamlit), on 127.0.0.1 unless told otherwise.
 
@@ -58,14 +58,14 @@ def app(host: str, port: int) -> None:
     """
     from citeqa.app.auth import allowed_hosts, exposure_problem
 
-    c = ctx()
-    if problem := exposure_problem(host, c.settings):
+    state = ctx()
+    if problem := exposure_problem(host, state.settings):
         raise ConfigError(problem)
     # Streamlit's websocket refuses any other Host (DNS rebinding), unless a login protects the app.
-    hosts = [arg for name in allowed_hosts(host, c.settings) for arg in ("--server.allowedHosts", name)]
+    hosts = [arg for name in allowed_hosts(host, state.settings) for arg in ("--server.allowedHosts", name)]
     # The web app reads its settings from the environment: pass the command line's on.
     env = dict(os.environ)
-    env.update({f"CITEQA_{k.upper()}": str(v) for k, v in c.overrides.items() if v is not None})
+    env.update({f"CITEQA_{k.upper()}": str(v) for k, v in state.overrides.items() if v is not None})
     import citeqa.app
 
     main = Path(citeqa.app.__file__).resolve().parent / "main.py"
@@ -85,7 +85,7 @@ def app(host: str, port: int) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--uds", metavar="PATH",
               help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port.")  # fmt: skip
-@edge
+@one_line_errors
 def serve(host: str, port: int, uds: str | None) -> None:
     """Serve the OpenAI-compatible HTTP API: chat completions with citations, search, documents.
 
@@ -94,20 +94,20 @@ def serve(host: str, port: int, uds: str | None) -> None:
     """
     from citeqa.server.run import require_auth_off_loopback, serve_api
 
-    c = ctx()
+    state = ctx()
     if not uds:
-        require_auth_off_loopback(c.settings, host, "citeqa serve")
+        require_auth_off_loopback(state.settings, host, "citeqa serve")
 
     def ready(url: str) -> None:
-        if c.shows_progress:
-            auth = "bearer token required" if c.settings.api_key else "loopback only, no token"
+        if state.shows_progress:
+            auth = "bearer token required" if state.settings.api_key else "loopback only, no token"
             click.echo(
-                f"serving collection '{c.settings.collection}' at {url}/v1 ({auth}); "
-                f"OpenAI clients: base_url={url}/v1, model={c.settings.collection} (Ctrl-C stops)",
+                f"serving collection '{state.settings.collection}' at {url}/v1 ({auth}); "
+                f"OpenAI clients: base_url={url}/v1, model={state.settings.collection} (Ctrl-C stops)",
                 err=True,
             )
 
-    serve_api(c.engine(), host, port, uds=uds, verbosity=c.verbosity, on_ready=ready)
+    serve_api(state.engine(), host, port, uds=uds, verbosity=state.verbosity, on_ready=ready)
 
 
 @cli.command("mcp")
@@ -118,7 +118,7 @@ def serve(host: str, port: int, uds: str | None) -> None:
               help="Listen on a Unix socket at PATH (mode 0600: this user only) instead of --host/--port.")  # fmt: skip
 @click.option("--print-config", is_flag=True,
               help="Print the JSON block that starts this server from Claude Desktop or an IDE, and exit.")  # fmt: skip
-@edge
+@one_line_errors
 def mcp_command(over_http: bool, host: str, port: int, uds: str | None, print_config: bool) -> None:
     """Serve the documents to AI agents over the Model Context Protocol.
 
@@ -126,23 +126,23 @@ def mcp_command(over_http: bool, host: str, port: int, uds: str | None, print_co
     list_documents. Over stdio (the default) an MCP client starts this command itself; logs go
     to stderr.
     """
-    c = ctx()
+    state = ctx()
     if print_config:
         from citeqa.cli.mcp_config import client_config
 
-        click.echo(json.dumps(client_config(c.settings, c.overrides), indent=2))
+        click.echo(json.dumps(client_config(state.settings, state.overrides), indent=2))
         return
     from citeqa.server.mcp_server import serve_mcp_http, serve_mcp_stdio
     from citeqa.server.run import require_auth_off_loopback
 
     if not over_http:
-        serve_mcp_stdio(c.engine(), verbosity=c.verbosity)
+        serve_mcp_stdio(state.engine(), verbosity=state.verbosity)
         return
     if not uds:
-        require_auth_off_loopback(c.settings, host, "citeqa mcp --http")
+        require_auth_off_loopback(state.settings, host, "citeqa mcp --http")
 
     def ready(url: str) -> None:
-        if c.shows_progress:
+        if state.shows_progress:
             click.echo(f"serving MCP over streamable HTTP at {url}/mcp (Ctrl-C stops)", err=True)
 
-    serve_mcp_http(c.engine(), host, port, uds=uds, verbosity=c.verbosity, on_ready=ready)
+    serve_mcp_http(state.engine(), host, port, uds=uds, verbosity=state.verbosity, on_ready=ready)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citeqa.cli.base import cli, ctx, edge
+from citeqa.cli.base import cli, ctx, one_line_errors
 from citeqa.core.types import IngestReport
 
 
@@ -15,7 +15,7 @@ from citeqa.core.types import IngestReport
 @click.option("--poll", is_flag=True, help="Look for changes every second instead of waiting for file events (network file systems).")
 @click.option("--debounce", type=click.FloatRange(0.1, 60), default=1.0, show_default=True,
               help="Seconds the changed files must stay unchanged before they are read.")  # fmt: skip
-@edge
+@one_line_errors
 def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
     """Keep the collection in sync with FOLDERS: files added, changed, moved or deleted there are
     ingested or removed within seconds, as `citeqa ingest FOLDERS --prune` would. The folders are
@@ -27,8 +27,8 @@ def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
     from citeqa.ingest.loaders import SUPPORTED_SUFFIXES
     from citeqa.ingest.watch import watch as run_watch
 
-    c = ctx()
-    settings = c.settings
+    state = ctx()
+    settings = state.settings
     record = settings.data_dir / f"{settings.collection}.watch.txt"
     known = read_lines(record)
     if folders:
@@ -47,18 +47,18 @@ def watch(folders: tuple[Path, ...], poll: bool, debounce: float) -> None:
     # One engine for the watcher's life: the model stays loaded and the index open. Holding the
     # data dir, it serves the index to other citeqa commands (citeqa.retrieval.shared); if the web
     # app or a server holds it, the watcher uses theirs.
-    qa = c.engine()
+    qa = state.engine()
 
     def sync() -> IngestReport:
         return qa.ingest(watched, prune=True)
 
     def told(report: IngestReport) -> None:
-        if c.shows_progress:
+        if state.shows_progress:
             click.echo(f"synced {settings.collection}: {_summary(report)}", err=True)
         for f in report.failed:
             click.secho(f"  failed: {f.path}: {f.error}", fg="red", err=True)
 
-    if c.shows_progress:
+    if state.shows_progress:
         where = ", ".join(str(p) for p in watched)
         click.echo(f"watching {where} for collection {settings.collection} (Ctrl-C stops)", err=True)
     suffixes = tuple(SUPPORTED_SUFFIXES)
