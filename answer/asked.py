@@ -83,6 +83,9 @@ _TYPE_WORDS = frozenset(
         "weight height width depth temperature mass volume area duration"
     )
 )
+# Words that say which of a thing's values is asked, not what thing: "What default step size ..."
+# asks a step size, and "We use a batch size of 128 by default" does not state one.
+_WHICH_VALUE = frozenset(stems("default typical usual standard recommended suggested good best"))
 # Follow-ups that only name a new subject: "And for ResNet-152?", "What about the 34-layer net?"
 _SUBJECT_SWAP = re.compile(
     r"(?:and|but|also)?\s*(?:what|how)?\s*(?:about\s+)?(?P<prep>for|with|of|in|on|at|by|from|over|against)?\s+(?P<what>.+)", re.I
@@ -227,16 +230,44 @@ def focus(question: str) -> frozenset[str]:
     """The stems that name what a quantity question asks the value of ("How many parameters ...":
     paramet; "What dropout rate ...": dropout), without the question's names; empty when the
     question names nothing more ("How many?")."""
-    question = _plainly(question)
+    found = _phrase(_plainly(question))
+    if found is None:
+        return frozenset()
+    phrase, verb = found
+    phrase = " ".join(w for w in _TOKEN.findall(phrase) if not stems(w) & _WHICH_VALUE)
+    words = stems(phrase)
+    for n in names(question):
+        words -= stems(" ".join(n.parts))
+    # "What year ...", "What rate ...": a type word alone names no asked thing; any value will do
+    chosen = set(words if verb else words - _TYPE_WORDS)
+    # "step size" is also written "stepsize"
+    parts = [w for w in _TOKEN.findall(phrase) if stems(w)]
+    if chosen and len(parts) >= 2:
+        chosen |= stems(parts[0] + parts[1])
+    return frozenset(chosen)
+
+
+def asked_phrase(question: str) -> str:
+    """The words that name what a question asks the value of, as written ("What default step
+    size does AdaMax use?": "default step size"), without its names; "" if none."""
+    found = _phrase(_plainly(question))
+    if found is None:
+        return ""
+    named = {p for n in names(question) for p in n.parts}
+    return " ".join(w for w in _TOKEN.findall(found[0]) if w.casefold() not in named)
+
+
+def _phrase(question: str) -> tuple[str, bool] | None:
+    """The phrase of `question` that names the asked thing, and whether it is a verb's ("How much
+    did it cost"); None when it names none."""
     if _HOW_ADJECTIVE.search(question):
         # "How large was the first version of The Stack?": a size is stated in its units ("a 6.4
         # TB dataset"), seldom with the adjective; any number will do.
-        return frozenset()
+        return None
     m = _HOW_MANY.search(question) or _WHAT_TYPE.search(question)
     if m is None:
-        return frozenset()
+        return None
     phrase = m.group("what")
-    verb = False  # the asked thing is a verb ("How much did it cost"): no type word to drop
     last = _TOKEN.findall(phrase)[-1:]
     if m.re is _WHAT_TYPE and last and stems(last[0]) <= _TYPE_WORDS:
         # "What value of beta2 ...", "What default value of epsilon ...", "What fraction of the
@@ -249,18 +280,8 @@ def focus(question: str) -> frozenset[str]:
         named = {p for n in names(question) for p in n.parts}
         rest = re.match(r"\s*\w+\s+(.*)", question[m.end() :])
         clause = re.split(r"\b(?:in|on|at|for|with|of|from|by|to|when|if|than|after|before)\b|[,;?]", rest.group(1) if rest else "")[0]
-        phrase = " ".join(w for w in _TOKEN.findall(clause) if w.casefold() not in named)
-        verb = True
-    words = stems(phrase)
-    for n in names(question):
-        words -= stems(" ".join(n.parts))
-    # "What year ...", "What rate ...": a type word alone names no asked thing; any value will do
-    chosen = set(words if verb else words - _TYPE_WORDS)
-    # "step size" is also written "stepsize"
-    parts = [w for w in _TOKEN.findall(phrase) if stems(w)]
-    if chosen and len(parts) >= 2:
-        chosen |= stems(parts[0] + parts[1])
-    return frozenset(chosen)
+        return " ".join(w for w in _TOKEN.findall(clause) if w.casefold() not in named), True
+    return phrase, False
 
 
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)

@@ -183,3 +183,8 @@ def counts(what: Asked, sentence: str) -> bool:
         and (any(counted[i + 1 : i + 1 + _COUNTED_WITHIN]) or any(counted[max(0, i - 3) : i]))
         for i, w in enumerate(words)
     )
+
+
+def symbol_stems(symbols: tuple[str, ...]) -> frozenset[str]:
+    """Symbols as `answers` reads them in a sentence ("α" is "alpha")."""
+    return _stems_of(" ".join(symbols))

@@ -527,6 +527,7 @@ class Citeqa:
         from citeqa.answer.asked import asked, without_names
         from citeqa.answer.conversation import search_queries
         from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
+        from citeqa.answer.stated import symbol_stems
 
         t0 = time.perf_counter()
         self.require_documents()
@@ -550,6 +551,12 @@ class Citeqa:
             unnamed = without_names(what.question, what.names)
             if unnamed and unnamed != what.question:
                 queries.append(unnamed)
+        symbols = self.symbols(what, within)
+        if symbols:
+            # "What default step size ...?" is answered by "α = 0.002" where "α: Stepsize": it is
+            # searched for, judged (`answers`) and scored with the symbol as one of its words
+            what = dataclasses.replace(what, focus=what.focus | symbol_stems(symbols))
+            queries.append(f"{what.question} {' '.join(symbols)}")
         # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
         # and so abstention, is judged on the top k as before. A question about a named subject is
         # searched for in the documents that mention it ("What dropout rate did Fusion-in-Decoder
@@ -567,7 +574,8 @@ class Citeqa:
         missing = names.missing(what.names)
         retrieve_s = time.perf_counter() - t0
         relevant = self.retriever.is_relevant(retrieved)
-        evidence = () if missing else self.select_evidence(queries[0], retrieved, asked=what, names=names)
+        scored_as = f"{queries[0]} {' '.join(symbols)}" if symbols else queries[0]
+        evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
         hits, evidence = with_evidence_passages(
             retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown)
         )
@@ -600,6 +608,20 @@ class Citeqa:
         hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
         vectors = self.retriever.sentence_vectors(hits, only=deep)
         return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
+
+    def symbols(self, what: Asked, documents: Sequence[str]) -> tuple[str, ...]:
+        """The symbols `documents` (empty: all) define as what a quantity question asks the
+        value of (citeqa.answer.symbols), found through the passages that have the term's words."""
+        from citeqa.answer.asked import asked_phrase
+        from citeqa.answer.symbols import definitions, lookup_words, symbols_for
+
+        phrase = asked_phrase(what.measure) if what.kind == "quantity" else ""
+        words = lookup_words(phrase)
+        if not words:
+            return ()
+        inside = set(documents)
+        texts = {h.text: None for hits in self.retriever.mentions(words) for h in hits if not inside or h.source in inside}
+        return symbols_for(phrase, definitions(texts))
 
     def names(self, what: Asked) -> Names:
         """Where the index mentions each name `what` asks about (citeqa.answer.asked.Names)."""

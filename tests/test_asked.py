@@ -305,3 +305,20 @@ def test_a_figure_caption_is_a_label() -> None:
     caption = "Training error (left) and test error (right) with 20-layer and 56-layer plain networks."
     assert is_caption(caption) and is_label(caption)
     assert not is_caption("The left branch is trained with 20 layers.")
+
+
+def test_a_term_meets_the_symbol_its_document_defines_for_it() -> None:
+    from citeqa.answer.asked import asked_phrase
+    from citeqa.answer.stated import symbol_stems
+    from citeqa.answer.symbols import definitions, symbols_for
+
+    paper = "Require: α: Stepsize\\nRequire: β1, β2 ∈ [0, 1): Exponential decay rates. λ denotes the weight decay."
+    defined = definitions([paper, "where the learning rate η is decayed"])
+    assert symbols_for(asked_phrase("What default step size does AdaMax use?"), defined) == ("α",)
+    assert symbols_for(asked_phrase("What learning rate is used?"), defined) == ("η",)
+    assert symbols_for(asked_phrase("What weight decay is used?"), defined) == ("λ",)
+    assert symbols_for(asked_phrase("What decay is used?"), defined) == ()  # "decay" is not "weight decay"
+    q = asked("What default step size does AdaMax use?")
+    sentence = "Good default settings for the tested problems are α = 0.002, β1 = 0.9 and β2 = 0.999."
+    assert not answers(q, "We use a batch size of 128 by default.")
+    assert answers(Asked(q.question, q.kind, q.focus | symbol_stems(("α",)), q.names), sentence)
