@@ -12,6 +12,12 @@ from `~/papers` of a temporary home (as `make run` ingests sample_docs/), two sm
 folders in `~/clients/`, and the README's own questions file as `qs.jsonl` in the working directory.
 Blocks run in README order, as a reader would run them.
 
+```` ```bash with-server: citeqa serve ```` blocks (the HTTP API's examples) run against a real
+`citeqa serve` that the test starts on a free port, over a data dir of its own with the sample
+documents, and `127.0.0.1:8000` in the block means that port: the block's `citeqa serve &` line is
+that server, its `curl` lines run as written (each must get an HTTP answer below 500; a 4xx is an
+example's placeholder path), Python blocks as scripts.
+
 A block that cannot run here says why in its info string, ```` ```bash no-test: why ```` (a server
 that runs until stopped, a GPU, a 4 GB model, a Milvus server); ```` ```python tested-by: tests/F.py
 ```` names the test that runs it (with what it needs, such as a chat model for a LangChain chain).
@@ -26,6 +32,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +40,7 @@ import pytest
 from click.testing import CliRunner
 
 from citeqa.cli import cli
+from tests import serving
 from tests.conftest import REPO, SAMPLE_DOCS
 
 README = REPO / "README.md"
@@ -81,12 +89,16 @@ def test_every_block_runs_or_says_why() -> None:
         elif b.mark.startswith("no-test:"):
             if len(b.mark.removeprefix("no-test:").strip()) < 10:
                 bad.append(f"{b.id}: no-test needs its reason")
+        elif b.mark == "with-server: citeqa serve":
+            continue
         elif b.mark.startswith("tested-by:"):
             target = REPO / b.mark.removeprefix("tested-by:").split()[0]
             if not target.is_file() or "README" not in target.read_text(encoding="utf-8"):
                 bad.append(f"{b.id}: {target} does not exist or does not read the README")
         elif b.mark:
-            bad.append(f"{b.id}: unknown mark {b.mark!r} (no-test: why, or tested-by: tests/FILE.py)")
+            bad.append(
+                f"{b.id}: unknown mark {b.mark!r} (no-test: why, tested-by: tests/F.py, with-server: citeqa serve)"
+            )
     assert not bad, bad
 
 
@@ -124,6 +136,21 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Place:
     return found
 
 
+@pytest.fixture(scope="module")
+def api(place: Place) -> Iterator[serving.Server]:
+    """`citeqa serve` on a free port over a data dir of its own with the sample documents (as the
+    README's `citeqa ingest` would leave it), and the files its upload example sends."""
+    data = place.data.parent / "api-data"
+    with _environment(Place(place.home, place.work, data)):
+        done = CliRunner().invoke(cli, ["-q", "ingest", str(place.home / "papers")])
+    assert done.exit_code == 0, done.output
+    shutil.copy(SAMPLE_DOCS / "aurora_lake_field_station_2023.pdf", place.work / "report.pdf")
+    shutil.copy(SAMPLE_DOCS / "kestrel_k2_handbook.md", place.work / "notes.md")
+    server = serving.start(["serve"], data, place.work / "serve.log", HOME=str(place.home))
+    yield server
+    server.stop()
+
+
 class _environment:
     """HOME, the data dir and the working directory of `place`, for this process, then restored."""
 
@@ -154,17 +181,45 @@ def _env(where: Place) -> dict[str, str]:
 
 
 def _commands(code: str) -> list[list[str]]:
-    """The block's commands as argument lists: comments dropped, `\\` continuations joined."""
+    """The block's commands as argument lists: comments dropped, `\\` continuations joined, a
+    quoted argument going on over lines kept whole."""
     out, pending = [], ""
     for line in code.splitlines():
         if line.rstrip().endswith("\\"):
             pending += line.rstrip()[:-1] + " "
             continue
-        words = shlex.split(pending + line, comments=True)
+        try:
+            words = shlex.split(pending + line, comments=True)
+        except ValueError:  # a quote still open: the command goes on on the next line
+            pending += line + "\n"
+            continue
         pending = ""
         if words:
             out.append(words)
+    assert not pending, f"unfinished command: {pending}"
     return out
+
+
+def _run_with_server(block: Block, where: Place, server: serving.Server) -> None:
+    """The block against `server`: its `citeqa serve &` line is that server; each `curl` runs as
+    written, with the README's 127.0.0.1:8000 meaning the server's address."""
+    here = server.base.removeprefix("http://")
+    for words in _commands(block.code.replace("127.0.0.1:8000", here)):
+        if words[:2] == ["citeqa", "serve"] and words[-1] == "&":
+            continue
+        assert words[0] == "curl", f"{block.id}: `{shlex.join(words)}`: only curl runs beside the server"
+        done = subprocess.run(
+            [*words, "-o", str(where.work / "curl.out"), "-w", "%{http_code}"],
+            cwd=where.work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        status = int(done.stdout.strip() or 0)
+        body = (where.work / "curl.out").read_text(errors="replace")[:500]
+        assert done.returncode == 0 and 0 < status < 500, (
+            f"{block.id}: `{shlex.join(words)}`: {status} {body} {done.stderr}"
+        )
 
 
 def _run_shell(block: Block, where: Place) -> None:
@@ -181,13 +236,18 @@ def _run_shell(block: Block, where: Place) -> None:
             )
             args = [os.path.expanduser(w) if w.startswith("~") else w for w in words[1:]]
             done = CliRunner().invoke(cli, args, input="")
-            assert done.exit_code == 0, f"{block.id}: `{shlex.join(words)}` exited {done.exit_code}:\n{done.output}"
+            assert done.exit_code == 0, (
+                f"{block.id}: `{shlex.join(words)}` exited {done.exit_code}:\n{done.output}"
+            )
 
 
-def _run_python(block: Block, where: Place) -> None:
+def _run_python(block: Block, where: Place, server: serving.Server | None = None) -> None:
     script = where.work / f"readme_{block.line}.py"
-    script.write_text(block.code, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_") or k == "CITEQA_CACHE_DIR"} | _env(where)
+    code = block.code.replace("127.0.0.1:8000", server.base.removeprefix("http://")) if server else block.code
+    script.write_text(code, encoding="utf-8")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("CITEQA_") or k == "CITEQA_CACHE_DIR"
+    } | _env(where)
     done = subprocess.run(
         [sys.executable, str(script)], cwd=where.work, env=env, capture_output=True, text=True, timeout=600
     )
@@ -195,12 +255,18 @@ def _run_python(block: Block, where: Place) -> None:
 
 
 @pytest.mark.parametrize("block", RUNS, ids=lambda b: b.id)
-def test_readme_block_runs(block: Block, place: Place) -> None:
+def test_readme_block_runs(block: Block, place: Place, request: pytest.FixtureRequest) -> None:
     if block.mark.startswith("no-test:"):
         pytest.skip(f"{block.id}: {block.mark.removeprefix('no-test:').strip()}")
     if block.mark.startswith("tested-by:"):
         pytest.skip(f"{block.id}: run by {block.mark.removeprefix('tested-by:').strip()}")
-    if block.lang == "python":
+    if block.mark.startswith("with-server:"):
+        server = request.getfixturevalue("api")
+        if block.lang == "python":
+            _run_python(block, place, server)
+        else:
+            _run_with_server(block, place, server)
+    elif block.lang == "python":
         _run_python(block, place)
     else:
         _run_shell(block, place)
