@@ -123,7 +123,7 @@ def test_second_process_uses_the_holders_index_or_is_told_its_pid(
 
 
 def test_ingest_while_the_app_runs_through_serve_db(tmp_path: Path, monkeypatch, embedder) -> None:
-    """README, 'Ingest while the app runs': serve the data dir, point the app and the CLI at it."""
+    """README, 'Several processes': serve the data dir, point the app and the CLI at it."""
     from citeqa.engine import Citeqa
 
     monkeypatch.chdir(tmp_path)

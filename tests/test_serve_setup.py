@@ -52,7 +52,7 @@ def test_a_taken_port_is_named(tmp_path: Path) -> None:
 
 
 def test_api_and_web_app_share_one_index_through_serve_db(tmp_path: Path, embedder) -> None:
-    """README, 'The web app and the API together': serve-db, then the API and the app's engine on it."""
+    """README, 'Several processes': serve-db, then the API and the app's engine on it."""
     from citeqa.engine import Citeqa
 
     data = tmp_path / "data"
