@@ -37,6 +37,9 @@ _TRANSFORMER = "sentence_transformers.models.Transformer"
 _POOLING = "sentence_transformers.models.Pooling"
 _NORMALIZE = "sentence_transformers.models.Normalize"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Encodes of at most this many texts (a question; the sentences of a few passages) do not wait for
+# a large one (an ingest's batch): single-threaded, they take well under a second.
+_SMALL = 32
 _FORMAT = 2  # bump when the export or quantization recipe changes, so old caches are not reused
 
 
@@ -205,12 +208,20 @@ class OnnxEncoder:
                 feed = {name: getattr(encoded[i], name) for name in self._inputs}
                 rows[i] = self._sessions[k].run(None, feed)[0][0].mean(axis=0)
 
-        with self._busy:
-            if self._pool is None or len(encoded) == 1:
-                run(0, 1)
-            else:
-                # onnxruntime releases the GIL while it runs, so the sessions compute in parallel.
-                for fut in [self._pool.submit(run, k, n) for k in range(n)]:
-                    fut.result()
+        if len(encoded) <= _SMALL:
+            # A question, or the sentences of a few passages: run at once in the caller's thread,
+            # beside whatever holds the sessions (onnxruntime's run is thread-safe). Waiting for an
+            # ingest's batch of a thousand chunks (`_busy`) made a search take 30 s.
+            for i in range(len(encoded)):
+                feed = {name: getattr(encoded[i], name) for name in self._inputs}
+                rows[i] = self._sessions[i % n].run(None, feed)[0][0].mean(axis=0)
+        else:
+            with self._busy:
+                if self._pool is None:
+                    run(0, 1)
+                else:
+                    # onnxruntime releases the GIL while it runs, so the sessions compute in parallel.
+                    for fut in [self._pool.submit(run, k, n) for k in range(n)]:
+                        fut.result()
         out = np.asarray(rows, dtype=np.float32)
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)

@@ -204,9 +204,9 @@ def test_fields_have_maximum_lengths_named_by_their_settings(api: Server) -> Non
 
 def test_readers_answer_while_uploads_queue(api: Server, tmp_path: Path) -> None:
     """One larger ingest, then 45 small uploads at once: the line holds 1 + 3, the rest get 429 with
-    Retry-After at once, and /healthz and the list answer within 1 s throughout (before, the 45
-    uploads held AnyIO's 40 threads and /healthz waited for all of them). Search answers too; its
-    time, which competes with the ingest's embedding for the cores, is not bounded here."""
+    Retry-After at once, and /healthz, the list and search answer within 1 s throughout (before,
+    the 45 uploads held AnyIO's 40 threads and /healthz waited for all of them; a search's question
+    waited for the ingest's embedding batch, 30 s)."""
     big = ("bulk.txt", ("A field station report on lake sediments and water depth.\n" * 12000).encode())
     small = [(f"note{i}.txt", f"Note {i}: the heron count at the north shore was {i}.\n".encode()) for i in range(45)]
     statuses: list[int] = []
@@ -244,7 +244,7 @@ def test_readers_answer_while_uploads_queue(api: Server, tmp_path: Path) -> None
     assert statuses.count(200) >= 1 and statuses.count(429) >= 30, statuses
     assert set(statuses) <= {200, 429}
     assert all(int(ra) >= 1 for s, ra in zip(statuses, retry_after, strict=True) if s == 429)
-    assert slowest["healthz"] <= 1.0 and slowest["documents"] <= 1.0, slowest
+    assert max(slowest.values()) <= 1.0, slowest
 
 
 # -- 3. rebinding-proof --------------------------------------------------------------------------
