@@ -322,3 +322,33 @@ def test_a_term_meets_the_symbol_its_document_defines_for_it() -> None:
     sentence = "Good default settings for the tested problems are α = 0.002, β1 = 0.9 and β2 = 0.999."
     assert not answers(q, "We use a batch size of 128 by default.")
     assert answers(Asked(q.question, q.kind, q.focus | symbol_stems(("α",)), q.names), sentence)
+
+
+def test_a_change_is_not_the_asked_value() -> None:
+    q = asked("What top-1 error does ResNet-152 reach?")
+    assert not answers(q, "ResNet reduces the top-1 error by 3.5% (Table 2), resulting from the reduced training error.")
+    assert answers(q, "ResNet-152 has a top-1 error of 19.38%.")
+    improve = "ResNet-101 has a 6% increase of mAP over VGG-16, a 28% relative improvement."
+    assert not answers(asked("What mAP does ResNet-101 reach?"), improve)
+    assert answers(asked("How much does ResNet-101 improve mAP over VGG-16?"), improve)
+
+
+def test_a_table_row_is_read_with_its_caption_and_headers() -> None:
+    q = asked("What is the top-1 error of the 18-layer ResNet on ImageNet validation?")
+    row = "18 layers: plain 27.94 · ResNet 27.88"
+    caption = "Table 2. Top-1 error (%, 10-crop testing) on ImageNet validation.\n\n | plain | ResNet\n\n"
+    assert answers(q, row, caption, row=True)
+    assert not answers(q, row, "Table 5. Top-5 error (%) of ensembles.\n\n | plain | ResNet\n\n", row=True)
+    # headers written with capitals name the measure as well
+    top5 = asked("What top-5 error does Deep Image high-res reach?")
+    assert answers(top5, "Deep Image high-res: Resolution 512 · Crops - · Models 1 · Top-1 error 24.88 · Top-5 error 7.42%")
+    assert not answers(asked("What top-1 error does Deep Image reach?"), "Deep Image: Top-5 error 7.42%")
+
+
+def test_a_caption_whose_number_was_split_off_is_still_a_caption() -> None:
+    from citeqa.answer.evidence import _sentences
+
+    text = "Table 2. Top-1 error (%, 10-crop testing) on ImageNet validation. Our net has 19.4% top-1 error."
+    flags = {text[s.start : s.end]: s.caption for s in _sentences(text, 3)}
+    assert flags["Top-1 error (%, 10-crop testing) on ImageNet validation."]
+    assert not flags["Our net has 19.4% top-1 error."]
