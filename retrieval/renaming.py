@@ -1,7 +1,7 @@
 """Renaming a collection so that a crash at any moment loses nothing.
 
 A rename is several changes: two Milvus collections (chunks and manifest), the uploads folder, the
-uploaded documents' paths in the index, and the records in the data dir. A process killed between
+uploaded documents' paths in the index, the records in the data dir and the saved chats. A process killed between
 two of them would leave a collection that is neither OLD nor NEW whole (chunks renamed, manifest
 not: listed under neither name). So the intent is written first, `rename.json` in the data dir,
 and every step is one that can be run again: done, it is skipped. The journal is removed after
@@ -101,8 +101,23 @@ def _finish(store: Store, data_dir: Path, old: str, new: str) -> None:
         record = data_dir / f"{old}{suffix}"
         if record.exists():
             record.replace(data_dir / f"{new}{suffix}")
+    _move_chats(data_dir, old, new)
     after_step("records")
     (data_dir / JOURNAL).unlink(missing_ok=True)
+
+
+def _move_chats(data_dir: Path, old: str, new: str) -> None:
+    """The web chat's saved chats of `old` (`<data dir>/chats/<user>/<collection>/`, citeqa.app.saved)
+    go with it, file by file: a NEW folder left by a deleted collection of that name is kept, and a
+    move cut short goes on where it stopped."""
+    for user in (data_dir / "chats").glob("*"):
+        src, dst = user / old, user / new
+        if not src.is_dir():
+            continue
+        dst.mkdir(mode=0o700, exist_ok=True)
+        for chat in src.iterdir():
+            chat.replace(dst / chat.name)
+        src.rmdir()
 
 
 def _count(store: Store, name: str) -> int:

@@ -1,6 +1,6 @@
 """`citeqa collections rename OLD NEW` killed (SIGKILL) at every step: the next citeqa to open the
 data dir finishes it, and collection NEW is whole: every document, its passages, its uploaded
-files and records; the other collections untouched (citeqa.retrieval.renaming)."""
+files, records and saved chats; the other collections untouched (citeqa.retrieval.renaming)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,9 @@ def test_rename_killed_at_any_step_loses_nothing(tmp_path: Path, embedder, point
                           ("plan.md", b"The Osprey plan starts in the spring of 2027.\n")])  # fmt: skip
         qa.collection("c").ingest_uploads([("memo.md", b"The Heron memo for c says 5 euros.\n")])
         old_uploads = a.settings.uploads_dir
+    chat = data / "chats" / "local" / "a" / "0123456789ab.json"  # a saved web chat (citeqa.app.saved)
+    chat.parent.mkdir(parents=True)
+    chat.write_text('{"title": "Falcon"}')
     assert (data / "a.roots.txt").exists()
 
     r = subprocess.run([sys.executable, "-c", KILLED_RENAME, str(data), point], cwd=REPO, env=env(data),
@@ -81,6 +84,8 @@ def test_rename_killed_at_any_step_loses_nothing(tmp_path: Path, embedder, point
         assert (uploads / "memo.md").read_bytes().startswith(b"The Heron memo says") and not old_uploads.exists()
         assert b.search("Heron memo budget", top_k=1)[0].source == str(uploads / "memo.md")
         assert (data / "b.roots.txt").exists() and not (data / "a.roots.txt").exists()
+        assert (data / "chats" / "local" / "b" / chat.name).read_text() == '{"title": "Falcon"}'
+        assert not chat.parent.exists()
         c = qa.collection("c")
         assert [Path(d.path).name for d in c.documents()] == ["memo.md"]
         assert (c.settings.uploads_dir / "memo.md").exists()
