@@ -62,6 +62,14 @@ _READS = frozenset(
         "GetCompactionState",
     ]
 )
+# pymilvus pings every 10 s, calls or not; gRPC's server allows a ping every 5 minutes without
+# data and answers more with GOAWAY "too_many_pings" (logged to stderr by gRPC's core, and the
+# connection dropped) after a couple of idle minutes: an idle web app or watcher would see it.
+KEEPALIVE = (
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5000),
+    ("grpc.http2.max_ping_strikes", 0),
+)
 _MAX_MESSAGE = 256 * 1024 * 1024  # as milvus-lite's own server: a batch of chunks with their vectors
 
 
@@ -137,6 +145,7 @@ class IndexServer:
                 options=[
                     ("grpc.max_receive_message_length", _MAX_MESSAGE),
                     ("grpc.max_send_message_length", _MAX_MESSAGE),
+                    *KEEPALIVE,
                 ],
             )
             milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(self._db), self._server)
