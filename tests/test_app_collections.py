@@ -115,3 +115,51 @@ def test_the_app_watches_the_remembered_folder(tmp_path: Path, embedder):
             msg = page.get_by_test_id("stChatMessage").filter(has_text="total").first
             msg.wait_for()
             assert "40 litres per minute" in msg.inner_text()
+
+
+def test_citeqa_watch_beside_the_app(tmp_path: Path, embedder):
+    """The web app holds the data dir (it serves the index); `citeqa watch` started beside it uses
+    that index: a file dropped into the watched folder is answered in the browser within seconds,
+    with no restart and nothing else started."""
+    _need_browser()
+    import json
+    import signal
+    import subprocess
+    import time
+
+    from citeqa.engine import Citeqa
+    from citeqa.retrieval import shared
+    from tests.conftest import REPO
+    from tests.serving import citeqa_cmd, env
+
+    folder, data, log = tmp_path / "inbox", tmp_path / "data", tmp_path / "watch.log"
+    folder.mkdir()
+    (folder / "first.md").write_text("The Kestrel grinder has a warranty of three years.\n")
+    with Citeqa(make_settings(data), embedder=embedder) as qa:
+        qa.collection("inbox").ingest([folder])
+
+    with streamlit_server(data, tmp_path, CITEQA_GENERATE="never") as url, chromium() as browser:
+        page = open_app(browser, url)
+        with shot_on_failure(page, tmp_path / "beside.png"):
+            _choose(page, "inbox")
+            app_pid = json.loads((data / shared.NAME).read_text())["pid"]  # the app serves the index
+            with log.open("ab") as out:
+                watcher = subprocess.Popen(citeqa_cmd("watch", str(folder), "--collection", "inbox"), cwd=REPO,
+                                           env=env(data), stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            try:
+                deadline = time.monotonic() + 120
+                while "synced inbox:" not in log.read_text():
+                    assert time.monotonic() < deadline and watcher.poll() is None, log.read_text()
+                    time.sleep(0.1)
+                (folder / "heron.md").write_text("The Heron pump delivers 40 litres per minute.\n")
+                time.sleep(5)
+                page.get_by_test_id("stChatInputTextArea").fill("How many litres per minute does the Heron pump deliver?")
+                page.get_by_test_id("stChatInputTextArea").press("Enter")
+                msg = page.get_by_test_id("stChatMessage").filter(has_text="total").first
+                msg.wait_for()
+                assert "40 litres per minute" in msg.inner_text()
+                assert "synced inbox: 1 added" in log.read_text()
+                assert json.loads((data / shared.NAME).read_text())["pid"] == app_pid
+            finally:
+                watcher.send_signal(signal.SIGINT)
+                watcher.wait(30)
