@@ -34,7 +34,6 @@ from citeqa.core.syncstate import read_sync, record_sync
 from citeqa.core.types import (
     Answer,
     DocumentRecord,
-    Evidence,
     History,
     Hit,
     IngestProgress,
@@ -46,13 +45,13 @@ from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
     from citeqa.answer.answerer import Answerer
-    from citeqa.answer.asked import Asked
+    from citeqa.answer.asker import Asker
     from citeqa.answer.generator import Generator
-    from citeqa.answer.names import Names
     from citeqa.answer.stream import AnswerStream
+    from citeqa.core.types import Retrieved
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
-    from citeqa.retrieval.retriever import Retrieved, Retriever
+    from citeqa.retrieval.retriever import Retriever
     from citeqa.retrieval.store import Store
 
 ProgressFn = Callable[[IngestProgress], None]
@@ -76,6 +75,7 @@ class Citeqa:
         self._retriever: Retriever | None = None
         self._ingestor: Ingestor | None = None
         self._answerer: Answerer | None = None
+        self._asker: Asker | None = None
         # Another collection of the same data dir is served by a view of this engine (see
         # `collection`): its own store, retriever and ingestor; the root's models, locks and queue.
         self._root = _root
@@ -198,6 +198,17 @@ class Citeqa:
 
                 self._answerer = Answerer(SupportCheck(self.embedder.similarity))
             return self._answerer
+
+    @property
+    def asker(self) -> Asker:
+        """The question's path (citeqa.answer.asker), over this engine's retriever."""
+        with self._build:
+            if self._asker is None:
+                from citeqa.answer.asker import Asker
+                from citeqa.retrieval.search import MENTIONS
+
+                self._asker = Asker(self.retriever, self.answerer, top_k=self.settings.top_k, mentions_limit=MENTIONS)
+            return self._asker
 
     def generates(self, generate: GenerateMode | bool | None = None) -> bool:
         """Whether an answer is generated: `generate` (True/False or a mode), else CITEQA_GENERATE.
@@ -523,119 +534,17 @@ class Citeqa:
 
         `history` is the conversation so far; it only changes what is searched for when the
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
-        from citeqa.answer.answerer import Clock
-        from citeqa.answer.asked import asked, without_names
-        from citeqa.answer.conversation import search_queries
-        from citeqa.answer.evidence import EVIDENCE_POOL, shown_count, with_evidence_passages
-        from citeqa.answer.stated import symbol_stems
-
-        t0 = time.perf_counter()
         self.require_documents()
-        k = top_k or self.settings.top_k
-        what = asked(question, history)
-        queries = search_queries(question, history)
-        if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
-            queries[0] = what.question
-            if what.previous_quotes:
-                # and near what was just quoted: "And epsilon?" after beta1 is answered by the
-                # passage that gave beta1, and "And when was that measured?" beside it
-                queries.append(" ".join(sorted(what.previous_quotes))[:2000])
-        standalone = queries[0] if len(queries) > 1 else None  # what a follow-up was searched as
-        names = self.names(what)
-        within = names.documents(what.names)
-        if within:
-            # Within the documents that name the subject, its names are in nearly every passage
-            # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
-            # also searched for as "What weight decay did the use?" (the names still decide which
-            # sentences are about the subject, `Names.about`).
-            unnamed = without_names(what.question, what.names)
-            if unnamed and unnamed != what.question:
-                queries.append(unnamed)
-        symbols = self.symbols(what, within)
-        if symbols:
-            # "What default step size ...?" is answered by "α = 0.002" where "α: Stepsize": it is
-            # searched for, judged (`answers`) and scored with the symbol as one of its words
-            what = dataclasses.replace(what, focus=what.focus | symbol_stems(symbols))
-            queries.append(f"{what.question} {' '.join(symbols)}")
-        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
-        # and so abstention, is judged on the top k as before. A question about a named subject is
-        # searched for in the documents that mention it ("What dropout rate did Fusion-in-Decoder
-        # use?": the other papers' dropout rates would outrank its own, and cannot be the answer).
-        retrieved = self.retriever.retrieve_fused(
-            queries,
-            top_k=max(k, EVIDENCE_POOL),
+        return self.asker.ask(
+            question,
+            top_k=top_k,
             mode=mode,
             sources=sources,
-            relevance_k=k,
-            within=within,
-        )
-        if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
-            names = names.with_passages(what.names, retrieved.hits)
-        missing = names.missing(what.names)
-        retrieve_s = time.perf_counter() - t0
-        relevant = self.retriever.is_relevant(retrieved)
-        scored_as = f"{queries[0]} {' '.join(symbols)}" if symbols else queries[0]
-        evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
-        hits, evidence = with_evidence_passages(
-            retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown)
-        )
-        clock = Clock(t0, retrieve_s, time.perf_counter() - t0)
-        return self.answerer.stream(
-            question,
-            hits,
-            evidence,
-            relevant=relevant,
-            clock=clock,
+            history=history,
             model=(lambda: self.generator) if self.generates(generate) else None,
             turns=self.turns,
             temperature=temperature,
-            standalone=standalone,
-            abstain="subject_not_in_documents" if missing else None,
-            missing=missing.text if missing else None,
         )
-
-    def select_evidence(
-        self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None
-    ) -> tuple[Evidence, ...]:
-        """The `limit` best evidence sentences of `retrieved` (citeqa.answer.evidence): every
-        sentence of its first passages is embedded (relevance embedded most of them already), and
-        of the deeper passages only the few sentences that share the most words with the question.
-        With `asked`, only sentences that answer it (citeqa.answer.asked)."""
-        from citeqa.answer.evidence import EMBEDDED_PASSAGES, select, to_embed
-
-        assert retrieved.vector is not None
-        deep = to_embed(question, retrieved.hits, asked=asked, names=names)
-        hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
-        vectors = self.retriever.sentence_vectors(hits, only=deep)
-        return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
-
-    def symbols(self, what: Asked, documents: Sequence[str]) -> tuple[str, ...]:
-        """The symbols `documents` (empty: all) define as what a quantity question asks the
-        value of (citeqa.answer.symbols), found through the passages that have the term's words."""
-        from citeqa.answer.asked import asked_phrase
-        from citeqa.answer.symbols import definitions, lookup_words, symbols_for
-
-        phrase = asked_phrase(what.measure) if what.kind == "quantity" else ""
-        words = lookup_words(phrase)
-        if not words:
-            return ()
-        inside = set(documents)
-        texts = {h.text: None for hits in self.retriever.mentions(words) for h in hits if not inside or h.source in inside}
-        return symbols_for(phrase, definitions(texts))
-
-    def names(self, what: Asked) -> Names:
-        """Where the index mentions each name `what` asks about (citeqa.answer.asked.Names)."""
-        from citeqa.answer.names import Names, found_in
-        from citeqa.retrieval.search import MENTIONS
-
-        keys = list(dict.fromkeys(key for n in what.names for key in n.keys))
-        if not keys:
-            return Names()
-        by_key = dict(zip(keys, self.retriever.mentions(keys), strict=True))
-        found = {}
-        for n in what.names:
-            found[n.parts] = found_in(n, [h for key in n.keys for h in by_key[key]])
-        return Names(found, complete=all(len(hits) < MENTIONS for hits in by_key.values()))
 
     def ask(self, question: str, *, collection: str | Sequence[str] | None = None, **kwargs) -> Answer:
         """`collection`: a collection's name, or several (searched together, each quote naming

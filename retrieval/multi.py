@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from citeqa.core.settings import RetrievalMode
-from citeqa.core.types import Hit
-from citeqa.retrieval.retriever import Retrieved, Retriever
+from citeqa.core.types import Hit, Retrieved
+from citeqa.retrieval.retriever import Retriever
 
 
 def _tagged(name: str, hits: Sequence[Hit]) -> list[Hit]:

@@ -7,7 +7,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from citeqa.core.errors import ConfigError
 from citeqa.core.sentences import scorable_spans
 from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 from citeqa.core.tables import table_name
-from citeqa.core.types import Hit
+from citeqa.core.types import Hit, Retrieved
 from citeqa.retrieval.embedder import Embedder
 from citeqa.retrieval.fusion import Fusion
 from citeqa.retrieval.reranker import Reranker
@@ -26,20 +25,6 @@ from citeqa.retrieval.store import Store
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_CACHE = 24576  # sentence vectors kept (1.5 KB each; about 4,000 passages)
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """Hits in rank order, and `relevance`: the best cosine similarity between the query and any
-    sentence of the passages returned, whatever the ranking mode, so one abstention threshold
-    serves every mode (and a reranker)."""
-
-    query: str
-    hits: tuple[Hit, ...]
-    relevance: float
-    mode: RetrievalMode
-    # The query's embedding (unit length), for scoring the passages' sentences against it.
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Retriever:

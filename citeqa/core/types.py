@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from citeqa.core.tables import RowPassage, Table, read_row, table_name
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Conversation turns, oldest first: ("user", question) and ("assistant", answer) pairs.
 History = Sequence[tuple[str, str]]
@@ -89,6 +92,20 @@ class Hit:
             "chunk_id": self.chunk_id,
             **({"collection": self.collection} if self.collection else {}),
         }
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Hits in rank order, and `relevance`: the best cosine similarity between the query and any
+    sentence of the passages returned, whatever the ranking mode, so one abstention threshold
+    serves every mode (and a reranker)."""
+
+    query: str
+    hits: tuple[Hit, ...]
+    relevance: float
+    mode: str  # citeqa.core.settings.RetrievalMode
+    # The query's embedding (unit length), for scoring the passages' sentences against it.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from citeqa.questions import Question
 from citeqa.retrieval.fusion import Fusion
 
 if TYPE_CHECKING:
+    from citeqa.core.types import Retrieved
     from citeqa.engine import Citeqa
-    from citeqa.retrieval.retriever import Retrieved
 
 KS = (1, 5, 10)
 MAX_K = 10
@@ -289,7 +289,7 @@ def _evidence_at(engine: Citeqa, got: Sequence[Retrieved], questions: Sequence[Q
     engine.retriever.sentence_vectors([h for r, _ in rows for h in r.hits[:EMBEDDED_PASSAGES]])
     found = dict.fromkeys(EVIDENCE_KS, 0)
     for r, q in rows:
-        ev = engine.select_evidence(q.question, r, limit=max(EVIDENCE_KS))
+        ev = engine.asker.select_evidence(q.question, r, limit=max(EVIDENCE_KS))
         for n in EVIDENCE_KS:
             found[n] += any(_quote_hit(e.quote, e.hit.source, q) for e in ev[:n])
     return {n: found[n] / len(rows) if rows else 0.0 for n in EVIDENCE_KS}

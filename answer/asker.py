@@ -1,0 +1,174 @@
+"""The question's path, in one place: read the question (citeqa.answer.asked), search for it
+(through a `Library`, which citeqa.retrieval.retriever.Retriever is), find where the index names
+its subject and the symbols its documents define for the asked term, select and judge the
+evidence (citeqa.answer.evidence), and hand it to the Answerer, which streams the answer.
+The engine builds one Asker and calls it once per question.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from citeqa.answer.answerer import Answerer, Clock
+from citeqa.answer.asked import Asked, asked, asked_phrase, without_names
+from citeqa.answer.conversation import search_queries
+from citeqa.answer.evidence import (
+    EMBEDDED_PASSAGES,
+    EVIDENCE_POOL,
+    SentenceVectors,
+    select,
+    shown_count,
+    to_embed,
+    with_evidence_passages,
+)
+from citeqa.answer.names import Names, found_in
+from citeqa.answer.stated import symbol_stems
+from citeqa.answer.symbols import definitions, lookup_words, symbols_for
+from citeqa.core.settings import RetrievalMode
+from citeqa.core.types import Evidence, History, Hit
+
+if TYPE_CHECKING:
+    from citeqa.answer.generator import Generator
+    from citeqa.answer.stream import AnswerStream
+    from citeqa.answer.turns import TurnQueue
+    from citeqa.core.types import Retrieved
+
+class Library(Protocol):
+    """What the question's path needs of the index (citeqa.retrieval.retriever.Retriever)."""
+
+    def retrieve_fused(
+        self,
+        queries: Sequence[str],
+        *,
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        sources: Sequence[str] = (),
+        relevance_k: int | None = None,
+        within: Sequence[str] = (),
+    ) -> Retrieved: ...
+
+    def mentions(self, words: Sequence[str]) -> list[list[Hit]]: ...
+
+    def sentence_vectors(self, hits: Sequence[Hit], only: dict[str, list[tuple[int, int]]] | None = None) -> SentenceVectors: ...
+
+    def is_relevant(self, retrieved: Retrieved) -> bool: ...
+
+
+class Asker:
+    """`mentions_limit`: how many passages `Library.mentions` returns at most per word (below
+    it, a name's list of mentions is complete)."""
+
+    def __init__(self, library: Library, answerer: Answerer, *, top_k: int, mentions_limit: int) -> None:
+        self.library = library
+        self.answerer = answerer
+        self.top_k = top_k
+        self.mentions_limit = mentions_limit
+
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        sources: Sequence[str] = (),
+        history: History = (),
+        model: Callable[[], Generator] | None = None,
+        turns: TurnQueue | None = None,
+        temperature: float | None = None,
+    ) -> AnswerStream:
+        """Retrieve and select evidence now; the returned stream yields the evidence answer at
+        once, then (with a `model`) the generated sentences that pass the support check.
+        `history` only changes what is searched for when the question cannot stand alone."""
+        t0 = time.perf_counter()
+        k = top_k or self.top_k
+        what = asked(question, history)
+        queries = search_queries(question, history)
+        if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
+            queries[0] = what.question
+            if what.previous_quotes:
+                # and near what was just quoted: "And epsilon?" after beta1 is answered by the
+                # passage that gave beta1, and "And when was that measured?" beside it
+                queries.append(" ".join(sorted(what.previous_quotes))[:2000])
+        standalone = queries[0] if len(queries) > 1 else None  # what a follow-up was searched as
+        names = self.names(what)
+        within = names.documents(what.names)
+        if within and what.kind in ("quantity", "date"):
+            # Within the documents that name the subject, its names are in nearly every passage
+            # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
+            # also searched for as "What weight decay did the use?" (the names still decide which
+            # sentences are about the subject, `Names.about`). Only for a value: for other
+            # questions the names are part of what is asked ("What early Huguenot church was
+            # established in England?"; on SQuAD searching without them cost 0.006 of answers).
+            unnamed = without_names(what.question, what.names)
+            if unnamed and unnamed != what.question:
+                queries.append(unnamed)
+        symbols = self.symbols(what, within)
+        if symbols:
+            # "What default step size ...?" is answered by "α = 0.002" where "α: Stepsize": it is
+            # searched for, judged (`answers`) and scored with the symbol as one of its words
+            what = dataclasses.replace(what, focus=what.focus | symbol_stems(symbols))
+            queries.append(f"{what.question} {' '.join(symbols)}")
+        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
+        # and so abstention, is judged on the question's own top k. A question about a named
+        # subject is searched for in the documents that mention it ("What dropout rate did
+        # Fusion-in-Decoder use?": the other papers' dropout rates would outrank its own).
+        retrieved = self.library.retrieve_fused(
+            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k, within=within
+        )
+        if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
+            names = names.with_passages(what.names, retrieved.hits)
+        missing = names.missing(what.names)
+        retrieve_s = time.perf_counter() - t0
+        relevant = self.library.is_relevant(retrieved)
+        scored_as = f"{queries[0]} {' '.join(symbols)}" if symbols else queries[0]
+        evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+        hits, evidence = with_evidence_passages(retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown))
+        return self.answerer.stream(
+            question,
+            hits,
+            evidence,
+            relevant=relevant,
+            clock=Clock(t0, retrieve_s, time.perf_counter() - t0),
+            model=model,
+            turns=turns,
+            temperature=temperature,
+            standalone=standalone,
+            abstain="subject_not_in_documents" if missing else None,
+            missing=missing.text if missing else None,
+        )
+
+    def select_evidence(
+        self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None
+    ) -> tuple[Evidence, ...]:
+        """The `limit` best evidence sentences of `retrieved` (citeqa.answer.evidence): every
+        sentence of its first passages is embedded (relevance embedded most of them already), and
+        of the deeper passages only the few sentences that share the most words with the question.
+        With `asked`, only sentences that answer it (citeqa.answer.stated)."""
+        assert retrieved.vector is not None
+        deep = to_embed(question, retrieved.hits, asked=asked, names=names)
+        hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
+        vectors = self.library.sentence_vectors(hits, only=deep)
+        return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
+
+    def names(self, what: Asked) -> Names:
+        """Where the index mentions each name `what` asks about (citeqa.answer.names)."""
+        keys = list(dict.fromkeys(key for n in what.names for key in n.keys))
+        if not keys:
+            return Names()
+        by_key = dict(zip(keys, self.library.mentions(keys), strict=True))
+        found = {n.parts: found_in(n, [h for key in n.keys for h in by_key[key]]) for n in what.names}
+        return Names(found, complete=all(len(hits) < self.mentions_limit for hits in by_key.values()))
+
+    def symbols(self, what: Asked, documents: Sequence[str]) -> tuple[str, ...]:
+        """The symbols `documents` (empty: all) define as what a quantity question asks the
+        value of (citeqa.answer.symbols), found through the passages that have the term's words."""
+        phrase = asked_phrase(what.measure) if what.kind == "quantity" else ""
+        words = lookup_words(phrase)
+        if not words:
+            return ()
+        inside = set(documents)
+        texts = {h.text: None for hits in self.library.mentions(words) for h in hits if not inside or h.source in inside}
+        return symbols_for(phrase, definitions(texts))
