@@ -235,6 +235,8 @@ def focus(question: str) -> frozenset[str]:
         return frozenset()
     phrase, verb = found
     phrase = " ".join(w for w in _TOKEN.findall(phrase) if not stems(w) & _WHICH_VALUE)
+    # "How many days ...", "How many times ...": what is counted, type word or not
+    verb = verb or bool(_HOW_MANY.search(question))
     words = stems(phrase)
     for n in names(question):
         words -= stems(" ".join(n.parts))

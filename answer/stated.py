@@ -26,6 +26,8 @@ _POINTER = re.compile(
     r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
+    # and a heading's section number: "3.3 Batch Normalization enables higher learning rates"
+    r"|^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Z])"
     # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3"
     r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
     # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
@@ -107,7 +109,8 @@ _CHANGE = re.compile(
     r"\b(?:by|(?:increase|improvement|gain|reduction|decrease|drop|boost)\s+of)\s+(?:about\s+|around\s+|nearly\s+|almost\s+|over\s+)?"
     r"[+−-]?\d[\d.,]*\s?(?:%|percent|points?|pp)?"
     r"|(?<![\w.])[+−]\d[\d.,]*"
-    r"|\b\d[\d.,]*\s?(?:%|percent|points?)?\s(?:relative\s|absolute\s)?(?:increase|improvement|gain|reduction|decrease|drop|boost)\b",
+    r"|\b\d[\d.,]*\s?(?:%|percent|points?)?\s(?:relative\s|absolute\s)?(?:increase|improvement|gain|reduction|decrease|drop|boost)\b"
+    r"|\b\d[\d.,]*\s?(?:times|x|×)\s(?:faster|slower|more|fewer|less|larger|smaller|higher|lower|bigger|longer|shorter)\b",
     re.IGNORECASE,
 )
 _CHANGE_ASKED = re.compile(
@@ -175,7 +178,21 @@ def repeats(what: Asked, sentence: str) -> bool:
         # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
         # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
         return False
+    if what.measured and _new_words(what) & _stems_of(sentence):
+        # "What context window does its base model training start with?" after "What context
+        # window is StarCoder2 fine-tuned with?": the quoted "We start base model training with a
+        # 4k context window and subsequently fine-tune ... with a 16k context window" answers both
+        return False
     return normalised(sentence) in what.previous_text
+
+
+def _new_words(what: Asked) -> frozenset[str]:
+    """The words of a follow-up's own question that the question before it did not have."""
+    before = what.question[: len(what.question) - len(what.measured)]
+    return frozenset(stems(what.measured) - stems(before) - _PRONOUN_STEMS)
+
+
+_PRONOUN_STEMS = frozenset(stems("it its they them their this that these those one ones"))
 
 
 _HOW_MANY_ASKED = re.compile(r"\bhow\s+many\b", re.IGNORECASE)

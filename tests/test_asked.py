@@ -352,3 +352,21 @@ def test_a_caption_whose_number_was_split_off_is_still_a_caption() -> None:
     flags = {text[s.start : s.end]: s.caption for s in _sentences(text, 3)}
     assert flags["Top-1 error (%, 10-crop testing) on ImageNet validation."]
     assert not flags["Our net has 19.4% top-1 error."]
+
+
+def test_counted_type_words_headings_and_multiples() -> None:
+    days = asked("How many days did it take to train the 152-layer ResNet?")
+    assert not answers(days, "Remarkably, the 152-layer ResNet (11.3 billion FLOPs) still has lower complexity than VGG-16.")
+    assert answers(days, "Training the 152-layer ResNet took 21 days on 8 GPUs.")
+    lr = asked("What learning rate was used for the MNIST network?")
+    assert not answers(lr, "3.3 Batch Normalization enables higher learning rates")
+    assert not answers(lr, "Because our network trains faster, we lower the learning rate 6 times faster.")
+
+
+def test_a_followup_with_new_words_may_quote_the_previous_sentence() -> None:
+    from citeqa.answer.stated import repeats
+
+    quote = "We start base model training with a 4k context window and subsequently fine-tune the model with a 16k context window."
+    history = [("user", "What context window is StarCoder2 fine-tuned with?"), ("assistant", f"Quoted: [1] “{quote}” (s.pdf, p. 2)")]
+    assert not repeats(asked("What context window does its base model training start with?", history), quote)
+    assert repeats(asked("What context window does it use?", history), quote)
