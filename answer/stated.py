@@ -202,6 +202,7 @@ _COUNT_WORDS = frozenset(
     eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands
     million millions billion billions trillion trillions dozen dozens single several""".split()  # noqa: SIM905
 )
+_GENERIC_COUNTED = frozenset("people persons individuals men women members inhabitants residents".split())  # noqa: SIM905
 _COUNTED_WITHIN = 4  # words between a number and what it counts: "64 Tesla V100 32Gb GPUs" is 4
 
 
@@ -215,9 +216,15 @@ def counts(what: Asked, sentence: str) -> bool:
         return True
     words = _WORD.findall(_POINTER.sub(" ", sentence.translate(_GREEK)))
     counted = [bool(_stems_of(w) & what.focus) for w in words]
+    def before(i: int) -> int:
+        # "Huguenot refugees, an estimated total of 75,000 to 100,000 people": a number of people
+        # may count what was named a few words before it
+        generic = i + 1 < len(words) and words[i + 1].casefold() in _GENERIC_COUNTED
+        return 8 if generic else 3
+
     return any(
         (any(c.isdigit() for c in w) or w.casefold() in _COUNT_WORDS)
-        and (any(counted[i + 1 : i + 1 + _COUNTED_WITHIN]) or any(counted[max(0, i - 3) : i]))
+        and (any(counted[i + 1 : i + 1 + _COUNTED_WITHIN]) or any(counted[max(0, i - before(i)) : i]))
         for i, w in enumerate(words)
     )
 
