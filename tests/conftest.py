@@ -27,8 +27,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # exported int8 embedding model) is this session's too: exported once per run (about 20 s), and
 # never half-written by another run (a second suite, or a citeqa app on the same machine).
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="citeqa-tests-"))
+# The session's XDG cache dir, whose citeqa folder is the per-user default cache dir: children that
+# drop CITEQA_* (a `streamlit run` started as a user would) still find the exported model there.
+SESSION_CACHE = SESSION_DIR / "xdg-cache"
 os.environ["CITEQA_DATA_DIR"] = str(SESSION_DIR / "data")
-os.environ["CITEQA_CACHE_DIR"] = str(SESSION_DIR / "cache")
+os.environ["XDG_CACHE_HOME"] = str(SESSION_CACHE)
+os.environ["CITEQA_CACHE_DIR"] = str(SESSION_CACHE / "citeqa")
 
 
 def make_settings(data_dir: Path, **kw) -> Settings:
@@ -79,18 +83,15 @@ def wait_for_port(port: int, proc, timeout: float = 120) -> None:
 
 @pytest.fixture(autouse=True)
 def own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has a home of its own: HOME and the XDG folders under the session's temporary
-    folder, so that a per-user default (platformdirs' data, cache and config dirs, ~) never reaches
-    the user's real ones, nor another test's, in this process or in any child it starts. Outside
-    tmp_path, so that a test listing its tmp_path sees only what it wrote."""
+    """Each test has a home of its own: HOME and the XDG data, config and state folders under the
+    session's temporary folder, so that a per-user default (platformdirs' data and config dirs, ~)
+    never reaches the user's real ones, nor another test's, in this process or in any child it
+    starts. The cache dir is the session's (above): derived files only, exported once per run.
+    Outside tmp_path, so that a test listing its tmp_path sees only what it wrote."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    for var, sub in (
-        ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_CACHE_HOME", ".cache"),
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_STATE_HOME", ".local/state"),
-    ):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(SESSION_CACHE))
+    for var, sub in (("XDG_DATA_HOME", ".local/share"), ("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state")):
         monkeypatch.setenv(var, str(home / sub))
     return home
 
