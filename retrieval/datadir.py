@@ -132,7 +132,7 @@ class EmbeddedDataDir:
                 log.debug("using the index served by PID %s", pid)
                 return address
             if not share or SERVE_DB_MARK in words[1:] or time.monotonic() > deadline:
-                raise DataDirInUse(self.path, pid) from None
+                raise DataDirInUse(self.path, pid, served_by_serve_db=SERVE_DB_MARK in words[1:]) from None
             if not told:
                 log.warning("waiting for PID %s, which holds the data dir and serves it as soon as it opens it", pid)
                 told = True

@@ -90,12 +90,23 @@ class StoreError(CiteqaError):
 
 
 class DataDirInUse(StoreError):
-    def __init__(self, data_dir: Path, pid: int | None) -> None:
+    """Another process holds the embedded data dir and does not share its index with citeqa's
+    other processes: `citeqa serve-db` (`served_by_serve_db`), or one that did not open its index
+    within a minute (citeqa.retrieval.datadir)."""
+
+    def __init__(self, data_dir: Path, pid: int | None, *, served_by_serve_db: bool = False) -> None:
         who = f"PID {pid}" if pid else "another process"
-        super().__init__(
-            f"data dir {data_dir} in use by {who}; stop it, or serve the data dir with "
-            "`citeqa serve-db` and set CITEQA_MILVUS_URI (see README, 'Ingest while the app runs')"
-        )
+        if served_by_serve_db:
+            why = (
+                f"data dir {data_dir} in use by {who}, `citeqa serve-db`: set CITEQA_MILVUS_URI to its address "
+                "(and CITEQA_MILVUS_TOKEN if it has one), or stop it (see README, 'Several processes')"
+            )
+        else:
+            why = (
+                f"data dir {data_dir} in use by {who}, which has not shared its index; stop it, or serve the "
+                "data dir with `citeqa serve-db` and set CITEQA_MILVUS_URI (see README, 'Several processes')"
+            )
+        super().__init__(why)
         self.data_dir = data_dir
         self.pid = pid
 
