@@ -186,6 +186,10 @@ def mentions(name: Name, text: str) -> bool:
     ("EU" for "European Union")."""
     if _ACRONYM.fullmatch(name.text) and name.text.casefold() in _initials(text):
         return True
+    if len(name.text) >= 3 and name.text.isalpha() and name.text.isupper():
+        # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math",
+        # "BLEU" not "bleu"
+        return re.search(rf"(?<![^\W\d_]){re.escape(name.text)}(?![^\W\d_])", text) is not None
     words = _words(text)
     if all(_matches(_fold(_plain(p)), words) for p in name.parts):
         return True

@@ -370,3 +370,11 @@ def test_a_followup_with_new_words_may_quote_the_previous_sentence() -> None:
     history = [("user", "What context window is StarCoder2 fine-tuned with?"), ("assistant", f"Quoted: [1] “{quote}” (s.pdf, p. 2)")]
     assert not repeats(asked("What context window does its base model training start with?", history), quote)
     assert repeats(asked("What context window does it use?", history), quote)
+
+
+def test_a_name_in_capitals_is_written_so() -> None:
+    from citeqa.answer.names import mentions
+
+    math = names("In what year was the MATH benchmark released?")[0]
+    assert mentions(math, "WizardMath is evaluated on GSM8k and MATH.")
+    assert not mentions(math, "Models that reason about code or math were released in 2022.")
