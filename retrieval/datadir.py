@@ -131,8 +131,9 @@ class EmbeddedDataDir:
             if address is not None:
                 log.debug("using the index served by PID %s", pid)
                 return address
-            if not share or SERVE_DB_MARK in words[1:] or time.monotonic() > deadline:
-                raise DataDirInUse(self.path, pid, served_by_serve_db=SERVE_DB_MARK in words[1:]) from None
+            serve_db = SERVE_DB_MARK in words[1:]
+            if not share or serve_db or time.monotonic() > deadline:
+                raise DataDirInUse(self.path, pid, served_by_serve_db=serve_db, waited=share and not serve_db) from None
             if not told:
                 log.warning("waiting for PID %s, which holds the data dir and serves it as soon as it opens it", pid)
                 told = True

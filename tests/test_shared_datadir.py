@@ -116,3 +116,48 @@ def test_an_address_left_by_a_killed_process_is_ignored(tmp_path: Path, embedder
         assert qa.search("Osprey kettle")[0].text.startswith("The Osprey kettle")
         assert qa.datadir.holds and time.monotonic() - t0 < 30
         assert json.loads((data / shared.NAME).read_text())["pid"] == os.getpid()
+
+
+HOLD_LOCK = """
+import fcntl, os, sys, time
+fh = open(sys.argv[1], "a+")
+fcntl.flock(fh, fcntl.LOCK_EX)
+fh.seek(0); fh.truncate(); fh.write(str(os.getpid())); fh.flush()
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_holder_that_serves_nothing_yet_is_waited_for(tmp_path: Path, embedder, monkeypatch):
+    """A process holding the data dir before it opens its index (loading its model, or about to
+    exit) is waited for, then the data dir is taken; one that never shares it is named."""
+    import sys
+
+    from citeqa.core.errors import DataDirInUse
+    from citeqa.retrieval import datadir
+
+    data = tmp_path / "data"
+    with Citeqa(make_settings(data), embedder=embedder) as qa:
+        qa.ingest([_notes(tmp_path / "docs", "a.md", "The Osprey kettle boils a litre in 90 seconds.\n")])
+
+    def hold(seconds: float) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(data / "citeqa.pid"), str(seconds)],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "holding"
+        return proc
+
+    holder = hold(2.0)
+    t0 = time.monotonic()
+    with Citeqa(make_settings(data), embedder=embedder) as qa:
+        assert qa.datadir.holds and time.monotonic() - t0 > 1.0  # waited for it, then took it
+        assert qa.search("Osprey kettle")[0].text.startswith("The Osprey kettle")
+    holder.wait(10)
+
+    monkeypatch.setattr(datadir, "_WAIT_FOR_HOLDER_S", 1.0)
+    holder = hold(30.0)
+    try:
+        with pytest.raises(DataDirInUse, match=f"in use by PID {holder.pid}, which has not shared its index"):
+            Citeqa(make_settings(data), embedder=embedder)
+    finally:
+        holder.kill()
+        holder.wait(10)

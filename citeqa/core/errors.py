@@ -94,7 +94,9 @@ class DataDirInUse(StoreError):
     other processes: `citeqa serve-db` (`served_by_serve_db`), or one that did not open its index
     within a minute (citeqa.retrieval.datadir)."""
 
-    def __init__(self, data_dir: Path, pid: int | None, *, served_by_serve_db: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, pid: int | None, *, served_by_serve_db: bool = False, waited: bool = False
+    ) -> None:
         who = f"PID {pid}" if pid else "another process"
         if served_by_serve_db:
             why = (
@@ -103,8 +105,9 @@ class DataDirInUse(StoreError):
             )
         else:
             why = (
-                f"data dir {data_dir} in use by {who}, which has not shared its index; stop it, or serve the "
-                "data dir with `citeqa serve-db` and set CITEQA_MILVUS_URI (see README, 'Several processes')"
+                f"data dir {data_dir} in use by {who}{', which has not shared its index within a minute' if waited else ''}; "
+                "stop it, or serve the data dir with `citeqa serve-db` and set CITEQA_MILVUS_URI "
+                "(see README, 'Several processes')"
             )
         super().__init__(why)
         self.data_dir = data_dir
