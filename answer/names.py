@@ -113,7 +113,7 @@ class Names:
         return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
     def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
-        if mentions(name, sentence) or mentions(name, hit.text) or mentions(name, PurePath(hit.source).stem):
+        if mentions(name, sentence) or mentions(name, hit.text) or mentions_in_name(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
         if not strict:  # any mention in the document; none anywhere: the name is left out
@@ -140,6 +140,15 @@ def _initials(text: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=65536)
 def _words(text: str) -> frozenset[str]:
     return frozenset(_fold(_plain(p)) for p in name_parts(text))
+
+
+def _capital_words(text: str) -> frozenset[str]:
+    return frozenset(_fold(_plain(w.casefold())) for w in re.findall(r"[^\W\d_]+", text) if w.isupper())
+
+
+def mentions_in_name(name: Name, file_name: str) -> bool:
+    """`mentions` for a file's name, whatever its case."""
+    return mentions(Name(name.text.casefold(), name.parts), file_name)
 
 
 def _plain(word: str) -> str:
@@ -186,11 +195,10 @@ def mentions(name: Name, text: str) -> bool:
     ("EU" for "European Union")."""
     if _ACRONYM.fullmatch(name.text) and name.text.casefold() in _initials(text):
         return True
-    if len(name.text) >= 3 and name.text.isalpha() and name.text.isupper():
-        # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math",
-        # "BLEU" not "bleu"
-        return re.search(rf"(?<![^\W\d_]){re.escape(name.text)}(?![^\W\d_])", text) is not None
-    words = _words(text)
+    # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math", "BLEU"
+    # not "bleu" (a file name, "bert_paper.pdf", is read in any case: `mentions_in_name`)
+    capitals = len(name.text) >= 3 and name.text.isalpha() and name.text.isupper()
+    words = _capital_words(text) if capitals else _words(text)
     if all(_matches(_fold(_plain(p)), words) for p in name.parts):
         return True
     joined = _fold(_plain("".join(name.parts)))
