@@ -161,3 +161,39 @@ def test_a_holder_that_serves_nothing_yet_is_waited_for(tmp_path: Path, embedder
     finally:
         holder.kill()
         holder.wait(10)
+
+
+HOLD_INDEX = """
+import sys
+from citeqa.engine import Citeqa
+from tests.conftest import make_settings
+with Citeqa(make_settings(__import__("pathlib").Path(sys.argv[1]))) as qa:
+    qa.open_index()
+    print("serving", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_client_carries_on_when_the_holder_is_killed(tmp_path: Path, embedder):
+    """SIGKILL of the process serving the index: its address stays behind, its server is gone; an
+    engine using it carries on with the index itself, nothing lost."""
+    import sys
+
+    data = tmp_path / "data"
+    with Citeqa(make_settings(data), embedder=embedder) as qa:
+        qa.ingest([_notes(tmp_path / "docs", "a.md", "The Osprey kettle boils a litre in 90 seconds.\n")])
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_INDEX, str(data)], cwd=REPO, env=env(data),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "serving"
+        with Citeqa(make_settings(data), embedder=embedder) as qa:
+            assert qa.search("Osprey kettle")[0].source.endswith("a.md") and not qa.datadir.holds
+            holder.kill()
+            holder.wait(10)
+            assert json.loads((data / shared.NAME).read_text())["pid"] == holder.pid  # left behind
+            assert [d.path for d in qa.documents()] == [str(tmp_path / "docs" / "a.md")]
+            assert qa.datadir.holds
+            assert json.loads((data / shared.NAME).read_text())["pid"] == os.getpid()
+    finally:
+        holder.kill()
+        holder.wait(10)
