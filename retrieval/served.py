@@ -59,6 +59,7 @@ def run(
             options=[
                 ("grpc.max_receive_message_length", _MAX_MESSAGE),
                 ("grpc.max_send_message_length", _MAX_MESSAGE),
+                *shared.KEEPALIVE,  # pymilvus's pings, without GOAWAY too_many_pings when idle
             ],
         )
         milvus_pb2_grpc.add_MilvusServiceServicer_to_server(MilvusServicer(db), server)
