@@ -42,8 +42,9 @@ _UPSERT_ROWS = 1_000  # chunk rows per upsert call: a long PDF's chunks go in se
 
 
 class Store:
-    """`datadir`: the embedded data dir whose index this is (None for a Milvus server). Its lock
-    must be held while the store is open; `Store.open` takes it when the caller has not."""
+    """`datadir`: the embedded data dir whose index this is (None for a Milvus server). It must be
+    held, or attached to the process serving it (citeqa.retrieval.shared), while the store is
+    open; `Store.open` does that when the caller has not."""
 
     def __init__(
         self,
