@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from citeqa.answer.answerer import Answerer, Clock
 from citeqa.answer.asked import Asked, asked, asked_phrase, without_names
+from citeqa.answer.byline import asks_authors, byline, of_a_document
 from citeqa.answer.conversation import search_queries
 from citeqa.answer.evidence import (
     EMBEDDED_PASSAGES,
@@ -52,9 +53,16 @@ class Library(Protocol):
 
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]: ...
 
+    def opening(self, source: str) -> Hit | None: ...
+
     def sentence_vectors(self, hits: Sequence[Hit], only: dict[str, list[tuple[int, int]]] | None = None) -> SentenceVectors: ...
 
     def is_relevant(self, retrieved: Retrieved) -> bool: ...
+
+
+# A byline answers a question about authors outright: it is shown whatever the scores of the
+# sentences that merely share the question's words.
+BYLINE_SCORE = 2.0
 
 
 class Asker:
@@ -124,7 +132,20 @@ class Asker:
         retrieve_s = time.perf_counter() - t0
         relevant = self.library.is_relevant(retrieved)
         scored_as = f"{queries[0]} {' '.join(symbols)}" if symbols else queries[0]
-        evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+        own = what.measured or what.question  # a follow-up's own question, or the question
+        previous = what.question[: len(what.question) - len(what.measured)] if what.measured else ""
+        authors = None if missing or not asks_authors(own, previous) else self.byline(what, names, within, retrieved)
+        if authors is not None:  # "Who wrote the Adam paper?": its title page's byline
+            retrieved = dataclasses.replace(retrieved, hits=(*retrieved.hits, authors.hit)) if authors.n > len(retrieved.hits) else retrieved
+            relevant, evidence = True, (authors,)
+        else:
+            evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+        if what.measured and not missing and authors is None:
+            # A follow-up that asks its own question ("How many passages does it use at test
+            # time?" after "Which lab did the Fusion-in-Decoder authors work at?") is also scored
+            # by its own words and the names it is about, not diluted by the question before it.
+            own = " ".join([what.measured, *(n.text for n in what.names), *symbols])
+            evidence = _best_of(evidence, self.select_evidence(own, retrieved, asked=what, names=names))
         hits, evidence = with_evidence_passages(retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown))
         return self.answerer.stream(
             question,
@@ -153,6 +174,23 @@ class Asker:
         vectors = self.library.sentence_vectors(hits, only=deep)
         return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
 
+    def byline(self, what: Asked, names: Names, within: Sequence[str], retrieved: Retrieved) -> Evidence | None:
+        """The byline of the document a question about authors asks of (citeqa.answer.byline) as
+        evidence: the document whose title names its subject, else the one document that names
+        it, else the best passage's."""
+        subject = next((n for n in what.names if not n.context), None)
+        titled = [src for src, at in names.found.get(subject.parts, {}).items() if any(i == 0 for i, _ in at)] if subject else []
+        if not titled and not of_a_document(what.question):
+            return None  # "Who wrote the Edict of Nantes?" asks of a work, not of a document here
+        source = (titled or list(within[:1]) or [h.source for h in retrieved.hits[:1]] or [None])[0]
+        opening = self.library.opening(source) if source else None
+        span = byline(opening.text) if opening is not None else None
+        if opening is None or span is None:
+            return None
+        n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == opening.chunk_id), len(retrieved.hits) + 1)
+        hit = retrieved.hits[n - 1] if n <= len(retrieved.hits) else opening
+        return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
+
     def names(self, what: Asked) -> Names:
         """Where the index mentions each name `what` asks about (citeqa.answer.names)."""
         keys = list(dict.fromkeys(key for n in what.names for key in n.keys))
@@ -172,3 +210,14 @@ class Asker:
         inside = set(documents)
         texts = {h.text: None for hits in self.library.mentions(words) for h in hits if not inside or h.source in inside}
         return symbols_for(phrase, definitions(texts))
+
+
+def _best_of(*selections: Sequence[Evidence], limit: int = 3) -> tuple[Evidence, ...]:
+    """The best `limit` evidence sentences of several selections over the same passages, each
+    sentence once at its best score."""
+    best: dict[tuple[str, int], Evidence] = {}
+    for ev in (e for chosen in selections for e in chosen):
+        key = (ev.hit.chunk_id, ev.start)
+        if key not in best or ev.score > best[key].score:
+            best[key] = ev
+    return tuple(sorted(best.values(), key=lambda e: -e.score)[:limit])

@@ -37,8 +37,12 @@ _PRONOUN_SUBJECT = re.compile(
 )
 
 
-# "the largest one", "the deeper ones": a thing named before.
-_ONE = re.compile(r"\bthe\s+(?:\w+\s+)?ones?\b", re.I)
+# "the largest one", "the deeper ones": a thing named before. And "the paper", "the first author":
+# the document talked about ("What university is the first author from?").
+_ONE = re.compile(
+    r"\bthe\s+(?:\w+\s+)?ones?\b|\bthe\s+(?:(?:first|last|second|lead|corresponding)\s+)?(?:authors?|paper|article|document|report)\b",
+    re.I,
+)
 
 
 def is_followup(question: str) -> bool:

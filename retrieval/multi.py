@@ -71,6 +71,13 @@ class Joined:
     def search(self, query: str, **kwargs) -> list[Hit]:
         return list(self.retrieve(query, **kwargs).hits)
 
+    def opening(self, source: str) -> Hit | None:
+        for name, r in self.parts.items():
+            hit = r.opening(source)
+            if hit is not None:
+                return _tagged(name, [hit])[0]
+        return None
+
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
         if not words:
             return []

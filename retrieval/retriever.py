@@ -169,6 +169,10 @@ class Retriever:
         # which passages are searched for evidence, not whether the documents hold an answer.
         return Retrieved(query=first.query, hits=hits, relevance=first.relevance, mode=first.mode, vector=first.vector)
 
+    def opening(self, source: str) -> Hit | None:
+        """The first passage of a document (citeqa.retrieval.store.Store.opening)."""
+        return self.store.opening(source)
+
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
         """For each word, the passages whose text has it (citeqa.retrieval.search.Searcher.mentions)."""
         return self.searcher.mentions(words) if words else []

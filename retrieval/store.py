@@ -437,6 +437,17 @@ class Store:
         ]
         return sorted(hits, key=lambda h: (h.page or 0, h.index))
 
+    def opening(self, path: str) -> Hit | None:
+        """The first passage of the document at `path` (its title, byline and abstract), if any."""
+        rows = self.call(
+            self.client.query, self.collection, filter=f"source == {quote(path)} and chunk_index == 0",
+            output_fields=["id", *schema.CHUNK_FIELDS], limit=1,
+        )  # fmt: skip
+        if not rows:
+            return None
+        r = rows[0]
+        return Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, 0, r.get("location") or "")
+
     def chunks_of(self, path: str) -> list[dict]:
         return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))
 

@@ -64,3 +64,14 @@ def test_paper_questions_are_answered_from_the_right_page(papers: Citeqa) -> Non
         if not q.answerable and "Australia" in q.question:
             a = papers.ask(q.question, generate="always")
             assert a.abstained and "Canberra" not in a.text
+
+
+def test_a_question_about_the_authors_quotes_the_byline(papers: Citeqa) -> None:
+    a = papers.ask("Who wrote the Adam paper?")
+    assert not a.abstained and a.evidence[0].hit.source.endswith("adam.pdf") and a.evidence[0].hit.page == 1
+    assert "Kingma" in a.evidence[0].quote and a.evidence[0].hit.text[a.evidence[0].start : a.evidence[0].end] == a.evidence[0].quote
+    where = papers.ask("What university is the first author from?", history=[("user", "Who wrote the Adam paper?"), ("assistant", a.text)])
+    assert "University of Amsterdam" in where.text
+    # a question that names the authors but asks something else is answered as before
+    decay = papers.ask("Which weight decay did the ResNet authors use with SGD?")
+    assert "0.0001" in decay.text and "Kaiming" not in decay.text
