@@ -309,10 +309,11 @@ def _swapped_subject(question: str, previous: str) -> str | None:
     return previous.replace(target.text, new[0].text, 1)
 
 
-def asked(question: str, history: History = ()) -> Asked:
-    """What `question` asks, read with the conversation before it when it cannot stand alone."""
+def asked(question: str, history: History = (), *, followup: bool | None = None) -> Asked:
+    """What `question` asks, read with the conversation before it when it cannot stand alone
+    (`followup`: whether it follows on, if already decided; see citeqa.answer.conversation)."""
     previous = previous_question(history)
-    if previous is None or not is_followup(question):
+    if previous is None or not (is_followup(question) if followup is None else followup):
         return Asked(question, answer_type(question), focus(question), names(question))
     answer = next((c for role, c in reversed(list(history)) if role == "assistant"), "")
     before = answer_type(previous)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from citeqa.answer.answerer import Answerer, Clock
 from citeqa.answer.asked import Asked, asked, asked_phrase, without_names
 from citeqa.answer.byline import asks_authors, byline, of_a_document
-from citeqa.answer.conversation import search_queries
+from citeqa.answer.conversation import previous_question, search_queries
 from citeqa.answer.evidence import (
     EMBEDDED_PASSAGES,
     EVIDENCE_POOL,
@@ -49,6 +50,7 @@ class Library(Protocol):
         sources: Sequence[str] = (),
         relevance_k: int | None = None,
         within: Sequence[str] = (),
+        relevant_by: int = 1,
     ) -> Retrieved: ...
 
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]: ...
@@ -58,6 +60,19 @@ class Library(Protocol):
     def sentence_vectors(self, hits: Sequence[Hit], only: dict[str, list[tuple[int, int]]] | None = None) -> SentenceVectors: ...
 
     def is_relevant(self, retrieved: Retrieved) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A question as read, what it was searched for with, and what the search found."""
+
+    what: Asked
+    queries: list[str]
+    names: Names
+    within: tuple[str, ...]
+    symbols: tuple[str, ...]
+    retrieved: Retrieved
+    relevant: bool
 
 
 # A byline answers a question about authors outright: it is shown whatever the scores of the
@@ -92,45 +107,19 @@ class Asker:
         `history` only changes what is searched for when the question cannot stand alone."""
         t0 = time.perf_counter()
         k = top_k or self.top_k
-        what = asked(question, history)
-        queries = search_queries(question, history)
-        if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
-            queries[0] = what.question
-            if what.previous_quotes:
-                # and near what was just quoted: "And epsilon?" after beta1 is answered by the
-                # passage that gave beta1, and "And when was that measured?" beside it
-                queries.append(" ".join(sorted(what.previous_quotes))[:2000])
-        standalone = queries[0] if len(queries) > 1 else None  # what a follow-up was searched as
-        names = self.names(what)
-        within = names.documents(what.names)
-        if within and what.kind in ("quantity", "date"):
-            # Within the documents that name the subject, its names are in nearly every passage
-            # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
-            # also searched for as "What weight decay did the use?" (the names still decide which
-            # sentences are about the subject, `Names.about`). Only for a value: for other
-            # questions the names are part of what is asked ("What early Huguenot church was
-            # established in England?"; on SQuAD searching without them cost 0.006 of answers).
-            unnamed = without_names(what.question, what.names)
-            if unnamed and unnamed != what.question:
-                queries.append(unnamed)
-        symbols = self.symbols(what, within)
-        if symbols:
-            # "What default step size ...?" is answered by "α = 0.002" where "α: Stepsize": it is
-            # searched for, judged (`answers`) and scored with the symbol as one of its words
-            what = dataclasses.replace(what, focus=what.focus | symbol_stems(symbols))
-            queries.append(f"{what.question} {' '.join(symbols)}")
-        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
-        # and so abstention, is judged on the question's own top k. A question about a named
-        # subject is searched for in the documents that mention it ("What dropout rate did
-        # Fusion-in-Decoder use?": the other papers' dropout rates would outrank its own).
-        retrieved = self.library.retrieve_fused(
-            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k, within=within
-        )
-        if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
-            names = names.with_passages(what.names, retrieved.hits)
+        found = self._search(question, history, k, mode, sources)
+        if not found.relevant and not found.what.followup and not found.what.names and previous_question(history):
+            # "Which optimizer was used?" names nothing: asked in a conversation and finding
+            # nothing on its own, it is about what was asked before it
+            again = self._search(question, history, k, mode, sources, followup=True)
+            found = again if again.relevant else found
+        what, queries, names, within, symbols, retrieved = (
+            found.what, found.queries, found.names, found.within, found.symbols, found.retrieved
+        )  # fmt: skip
+        standalone = queries[0] if found.what.followup else None  # what a follow-up was searched as
         missing = names.missing(what.names)
         retrieve_s = time.perf_counter() - t0
-        relevant = self.library.is_relevant(retrieved)
+        relevant = found.relevant
         scored_as = f"{queries[0]} {' '.join(symbols)}" if symbols else queries[0]
         own = what.measured or what.question  # a follow-up's own question, or the question
         previous = what.question[: len(what.question) - len(what.measured)] if what.measured else ""
@@ -160,6 +149,56 @@ class Asker:
             abstain="subject_not_in_documents" if missing else None,
             missing=missing.text if missing else None,
         )
+
+    def _search(
+        self,
+        question: str,
+        history: History,
+        k: int,
+        mode: RetrievalMode | None,
+        sources: Sequence[str],
+        followup: bool | None = None,
+    ) -> _Found:
+        """Read the question and retrieve the passages its evidence is looked for in."""
+        what = asked(question, history, followup=followup)
+        queries = search_queries(question, history, followup=followup)
+        if what.followup:  # "And for ResNet-152?" is searched for as the question it stands for
+            queries[0] = what.question
+            if what.previous_quotes:
+                # and near what was just quoted: "And epsilon?" after beta1 is answered by the
+                # passage that gave beta1, and "And when was that measured?" beside it
+                queries.append(" ".join(sorted(what.previous_quotes))[:2000])
+        names = self.names(what)
+        within = names.documents(what.names)
+        if within and what.kind in ("quantity", "date"):
+            # Within the documents that name the subject, its names are in nearly every passage
+            # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
+            # also searched for as "What weight decay did the use?" (the names still decide which
+            # sentences are about the subject, `Names.about`). Only for a value: for other
+            # questions the names are part of what is asked ("What early Huguenot church was
+            # established in England?"; on SQuAD searching without them cost 0.006 of answers).
+            unnamed = without_names(what.question, what.names)
+            if unnamed and unnamed != what.question:
+                queries.append(unnamed)
+        symbols = self.symbols(what, within)
+        if symbols:
+            # "What default step size ...?" is answered by "α = 0.002" where "α: Stepsize": it is
+            # searched for, judged (`answers`) and scored with the symbol as one of its words
+            what = dataclasses.replace(what, focus=what.focus | symbol_stems(symbols))
+            queries.append(f"{what.question} {' '.join(symbols)}")
+        # Evidence is looked for in more passages than are shown (see EVIDENCE_POOL); relevance,
+        # and so abstention, is judged on the question's own top k. A question about a named
+        # subject is searched for in the documents that mention it ("What dropout rate did
+        # Fusion-in-Decoder use?": the other papers' dropout rates would outrank its own).
+        retrieved = self.library.retrieve_fused(
+            queries, top_k=max(k, EVIDENCE_POOL), mode=mode, sources=sources, relevance_k=k, within=within,
+            # a follow-up is relevant by its own words too: joined with the question before it,
+            # it reads like neither ("... What test error does it get?")
+            relevant_by=2 if what.followup else 1,
+        )  # fmt: skip
+        if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
+            names = names.with_passages(what.names, retrieved.hits)
+        return _Found(what, queries, names, within, symbols, retrieved, self.library.is_relevant(retrieved))
 
     def select_evidence(
         self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None

@@ -37,10 +37,11 @@ _PRONOUN_SUBJECT = re.compile(
 )
 
 
-# "the largest one", "the deeper ones": a thing named before. And "the paper", "the first author":
-# the document talked about ("What university is the first author from?").
+# "the largest one", "the deeper ones": a thing named before. And "the first author", "the
+# authors": of the document talked about ("What university is the first author from?"; "the paper"
+# alone is any paper: "Which model has the layers that the paper describes as residual?").
 _ONE = re.compile(
-    r"\bthe\s+(?:\w+\s+)?ones?\b|\bthe\s+(?:(?:first|last|second|lead|corresponding)\s+)?(?:authors?|paper|article|document|report)\b",
+    r"\bthe\s+(?:\w+\s+)?ones?\b|\bthe\s+(?:(?:first|last|second|lead|corresponding)\s+)?authors?\b",
     re.I,
 )
 
@@ -57,10 +58,11 @@ def previous_question(history: History) -> str | None:
     return next((c.strip() for role, c in reversed(list(history)) if role == "user" and c.strip()), None)
 
 
-def search_queries(question: str, history: History) -> list[str]:
+def search_queries(question: str, history: History, *, followup: bool | None = None) -> list[str]:
     """What to retrieve with, best first: the previous question joined with a follow-up, then
-    the question's own words; a standalone question alone."""
+    the question's own words; a standalone question alone (`followup`: as for
+    citeqa.answer.asked.asked)."""
     previous = previous_question(history)
-    if previous is None or not is_followup(question):
+    if previous is None or not (is_followup(question) if followup is None else followup):
         return [question]
     return [f"{previous} {question.strip()}", question]

@@ -147,10 +147,12 @@ class Retriever:
         relevance_k: int | None = None,
         rrf_k: int = 60,
         within: Sequence[str] = (),
+        relevant_by: int = 1,
     ) -> Retrieved:
         """Several phrasings of one question (a follow-up joined with the question before it, and
         its own words): each list retrieved, fused by reciprocal rank, ties going to the earlier
-        query. Relevance (over its own first `relevance_k` hits) and the vector are the first query's."""
+        query. The vector is the first query's; relevance the best of the first `relevant_by`
+        queries' own (each over its own first `relevance_k` hits)."""
         got = self.retrieve_many(
             queries, top_k=top_k, mode=mode, sources=sources, relevance_k=relevance_k, within=within
         )
@@ -165,9 +167,10 @@ class Retriever:
         k = top_k or self.top_k
         hits = tuple(sorted(by_id.values(), key=lambda h: -score[h.chunk_id])[:k])
         first = got[0]
-        # Relevance is the first query's over its own best passages: the other phrasings change
+        # Relevance is the first queries' over their own best passages: the other phrasings change
         # which passages are searched for evidence, not whether the documents hold an answer.
-        return Retrieved(query=first.query, hits=hits, relevance=first.relevance, mode=first.mode, vector=first.vector)
+        relevance = max(r.relevance for r in got[: max(1, relevant_by)])
+        return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
 
     def opening(self, source: str) -> Hit | None:
         """The first passage of a document (citeqa.retrieval.store.Store.opening)."""

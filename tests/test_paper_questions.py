@@ -75,3 +75,11 @@ def test_a_question_about_the_authors_quotes_the_byline(papers: Citeqa) -> None:
     # a question that names the authors but asks something else is answered as before
     decay = papers.ask("Which weight decay did the ResNet authors use with SGD?")
     assert "0.0001" in decay.text and "Kaiming" not in decay.text
+
+
+def test_a_question_naming_nothing_is_about_the_conversation_when_it_finds_nothing_alone(papers: Citeqa) -> None:
+    first = papers.ask("What dropout rate does Fusion-in-Decoder use?")
+    alone = papers.ask("Which hardware was used for training?")
+    assert alone.abstained and alone.abstain_reason == "no_relevant_passage"
+    in_chat = papers.ask("Which hardware was used for training?", history=[("user", first.question), ("assistant", first.text)])
+    assert "Tesla V100" in in_chat.text and all(e.hit.source.endswith("2007.01282.pdf") for e in in_chat.evidence)
