@@ -18,7 +18,7 @@ from citeqa.answer.sentence_buffer import SentenceBuffer
 from citeqa.answer.stream import AnswerStream
 from citeqa.answer.support import SupportCheck, strip_places
 from citeqa.answer.turns import TurnQueue, wait_for_turn
-from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting
+from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting, text_of
 from citeqa.core.types import AbstainReason, Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
 
 if TYPE_CHECKING:
@@ -85,6 +85,12 @@ def evidence_text(evidence: Sequence[Evidence]) -> str:
     return "\n".join([EVIDENCE_HEADER, *lines])
 
 
+def answer_text(quoted: str, generated: str, cut: bool = False) -> str:
+    """The answer's text from its parts (`Answer.quoted`, `Answer.generated`): the one place they
+    are put together, so that no reader has to take the text apart again."""
+    return quoted + (GENERATED_HEADER + generated if generated else "") + (CUT_NOTE if cut else "")
+
+
 class Answerer:
     def __init__(self, check: SupportCheck, *, policy: Policy | None = None, shown: int = 2, window: int = 1) -> None:
         self.check = check
@@ -117,7 +123,7 @@ class Answerer:
         plan = self.policy.before(relevant, evidence, model is not None, abstain)
         shown = tuple(evidence[: shown_count(evidence, self.shown)]) if plan != "abstain" else ()
         why = abstain or ("no_relevant_passage" if not relevant else "no_sentence_states_value")
-        job = _Job(self, question, sources, shown, plan, clock, standalone, why, missing)
+        job = _AnswerInProgress(self, question, sources, shown, plan, clock, standalone, why, missing)
 
         def run(stopped: Callable[[], bool]) -> Iterator[Event]:
             yield EvidenceReady(shown, sources, evidence_text(shown) if plan == "show" else "")
@@ -129,7 +135,7 @@ class Answerer:
         return AnswerStream(question, sources, shown, run, job.partial)
 
 
-class _Job:
+class _AnswerInProgress:
     """One answer being made: what was shown, generated and checked so far."""
 
     def __init__(
@@ -144,7 +150,7 @@ class _Job:
         why: AbstainReason,
         missing: str | None,
     ) -> None:
-        self.a = answerer
+        self.answerer = answerer
         self.question = question
         self.sources = sources
         self.shown = shown
@@ -217,7 +223,7 @@ class _Job:
         self.invalid += removed
         if not text.strip():
             return
-        sentence = self.a.check.check(text.strip(), self.sources, given=self.given)
+        sentence = self.answerer.check.check(text.strip(), self.sources, given=self.given)
         first = not any(s.supported for s in self.sentences)
         self.sentences.append(sentence)
         piece = ""
@@ -227,22 +233,34 @@ class _Job:
         yield SentenceChecked(sentence, piece)
 
     def quotes(self) -> list[tuple[int, str]]:
-        return evidence_quotes(self.shown, self.sources, self.a.window)
+        return evidence_quotes(self.shown, self.sources, self.answerer.window)
 
     # -- the answer ------------------------------------------------------------
 
     def kind(self) -> AnswerKind:
-        return self.a.policy.after(self.plan, self.model_abstained, sum(s.supported for s in self.sentences))
+        return self.answerer.policy.after(self.plan, self.model_abstained, sum(s.supported for s in self.sentences))
 
-    def answer(self, kind: AnswerKind | None = None, text: str | None = None) -> Answer:
-        kind = kind or self.kind()
-        supported = [s.text for s in self.sentences if s.supported]
-        if text is None:
-            if kind == "abstained":
-                text = abstention(self.missing)
-            else:
-                text = evidence_text(self.shown) + (GENERATED_HEADER + " ".join(supported) if supported else "")
-                text += CUT_NOTE if self.truncated and kind == "generated" else ""
+    def answer(self) -> Answer:
+        """The answer once the stream has run to its end."""
+        kind = self.kind()
+        if kind == "abstained":
+            return self._answer(kind, abstention(self.missing))
+        quoted = evidence_text(self.shown)
+        generated = " ".join(s.text for s in self.sentences if s.supported)
+        text = answer_text(quoted, generated, cut=self.truncated and kind == "generated")
+        return self._answer(kind, text, quoted, generated)
+
+    def partial(self, shown: Sequence[Event]) -> Answer:
+        """The answer as far as it was shown when the stream was closed early: `shown` are the
+        events whose text had reached the reader (the evidence, then supported sentences)."""
+        text = "".join(text_of(e) for e in shown)
+        if not text:
+            return self._answer("abstained", abstention(self.missing)) if self.plan == "abstain" else self._answer("extractive", "")
+        quoted = "".join(e.text for e in shown if isinstance(e, EvidenceReady))
+        generated = " ".join(e.sentence.text for e in shown if isinstance(e, SentenceChecked) and e.text)
+        return self._answer("generated" if generated else "extractive", text, quoted, generated)
+
+    def _answer(self, kind: AnswerKind, text: str, quoted: str = "", generated: str = "") -> Answer:
         abstained = kind == "abstained"
         now = time.perf_counter() - self.clock.t0
         return Answer(
@@ -267,14 +285,9 @@ class _Job:
             truncated=self.truncated,
             abstain_reason=self.why if abstained else None,
             missing_subject=self.missing if abstained else None,
+            quoted=quoted,
+            generated=generated,
         )
-
-    def partial(self, shown_text: str) -> Answer:
-        """The answer as far as it was shown when the stream was closed early."""
-        if not shown_text:
-            return self.answer("abstained", abstention(self.missing)) if self.plan == "abstain" else self.answer("extractive", "")
-        kind: AnswerKind = "generated" if GENERATED_HEADER in shown_text else "extractive"
-        return self.answer(kind, shown_text)
 
     def _citations(self, text: str) -> tuple[Citation, ...]:
         quotes: dict[int, str] = {}

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from citeqa.core.events import Done, Event, text_of
 from citeqa.core.types import Answer, Evidence, Hit
 
 # Produces the events; checks `stopped()` between model tokens and while waiting for a turn.
 Run = Callable[[Callable[[], bool]], Iterator[Event]]
+# The answer as far as it was shown, from the events whose text had reached the reader.
+Partial = Callable[[Sequence[Event]], Answer]
 
 
 class AnswerStream:
@@ -26,7 +28,7 @@ class AnswerStream:
         sources: tuple[Hit, ...],
         evidence: tuple[Evidence, ...],
         run: Run,
-        partial: Callable[[str], Answer],
+        partial: Partial,
     ) -> None:
         self.question = question
         self.sources = sources
@@ -35,7 +37,7 @@ class AnswerStream:
         self._stop = threading.Event()
         self._events = run(self._stop.is_set)
         self._partial = partial
-        self._shown: list[str] = []
+        self._shown: list[Event] = []  # those whose text the reader was given
         self._started = False
 
     def events(self) -> Iterator[Event]:
@@ -45,8 +47,8 @@ class AnswerStream:
         self._started = True
         try:
             for event in self._events:
-                if piece := text_of(event):
-                    self._shown.append(piece)
+                if text_of(event):
+                    self._shown.append(event)
                 if isinstance(event, Done):
                     self.answer = event.answer
                 yield event
@@ -81,7 +83,7 @@ class AnswerStream:
             with contextlib.suppress(ValueError):
                 close()
         if self.answer is None:
-            self.answer = self._partial("".join(self._shown))
+            self.answer = self._partial(tuple(self._shown))
 
     def __enter__(self) -> AnswerStream:
         return self

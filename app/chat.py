@@ -9,7 +9,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from citeqa.answer.answerer import CUT_NOTE, EVIDENCE_HEADER
+from citeqa.answer.answerer import CUT_NOTE, EVIDENCE_HEADER, GENERATED_HEADER
 from citeqa.answer.citations import MARKER
 from citeqa.app.display import Display, score_text
 from citeqa.app.safe_text import escape_md
@@ -136,9 +136,8 @@ def answer_markdown(answer: Answer, display: Display | None = None) -> str:
     if answer.abstained:
         return escape_md(answer.text)
     out = evidence_markdown(answer.evidence, display)
-    supported = [s for s in answer.sentences if s.supported]
-    if supported:
-        out += "\n\n**In short:** " + " ".join(_marked(s.text) for s in supported)
+    if answer.generated:
+        out += f"\n\n**{GENERATED_HEADER.strip()}** " + _marked(answer.generated)
     if answer.truncated and answer.answer_kind == "generated":
         out += "\n\n" + escape_md(CUT_NOTE.strip())
     return out

@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from citeqa.answer.answerer import evidence_text
 from citeqa.app.chat import Turn
 from citeqa.core.types import Answer, Citation, Evidence, Hit, Sentence, Timings
 
@@ -104,6 +105,11 @@ def _answer(d: dict) -> Answer:
     d["sentences"] = tuple(Sentence(**{**s, "citations": tuple(s["citations"])}) for s in d["sentences"])
     d["evidence"] = tuple(Evidence(**{**e, "hit": _hit(e["hit"])}) for e in d["evidence"])
     d["timings"] = Timings(**d["timings"])
+    # Chats saved before the answer carried its parts: made again from the evidence and sentences.
+    if "quoted" not in d and not d.get("abstained") and d["evidence"]:
+        d["quoted"] = evidence_text(d["evidence"])
+    if "generated" not in d:
+        d["generated"] = " ".join(s.text for s in d["sentences"] if s.supported)
     return Answer(**d)
 
 

@@ -9,7 +9,15 @@ from dataclasses import replace
 
 import pytest
 
-from citeqa.answer.answerer import EVIDENCE_HEADER, GENERATED_HEADER, Answerer, Clock, Policy, evidence_text
+from citeqa.answer.answerer import (
+    EVIDENCE_HEADER,
+    GENERATED_HEADER,
+    Answerer,
+    Clock,
+    Policy,
+    answer_text,
+    evidence_text,
+)
 from citeqa.answer.citations import MARKER, parse_markers
 from citeqa.answer.llm import LocalGenerator as Generator
 from citeqa.answer.prompt import NOT_IN_DOCS
@@ -98,11 +106,13 @@ def check_invariants(a: Answer, pieces: list[str]) -> None:
     assert all(1 <= n <= len(a.sources) for n in parse_markers(a.text))
     for e in a.evidence:
         assert e.hit.text[e.start : e.end] == e.quote and a.sources[e.n - 1] == e.hit
-    written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
     for s in a.unsupported:
-        assert s.text not in written
+        assert s.text not in a.generated
     if a.abstained:
         assert a.text == NOT_IN_DOCS and not a.citations and not a.evidence
+        assert a.quoted == a.generated == ""
+    else:  # the parts are the text's parts, so that no reader has to take the text apart
+        assert a.text == answer_text(a.quoted, a.generated, cut=a.truncated and a.answer_kind == "generated")
 
 
 def test_evidence_comes_first_then_supported_sentences_only() -> None:
@@ -120,6 +130,8 @@ def test_evidence_comes_first_then_supported_sentences_only() -> None:
         ("It is old.", False),  # cites nothing: never supported
     ]
     assert a.text == evidence_text(EVIDENCE) + GENERATED_HEADER + "BERT-base has 12 layers [1]."
+    assert a.quoted == evidence_text(EVIDENCE) and a.generated == "BERT-base has 12 layers [1]."
+    assert a.to_dict()["quoted"] == a.quoted and a.to_dict()["generated"] == a.generated
     assert a.answer_kind == "generated" and a.grounded and not a.abstained
     assert "".join(e.text for e in events if not isinstance(e, Draft | Waiting)) == a.text
     check_invariants(
@@ -233,6 +245,7 @@ def test_cut_at_max_tokens_says_so() -> None:
     stream, _ = ask(gen=gen)
     a = stream.result()
     assert a.truncated and a.text.endswith("(The model's answer was cut at CITEQA_MAX_TOKENS tokens.)")
+    assert a.generated == "BERT-base has 12 transformer layers [1]."  # the note is no part of it
 
 
 def test_policy_is_one_decision() -> None:
@@ -257,6 +270,8 @@ def test_close_mid_stream_stops_generation_and_frees_the_turn() -> None:
     assert stream.answer is not None and stream.answer.text == evidence_text(EVIDENCE) + GENERATED_HEADER + (
         "BERT-base has 12 transformer layers [1]."
     )
+    assert stream.answer.answer_kind == "generated" and stream.answer.quoted == evidence_text(EVIDENCE)
+    assert stream.answer.generated == "BERT-base has 12 transformer layers [1]."
     with turns.turn():  # free at once for the next question
         pass
 
@@ -320,6 +335,5 @@ def test_real_model_never_shows_an_unsupported_sentence(
     assert pieces[0] == evidence_text(evidence)  # what the documents say, before the model wrote anything
     assert a.answer_kind in ("generated", "extractive") and a.timings.first_token_s is not None
     assert a.sentences  # the demo model wrote something, and each sentence was checked
-    written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
     for s in a.sentences:
-        assert (s.text in written) == s.supported
+        assert (s.text in a.generated) == s.supported

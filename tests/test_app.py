@@ -296,6 +296,8 @@ def _answer() -> Answer:
         ),
         evidence=evidence,
         answer_kind="generated",
+        quoted=evidence_text(evidence),
+        generated="The rate was 0.3 [1].",
     )
 
 

@@ -25,7 +25,7 @@ def test_ask_sample_docs_cites_right_page(engine):
     # The evidence leads, quoted verbatim with its file and page; a generated part, if any, passed the check.
     assert answer.text.startswith("Quoted from your documents:\n[1] “The station recorded the lake's maximum depth as 47")
     assert "(aurora_lake_field_station_2023.pdf, p. 2)" in answer.text
-    assert answer.sentences and all(s.supported == (s.text in answer.text.split("In short: ")[-1]) for s in answer.sentences)
+    assert answer.sentences and all(s.supported == (s.text in answer.generated) for s in answer.sentences)
     top = answer.sources[0]
     assert Path(top.source).name == "aurora_lake_field_station_2023.pdf" and top.page == 2
     assert "47" in top.text

@@ -3,6 +3,7 @@ collection."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -30,6 +31,12 @@ def test_a_saved_chat_comes_back_whole_and_private(tmp_path: Path, engine):
 
     path = chats.folder / "0123456789abcdef.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A chat saved before answers carried their parts (quoted, generated) gets them back.
+    data = json.loads(path.read_text())
+    for key in ("quoted", "generated"):
+        del data["turns"][0]["answer"][key]
+    path.write_text(json.dumps(data))
+    assert chats.load("0123456789abcdef").turns[0].answer == answer
     assert stat.S_IMODE(chats.folder.stat().st_mode) & 0o077 == 0
 
     assert ChatStore(engine.settings.data_dir, None, "client_b").list() == []  # per collection

@@ -324,7 +324,11 @@ class Answer:
     """`text` is exactly what the user is shown as the answer: the evidence quotes, each cited [n]
     with its file and page, then the supported generated sentences (or the one "not in your
     documents" message). `sentences` holds every generated sentence, supported or not; the
-    unsupported ones are never part of `text`."""
+    unsupported ones are never part of `text`.
+
+    Its parts are fields, so that no reader takes `text` apart: `quoted` is the evidence part as
+    shown ("" when abstained, or when nothing was shown before a stop), `generated` the supported
+    generated sentences as shown, joined by spaces ("" when none)."""
 
     question: str
     text: str
@@ -351,6 +355,8 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "answer_kind": self.answer_kind,
+    quoted: str = ""
+    generated: str = ""
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
             **({"missing_subject": self.missing_subject} if self.missing_subject else {}),
@@ -361,6 +367,8 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "invalid_citations": self.invalid_citations,
             "truncated": self.truncated,
+            "quoted": self.quoted,
+            "generated": self.generated,
             "timings": self.timings.to_dict(),
             **({"standalone_question": self.standalone_question} if self.standalone_question else {}),
         }

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from citeqa.answer.answerer import GENERATED_HEADER
 from citeqa.answer.evidence import EMBEDDED_PASSAGES, EVIDENCE_POOL
 from citeqa.core.errors import ConfigError
 from citeqa.core.settings import RetrievalMode
@@ -345,8 +344,7 @@ def _answers(
         generated += a.answer_kind == "generated"
         sentences += len(a.sentences)
         supported += sum(s.supported for s in a.sentences)
-        written = a.text.split(GENERATED_HEADER, 1)[1] if GENERATED_HEADER in a.text else ""
-        shown_bad += unsupported_shown(written, a.sentences)
+        shown_bad += unsupported_shown(a.generated, a.sentences)
         if not q.answerable:
             continue
         right += (not a.abstained) and contains_answer(a.text, q.answers)
