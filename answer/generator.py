@@ -1,6 +1,7 @@
-"""The chat model seam: what answering needs from a generator, and the one factory that picks it.
+"""The chat model seam: what answering needs from a generator (`Generator`) and the prompt types.
 
-Two implementations, chosen by the settings and invisible above this module:
+Two implementations, chosen by the settings (`citeqa.answer.generator_factory.make_generator`) and
+invisible above this seam; they import it, it imports neither:
 
 - `citeqa.answer.llm.LocalGenerator`: a GGUF file run in this process by llama-cpp-python
   (CITEQA_MODEL). It renders each prompt to one string with the model's chat template, so that
@@ -24,10 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from citeqa.core.settings import Settings
+from typing import Any, Protocol
 
 Message = tuple[str, str]  # (role, content); role is "user" or "assistant"
 
@@ -94,15 +92,3 @@ class Generator(Protocol):
 
     def close(self) -> None: ...
 
-
-def make_generator(settings: Settings) -> Generator:
-    """The generator the settings ask for: CITEQA_LLM_URL if set, else the local GGUF.
-
-    Only the chosen implementation is imported: with a server, llama-cpp-python is never loaded."""
-    if settings.llm_url:
-        from citeqa.answer.remote import RemoteGenerator
-
-        return RemoteGenerator.from_settings(settings)
-    from citeqa.answer.llm import LocalGenerator
-
-    return LocalGenerator.from_settings(settings)

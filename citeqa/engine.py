@@ -182,7 +182,7 @@ class Citeqa:
             return self._root.generator
         with self._build:
             if self._generator is None:
-                from citeqa.answer.generator import make_generator
+                from citeqa.answer.generator_factory import make_generator
 
                 self._generator = make_generator(self.settings)
             return self._generator

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from citeqa.answer.estimate import chat_overhead, estimate_tokens
-from citeqa.answer.generator import ChatPrompt, make_generator
+from citeqa.answer.generator import ChatPrompt
+from citeqa.answer.generator_factory import make_generator
 from citeqa.answer.llm import LocalGenerator
 from citeqa.answer.prompt import SYSTEM_PROMPT, build_prompt
 from citeqa.answer.remote import RemoteGenerator
@@ -68,7 +69,7 @@ def test_the_factory_picks_the_server_and_never_loads_llama_cpp(llm_server) -> N
     code = (
         "import sys\n"
         "from citeqa.core.settings import Settings\n"
-        "from citeqa.answer.generator import make_generator\n"
+        "from citeqa.answer.generator_factory import make_generator\n"
         f"g = make_generator(Settings(_env_file=None, llm_url={llm_server.url!r}))\n"
         "print(g.complete(g.render('Be brief.', [('user', 'Say hello.')]), max_tokens=8))\n"
         "assert 'llama_cpp' not in sys.modules, 'llama_cpp was imported'\n"
