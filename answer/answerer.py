@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Literal
 
 from citeqa.answer.citations import best_quote, looks_abstained, parse_markers, strip_invalid
 from citeqa.answer.evidence import shown_count, window
+from citeqa.answer.model_gate import ModelGate, wait_for_turn
 from citeqa.answer.prompt import NOT_IN_DOCS, evidence_prompt, quote_stops
 from citeqa.answer.sentence_buffer import SentenceBuffer
 from citeqa.answer.stream import AnswerStream
 from citeqa.answer.support import SupportCheck, strip_places
-from citeqa.answer.turns import TurnQueue, wait_for_turn
 from citeqa.core.events import Done, Draft, Event, EvidenceReady, SentenceChecked, Waiting, text_of
 from citeqa.core.types import AbstainReason, Answer, AnswerKind, Citation, Evidence, Hit, Sentence, Timings
 
@@ -110,7 +110,7 @@ class Answerer:
         relevant: bool,
         clock: Clock,
         model: Callable[[], Generator] | None = None,
-        turns: TurnQueue | None = None,
+        turns: ModelGate | None = None,
         temperature: float | None = None,
         standalone: str | None = None,
         abstain: AbstainReason | None = None,
@@ -128,7 +128,7 @@ class Answerer:
         def run(stopped: Callable[[], bool]) -> Iterator[Event]:
             yield EvidenceReady(shown, sources, evidence_text(shown) if plan == "show" else "")
             if plan != "abstain" and model is not None:
-                yield from job.generate(model, turns or TurnQueue(1), temperature, stopped)
+                yield from job.generate(model, turns or ModelGate(1), temperature, stopped)
             answer = job.answer()
             yield Done(answer, answer.text[len(job.streamed) :])
 
@@ -170,7 +170,7 @@ class _AnswerInProgress:
         self.first_s: float | None = None
 
     def generate(
-        self, model: Callable[[], Generator], turns: TurnQueue, temperature: float | None, stopped: Callable[[], bool]
+        self, model: Callable[[], Generator], turns: ModelGate, temperature: float | None, stopped: Callable[[], bool]
     ) -> Iterator[Event]:
         turn = None
         try:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citeqa.answer.turns import TurnQueue
+from citeqa.answer.model_gate import ModelGate
 from citeqa.core import places
 from citeqa.core.collections import RECORD_SUFFIXES, CollectionInfo, UnknownCollection, check_name
 from citeqa.core.errors import ConfigError, NoDocuments, Refused
@@ -93,7 +93,7 @@ class Citeqa:
         self._writes = threading.RLock()
         # Every question that needs the chat model queues here, whichever edge asked it: one at a
         # time for the local model, CITEQA_LLM_CONCURRENCY at once for a server (CITEQA_LLM_URL).
-        self.turns = TurnQueue(settings.generation_slots, max_waiting=settings.max_waiting)
+        self.turns = ModelGate(settings.generation_slots, max_waiting=settings.max_waiting)
         # Documents, index and uploads are the owner's alone; say so once if an older data dir is not.
         self.privacy_warning = warn_if_exposed(settings.data_dir)
         keep_private()

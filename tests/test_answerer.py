@@ -20,9 +20,9 @@ from citeqa.answer.answerer import (
 )
 from citeqa.answer.citations import MARKER, parse_markers
 from citeqa.answer.llm import LocalGenerator as Generator
+from citeqa.answer.model_gate import ModelGate
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.answer.support import SupportCheck, strip_places
-from citeqa.answer.turns import TurnQueue
 from citeqa.core import bundled
 from citeqa.core.events import Done, Draft, EvidenceReady, SentenceChecked, Waiting
 from citeqa.core.types import Answer, Evidence, Hit
@@ -257,7 +257,7 @@ def test_policy_is_one_decision() -> None:
 
 
 def test_close_mid_stream_stops_generation_and_frees_the_turn() -> None:
-    turns = TurnQueue(1)
+    turns = ModelGate(1)
     gen = ScriptedGenerator(["BERT-base has 12 transformer layers [1]. "] + ["Word "] * 50, delay=0.01)
     stream, _ = ask(gen=gen, turns=turns)
     it = iter(stream)
@@ -277,7 +277,7 @@ def test_close_mid_stream_stops_generation_and_frees_the_turn() -> None:
 
 
 def test_waiting_for_the_model_is_reported_and_can_be_left() -> None:
-    turns = TurnQueue(1)
+    turns = ModelGate(1)
     held = turns.turn()
     stream, gen = ask("BERT-base has 12 transformer layers [1].", turns=turns)
     events = stream.events()

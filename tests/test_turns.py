@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from citeqa.answer.turns import TurnQueue
+from citeqa.answer.model_gate import ModelGate
 from citeqa.core.errors import ModelBusy
 
 
-def _start(q: TurnQueue, name: str, order: list[str], hold: float, positions: list[int] | None = None) -> threading.Thread:
+def _start(q: ModelGate, name: str, order: list[str], hold: float, positions: list[int] | None = None) -> threading.Thread:
     def run() -> None:
         with q.turn(on_wait=None if positions is None else positions.append):
             order.append(name)
@@ -23,7 +23,7 @@ def _start(q: TurnQueue, name: str, order: list[str], hold: float, positions: li
 
 
 def test_turns_are_served_in_arrival_order_one_at_a_time() -> None:
-    q = TurnQueue(1)
+    q = ModelGate(1)
     order: list[str] = []
     first = q.turn()
     threads = []
@@ -39,7 +39,7 @@ def test_turns_are_served_in_arrival_order_one_at_a_time() -> None:
 
 
 def test_waiting_callers_are_told_their_place() -> None:
-    q = TurnQueue(1)
+    q = ModelGate(1)
     held = q.turn()
     order: list[str] = []
     pos_a: list[int] = []
@@ -57,7 +57,7 @@ def test_waiting_callers_are_told_their_place() -> None:
 
 
 def test_a_full_line_is_refused_and_a_leaver_frees_its_place() -> None:
-    q = TurnQueue(1, max_waiting=1)
+    q = ModelGate(1, max_waiting=1)
     held = q.turn()
     left = threading.Event()
 
@@ -88,7 +88,7 @@ def test_a_full_line_is_refused_and_a_leaver_frees_its_place() -> None:
 
 
 def test_several_slots_run_at_once() -> None:
-    q = TurnQueue(3)
+    q = ModelGate(3)
     turns = [q.turn() for _ in range(3)]
     assert q.running == 3
     for t in turns:

@@ -2,7 +2,7 @@
 
 The engine's answer stream is blocking (llama.cpp), so each question runs on a thread of its own:
 it iterates the events of `engine.ask_stream` (the evidence first; then, in the engine's
-TurnQueue, the chat model's one line shared with every other question this process answers, its
+ModelGate, the chat model's one line shared with every other question this process answers, its
 checked sentences) and posts them to an asyncio queue. The request handler reads them, and calls
 `stop()` when its client goes away: the answer stream is closed at its next event (a waiting
 question hears every half second), which leaves the line or stops generation and gives the model
@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from citeqa.answer.model_gate import ModelGate
 from citeqa.answer.stream import AnswerStream
-from citeqa.answer.turns import TurnQueue
 from citeqa.core.errors import ModelBusy
 from citeqa.core.events import Done, Draft, Waiting, text_of
 from citeqa.core.settings import RetrievalMode
@@ -80,7 +80,7 @@ class Answers:
         """About when a turn may be free: the questions in line, each taking the usual time."""
         return self.mean_s * max(1, waiting)
 
-    def admit(self, job: AnswerJob, turns: TurnQueue) -> None:
+    def admit(self, job: AnswerJob, turns: ModelGate) -> None:
         """Count `job` in, or refuse it with ModelBusy when the chat model already has as many
         questions as it may run and hold in line: refused here, before a response has begun,
         a client gets a clean 429 rather than an error in the middle of its stream."""

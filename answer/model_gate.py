@@ -1,4 +1,5 @@
-"""Turns at the chat model: first come, first served, a bounded number waiting.
+"""The gate in front of the chat model (`ModelGate`): first come, first served, a bounded number
+waiting. (Turns here are turns at the model, not a conversation's turns.)
 
 A local GGUF model answers one question at a time; a remote one as many as it is allowed. Every
 edge (CLI, web chat, HTTP API) queues here, so a waiting user can be told their place in line,
@@ -21,7 +22,7 @@ from citeqa.core.errors import ModelBusy
 WAIT_TICK_S = 0.5
 
 
-class TurnQueue:
+class ModelGate:
     def __init__(self, slots: int = 1, *, max_waiting: int = 32) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
@@ -83,7 +84,7 @@ class TurnQueue:
 
 
 class Turn:
-    def __init__(self, queue: TurnQueue) -> None:
+    def __init__(self, queue: ModelGate) -> None:
         self._queue = queue
         self.active = False
 
@@ -99,7 +100,7 @@ class Turn:
         self.release()
 
 
-def wait_for_turn(queue: TurnQueue, stopped: Callable[[], bool]) -> Iterator[int | Turn]:
+def wait_for_turn(queue: ModelGate, stopped: Callable[[], bool]) -> Iterator[int | Turn]:
     """Wait for a turn at `queue` while telling the caller its place: yields each place in line
     (an int, 1 = next) as it is reported, then the Turn itself, which the caller must release.
     Yields no Turn when `stopped()` turns true while waiting (checked every WAIT_TICK_S at most).
