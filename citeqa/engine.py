@@ -40,7 +40,7 @@ from citeqa.core.types import (
     IngestReport,
     UploadResult,
 )
-from citeqa.ingest.quick import unchanged_report
+from citeqa.ingest.plan import Plan
 from citeqa.retrieval.datadir import EmbeddedDataDir
 
 if TYPE_CHECKING:
@@ -232,13 +232,12 @@ class Citeqa:
         with self._writes:
             remember_roots(self._roots_record(), paths, skip=self.settings.uploads_dir)
             recorded = self.datadir.read_synced(self._embed_name()) if self.datadir is not None else None
-            report = None
-            if not prune and recorded is not None:
-                report = unchanged_report(recorded, paths, on_progress)
-                if report is not None:
-                    report = dataclasses.replace(report, seconds=time.perf_counter() - t0)
-            if report is None:
-                report = self.ingestor.ingest(paths, prune=prune, on_progress=on_progress, started=t0, known=recorded)
+            plan = Plan(paths, recorded)
+            report = None if prune else plan.unchanged_report(on_progress)
+            if report is not None:
+                report = dataclasses.replace(report, seconds=time.perf_counter() - t0)
+            else:
+                report = self.ingestor.ingest(plan, prune=prune, on_progress=on_progress, started=t0)
             record_sync(self.settings.data_dir, self.settings.collection, report)
             return report
 
@@ -271,7 +270,7 @@ class Citeqa:
                 finally:
                     old.close()
         with self._writes:
-            report = self.ingestor.ingest(paths, on_progress=on_progress, started=t0)
+            report = self.ingestor.ingest(Plan(paths), on_progress=on_progress, started=t0)
         pending.unlink(missing_ok=True)
         return report
 

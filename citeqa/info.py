@@ -70,7 +70,7 @@ def index_counts(settings: Settings) -> tuple[int | None, int | None]:
     synced = EmbeddedDataDir(settings.data_dir, settings.collection).read_synced(settings.embed_model_name())
     if synced is None:
         return None, None
-    return len(synced), sum(chunks for _, _, chunks in synced.values())
+    return len(synced), sum(f.chunks for f in synced.values())
 
 
 def chat_model(settings: Settings) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citeqa.core.errors import DocumentError
-from citeqa.core.files import content_hash
+from citeqa.core.files import content_hash as file_hash
 from citeqa.core.types import Document
 from citeqa.ingest.formats import SUPPORTED_SUFFIXES, Options, loader_for
 from citeqa.ingest.formats.base import ReadLimits, clean_text
@@ -28,13 +28,17 @@ def load(
     *,
     max_bytes: int,
     ocr: Ocr | None = None,
-    tick: Callable[[], None] | None = None,
     limits: ReadLimits | None = None,
+    content_hash: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    stalled: frozenset[str] = frozenset(),
 ) -> Document:
     """Parse one file. `max_bytes` is the size cap (CITEQA_MAX_FILE_MB × 2**20); `ocr` reads
-    scanned PDF pages (None: they are left out, and a PDF of scans only fails); `tick` is called
-    as the reader makes progress (citeqa.ingest.watchdog); `limits` bound what a reader may
-    unpack or render (CITEQA_MAX_UNZIPPED_MB, CITEQA_MAX_PAGE_PIXELS, ...; their defaults if None)."""
+    scanned PDF pages (None: they are left out, and a PDF of scans only fails); `limits` bound what
+    a reader may unpack or render (CITEQA_MAX_UNZIPPED_MB, CITEQA_MAX_PAGE_PIXELS, ...; their
+    defaults if None); `content_hash`: of the file's bytes, when the caller has it (an ingest
+    hashes each file once); `progress` is told each step the reader begins, and it leaves out
+    the steps in `stalled` (citeqa.ingest.formats.base.Options.step)."""
     path = Path(path)
     loader = loader_for(path)
     try:
@@ -45,9 +49,9 @@ def load(
             raise DocumentError(path, _over_cap(size, max_bytes))
         if size == 0 or (size <= _SNIFF_BYTES and not path.read_bytes().strip()):
             raise DocumentError(path, "empty file")
-        digest = content_hash(path)
-        options = Options(ocr=ocr, limits=limits or ReadLimits())
-        loaded = loader(path, dataclasses.replace(options, tick=tick) if tick else options)
+        digest = content_hash if content_hash is not None else file_hash(path)
+        options = Options(ocr=ocr, limits=limits or ReadLimits(), stalled=stalled)
+        loaded = loader(path, dataclasses.replace(options, progress=progress) if progress else options)
     except PermissionError:
         raise DocumentError(path, "permission denied") from None
     except FileNotFoundError:

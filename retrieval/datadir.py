@@ -37,7 +37,7 @@ from typing import IO
 from citeqa.core.errors import ConfigError, DataDirInUse, StoreError
 from citeqa.core.files import keep_private
 from citeqa.core.netaddr import is_loopback
-from citeqa.core.types import DocumentRecord
+from citeqa.core.types import DocumentRecord, SyncedFile
 from citeqa.retrieval import shared
 
 _FORMAT = 1
@@ -267,13 +267,13 @@ class EmbeddedDataDir:
     def invalidate_synced(self) -> None:
         self.synced_path.unlink(missing_ok=True)
 
-    def read_synced(self, embed_name: str) -> dict[str, tuple[str, int, int]] | None:
-        """{path: (content hash, pages, chunks)} as recorded, or None if absent, unreadable or made
+    def read_synced(self, embed_name: str) -> dict[str, SyncedFile] | None:
+        """{path: what the index holds of it} as recorded, or None if absent, unreadable or made
         with another embedding model."""
         try:
             data = json.loads(self.synced_path.read_text(encoding="utf-8"))
             if data.get("format") != _FORMAT or data.get("embed") != embed_name:
                 return None
-            return {p: (str(h), int(pages), int(chunks)) for p, (h, pages, chunks) in data["docs"].items()}
+            return {p: SyncedFile(str(h), int(pages), int(chunks)) for p, (h, pages, chunks) in data["docs"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

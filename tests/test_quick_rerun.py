@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from citeqa.engine import Citeqa
-from citeqa.ingest.quick import unchanged_report as quick_report
+from citeqa.ingest.plan import Plan
 from tests.conftest import REPO, make_settings
 
 
@@ -44,7 +44,7 @@ def test_record_matches_the_full_path_and_dies_with_any_change(tmp_path: Path, e
 
     def unchanged_report(_record: Path, embed_name: str, paths: list[Path], on_progress=None):
         recorded = qa.datadir.read_synced(embed_name)
-        return None if recorded is None else quick_report(recorded, paths, on_progress)
+        return None if recorded is None else Plan(paths, recorded).unchanged_report(on_progress)
 
     try:
         assert qa.ingest([docs]).count("added") == 2
@@ -108,3 +108,43 @@ def test_unchanged_rerun_starts_neither_milvus_nor_a_model(tmp_path: Path) -> No
     again, heavy = run()
     assert again["files"] == {"added": 0, "unchanged": 2, "failed": 0, "skipped": 1, "removed": 0}
     assert heavy == []
+
+
+def test_an_ingest_hashes_each_file_once(tmp_path: Path, embedder, monkeypatch) -> None:
+    """Whatever the files need (new, changed, unchanged; the quick answer tried first or not), each
+    is read for its hash once per ingest, and a skipped one never. Parsing runs in this process
+    (CITEQA_PARSE_TIMEOUT=0, one worker), so the spy sees a reader that hashed it again too."""
+    import hashlib
+    from collections import Counter
+
+    hashed: Counter[str] = Counter()
+    real = hashlib.file_digest
+
+    def spy(f, digest, **kw):
+        hashed[os.fspath(f.name)] += 1
+        return real(f, digest, **kw)
+
+    monkeypatch.setattr(hashlib, "file_digest", spy)
+    docs = _docs(tmp_path / "docs")
+    a, b, c = (str(docs / n) for n in ("a.md", "b.txt", "c.md"))
+    with Citeqa(make_settings(tmp_path / "data", parse_timeout=0, workers=1), embedder=embedder) as qa:
+
+        def ingest(**kw) -> dict[str, str]:
+            hashed.clear()
+            results = Results()
+            qa.ingest([docs], on_progress=results, **kw)
+            assert set(hashed.values()) == {1}, hashed
+            return {Path(r.path).name: r.status for r in results}
+
+        assert ingest() == {"a.md": "added", "b.txt": "added", "skip.csv": "skipped"}
+        assert set(hashed) == {a, b}
+        (docs / "b.txt").write_text("Beta notes.\n\nThe beta pump was replaced again on 9 May.\n")
+        (docs / "c.md").write_text("# Gamma\n\nGamma rays were logged twice.\n")
+        # the quick answer looks at a.md and b.txt before it finds work; the ingest goes on from there
+        assert ingest() == {"a.md": "unchanged", "b.txt": "replaced", "c.md": "added", "skip.csv": "skipped"}
+        assert set(hashed) == {a, b, c}
+        assert ingest() == {"a.md": "unchanged", "b.txt": "unchanged", "c.md": "unchanged", "skip.csv": "skipped"}
+        assert set(hashed) == {a, b, c}
+        (docs / "a.md").write_text("# Alpha\n\nThe alpha reactor now runs at 480 kelvin.\n")
+        assert ingest(prune=True) == {"a.md": "replaced", "b.txt": "unchanged", "c.md": "unchanged", "skip.csv": "skipped"}
+        assert set(hashed) == {a, b, c}

@@ -128,6 +128,16 @@ class DocumentRecord:
         }
 
 
+@dataclass(frozen=True)
+class SyncedFile:
+    """A file as the index holds it, in the data dir's synced record or the manifest: the content
+    hash of the version stored, and its pages and chunks (what an unchanged file reports)."""
+
+    content_hash: str
+    pages: int
+    chunks: int
+
+
 FileStatus = Literal["added", "replaced", "unchanged", "failed", "skipped", "removed"]
 
 

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
     from citeqa.ingest.ocr import Ocr
 
 
-def _no_progress_report() -> None:
+# Why a step a reader left out is missing (see Options.step).
+STALLED = "stopped: no progress within CITEQA_PARSE_TIMEOUT seconds (a malformed file can make its reader loop)"
+
+
+def _no_progress_report(_step: str) -> None:
     pass
 
 
@@ -44,12 +48,21 @@ class ReadLimits:
 @dataclass(frozen=True)
 class Options:
     """`ocr`: the engine that reads pages without a text layer, or None (CITEQA_OCR=off, or no engine).
-    `tick`: called on progress (a page read), so a reader that loops is told apart from a long
-    file (citeqa.ingest.watchdog). `limits`: what it may unpack or render."""
+    `limits`: what it may unpack or render. `progress` and `stalled`: see `step`."""
 
     ocr: Ocr | None = None
-    tick: Callable[[], None] = _no_progress_report
     limits: ReadLimits = field(default_factory=ReadLimits)
+    progress: Callable[[str], None] = _no_progress_report
+    stalled: frozenset[str] = frozenset()
+
+    def step(self, name: str = "") -> bool:
+        """The reader makes progress: it begins step `name` (a page), one it can leave out, or
+        with "" one it cannot. False when `name` made no progress in an earlier try (the parser
+        process reading it was stopped, citeqa.ingest.parsers): the reader leaves it out."""
+        if name and name in self.stalled:
+            return False
+        self.progress(name)
+        return True
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@ from citeqa.core.errors import DocumentError, DocumentTooLarge, OcrError, TooLar
 from citeqa.core.tables import Table
 from citeqa.core.types import Page
 from citeqa.ingest.formats import pdf_tables
-from citeqa.ingest.formats.base import Loaded, Options, clean_text, short
+from citeqa.ingest.formats.base import STALLED, Loaded, Options, clean_text, short
 from citeqa.ingest.formats.hyphens import dehyphenate
 from citeqa.ingest.ocr import DPI, PDFIUM
 from citeqa.ingest.render import render
-from citeqa.ingest.watchdog import ParseStalled
 
 if TYPE_CHECKING:
     from pypdfium2 import PdfPage
@@ -52,8 +51,12 @@ def load(path: Path, options: Options) -> Loaded:
     texts: dict[int, str] = {}
     warnings: list[str] = []
     errors: list[str] = []
-    options.tick()
     for number, page in enumerate(page_objs, start=1):
+        # A page whose reading made no progress in an earlier try (a malformed page can make pypdf
+        # loop) is left out, and the rest of the file read.
+        if not options.step(f"page {number}"):
+            warnings.append(f"page {number}: text extraction failed ({STALLED})")
+            continue
         try:
             texts[number] = clean_text(page.extract_text() or "")
         except DependencyError as exc:
@@ -62,11 +65,10 @@ def load(path: Path, options: Options) -> Loaded:
         except Exception as exc:  # one bad page must not cost the rest of the file
             errors.append(short(exc))
             warnings.append(f"page {number}: text extraction failed ({short(exc)})")
-        options.tick()  # a page done, read or not
     del reader, page_objs
 
-    tables = _tables(path, texts, warnings)
-    options.tick()
+    tables = _tables(path, texts, warnings) if options.step("tables") else _no_tables(warnings)
+    options.step()
     sparse = [n for n, t in texts.items() if sum(ch.isalnum() for ch in t) < _MIN_TEXT_CHARS]
     refused: list[TooLarge] = []
     scanned, read = (
@@ -92,8 +94,6 @@ def _tables(path: Path, texts: dict[int, str], warnings: list[str]) -> dict[int,
     their cells taken out of the pages' text in `texts`. A failure costs the tables, not the file."""
     try:
         found = pdf_tables.find(path, pdf_tables.candidates(texts))
-    except ParseStalled:
-        raise
     except Exception as exc:  # pdfminer raises its own errors, and bare ones, on odd files
         warnings.append(f"tables not read ({short(exc)})")
         return {}
@@ -106,6 +106,11 @@ def _tables(path: Path, texts: dict[int, str], warnings: list[str]) -> dict[int,
             texts[n] = pdf_tables.without_tables(texts[n], page_tables)
             kept[n] = tuple(page_tables)
     return kept
+
+
+def _no_tables(warnings: list[str]) -> dict[int, tuple[Table, ...]]:
+    warnings.append(f"tables not read ({STALLED})")
+    return {}
 
 
 def _ocr_pages(
@@ -134,6 +139,9 @@ def _ocr_pages(
             return len(scans), 0
         read = 0
         for n in scans:
+            if not options.step(f"page {n} OCR"):
+                warnings.append(f"page {n}: OCR failed ({STALLED})")
+                continue
             try:
                 with PDFIUM:
                     image = render(pdf[n - 1], DPI / 72, options.limits.page_pixels, number=n, grayscale=True)
@@ -142,11 +150,9 @@ def _ocr_pages(
                 refused.append(exc)
                 warnings.append(f"page {n}: not read by OCR: {exc}")
                 continue
-            except (OcrError, ParseStalled) as exc:  # one page, not the file
+            except OcrError as exc:  # one page, not the file
                 warnings.append(f"page {n}: OCR failed ({short(exc)})")
                 continue
-            finally:
-                options.tick()  # a page done, read or not
             if text:
                 texts[n] = text
                 read += 1
