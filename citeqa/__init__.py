@@ -32,7 +32,10 @@ from citeqa.core.types import (
     Sentence,
     Timings,
 )
-from citeqa.engine import Citeqa, open
+
+# `citeqa.open()` is the public name; inside citeqa.engine, `open` stays the builtin.
+from citeqa.engine import Citeqa
+from citeqa.engine import open_citeqa as open
 
 __all__ = [
     "Answer",

@@ -15,7 +15,6 @@ synced record in a fraction of a second, without importing pymilvus or a model r
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,23 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.answer.model_gate import ModelGate
-from citeqa.core import places
-from citeqa.core.collections import RECORD_SUFFIXES, CollectionInfo, UnknownCollection, check_name
-from citeqa.core.errors import ConfigError, NoDocuments, Refused
-from citeqa.core.files import absolute_path, keep_private, warn_if_exposed
+from citeqa.collections_admin import CollectionsAdmin
+from citeqa.core.collections import check_name
+from citeqa.core.errors import ConfigError, NoDocuments
+from citeqa.core.files import keep_private, warn_if_exposed
 from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
 from citeqa.core.settings import GenerateMode, RetrievalMode, Settings
-from citeqa.core.syncstate import read_sync, record_sync
-from citeqa.core.types import (
-    Answer,
-    DocumentRecord,
-    History,
-    Hit,
-    IngestProgress,
-    IngestReport,
-    UploadResult,
-)
+from citeqa.core.syncstate import record_sync
+from citeqa.core.types import Answer, History, Hit, IngestProgress, IngestReport, UploadResult
+from citeqa.documents_admin import DocumentsAdmin
 from citeqa.ingest.plan import Plan
 from citeqa.retrieval.datadir import EmbeddedDataDir
 
@@ -57,7 +49,11 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[IngestProgress], None]
 
 
-class Citeqa:
+class Citeqa(DocumentsAdmin, CollectionsAdmin):
+    """The one engine: builds and holds the parts, and takes every question and change through
+    them. Its documents and collections methods live in `citeqa.documents_admin` and
+    `citeqa.collections_admin`."""
+
     def __init__(
         self,
         settings: Settings,
@@ -287,208 +283,18 @@ class Citeqa:
             record_sync(self.settings.data_dir, self.settings.collection)
             return results
 
-    def documents(self) -> list[DocumentRecord]:
-        return [] if self.index_missing() else self.store.documents()
-
-    def open_index(self) -> None:
-        """Open the index now, if there is one. A long-running edge (the web app, `citeqa mcp`) calls
-        it at start: holding the data dir, it then serves the index to the other citeqa processes
-        there at once (citeqa.retrieval.shared), instead of making them wait for its first request."""
-        if not self.index_missing():
-            self.store  # noqa: B018 - opening it starts serving
-
-    def index_missing(self) -> bool:
-        """True when the embedded index was never made: there is nothing to open, and opening it
-        would create an empty data dir."""
-        return self._store is None and self.settings.embedded and not self.settings.milvus_path.exists()
-
-    def require_documents(self) -> None:
-        """Raise NoDocuments when nothing is indexed: a question then has no answer to look for,
-        and "the documents do not contain the answer" would mislead. Creates nothing."""
-        if self.index_missing() or self.store.count_chunks() == 0:
-            s = self.settings
-            where = places.shown(s.data_dir.absolute()) if s.embedded else s.resolved_milvus_uri()
-            raise NoDocuments(where, s.collection)
-
-    def passages(self, path: str | Path) -> list[Hit]:
-        """The indexed passages of the document at `path`, in reading order (page, then position);
-        `score` is 0: they were not searched for."""
-        return self.store.passages(str(path))
-
-    def ingested_roots(self) -> list[str]:
-        """The files and folders documents were ingested from (as given to `ingest`, made absolute),
-        so that an interface can name a document by its path inside the folder it came from. Uploads
-        are not listed (they live in the uploads folder). Empty for an index ingested before this
-        was recorded."""
-        return read_lines(self._roots_record())
-
-    def _roots_record(self) -> Path:
-        return self.settings.data_dir / f"{self.settings.collection}.roots.txt"
-
-    def remove(self, paths: Sequence[str | Path], *, recursive: bool = False) -> list[str]:
-        """Remove documents by file path, and with `recursive` every document under a folder; files
-        in the uploads folder are deleted too (they were kept only to be indexed). A folder without
-        `recursive`, the filesystem root and the data dir are refused (Refused), before anything
-        is removed: one mistyped path must not empty the library."""
-        from citeqa.ingest.uploads import delete_stored
-
-        with self._writes:
-            for p in paths:
-                self._check_removal(p, recursive=recursive)
-            removed = self.ingestor.remove(paths)
-        for p in removed:
-            delete_stored(self.settings.uploads_dir, p)
-        return removed
-
-    def _check_removal(self, path: str | Path, *, recursive: bool) -> None:
-        target = absolute_path(path)
-        if os.path.dirname(target) == target:  # "/" (or a drive's root): every document there is
-            raise Refused(f"refusing to remove every document under {target}: name the folders or files to remove")
-        if target == absolute_path(self.settings.data_dir):
-            raise Refused(
-                f"refusing to remove the data dir {target} (CITEQA_DATA_DIR): name the documents to remove, "
-                "or delete the data dir itself to start over"
-            )
-        if recursive:
-            return
-        under = self.store.documents(under=[target])
-        if under:
-            raise Refused(
-                f"{target} is a folder holding {len(under)} document(s); removing them all must be asked for "
-                "explicitly (HTTP API: recursive=true; CLI: citeqa docs remove --yes)"
-            )
-
-    def stats(self) -> dict:
-        docs = self.store.documents()
-        return {
-            "documents": len(docs),
-            "pages": sum(d.pages for d in docs),
-            "chunks": self.store.count_chunks(),
-            "collection": self.settings.collection,
-            "milvus": self.store.uri,
-            "embedder": self.embedder.name,
-        }
-
     def _embed_name(self) -> str:
         return self._embedder.name if self._embedder is not None else self.settings.embed_model_name()
 
-    # -- collections ------------------------------------------------------------
+    # -- collections (the rest: citeqa.collections_admin) -------------------------
 
-    def collection(self, name: str | None) -> Citeqa:
-        """This engine for collection `name` of the same data dir (None or its own: itself). The
-        models, the data dir's lock, the write lock and the chat model's queue are this engine's,
-        so switching collection loads nothing again. Unknown names are made on first use (see
-        `require_collection` for edges that must not make them)."""
-        root = self._root or self
-        if name is None or name == self.settings.collection:
-            return self
-        if name == root.settings.collection:
-            return root
-        check_name(name)
-        with root._build:
-            view = root._views.get(name)
-            if view is None:
-                settings = root.settings.model_copy(update={"collection": name})
-                view = root._views[name] = Citeqa(settings, _root=root)
-            return view
+    def _view(self, settings: Settings) -> Citeqa:
+        """A view of this engine for another collection (see `collection`)."""
+        return Citeqa(settings, _root=self)
 
-    def collection_names(self) -> list[str]:
-        """The collections of this data dir (or Milvus server), sorted; none before the first ingest."""
-        if self.index_missing():
-            return []
-        from citeqa.retrieval.renaming import finish_pending
-
-        store = (self._root or self).store
-        finish_pending(store, self.settings.data_dir)  # one killed while this engine was open
-        return store.collection_names()
-
-    def require_collection(self, name: str) -> Citeqa:
-        """`collection(name)` for a collection that exists, else UnknownCollection listing them."""
-        check_name(name)
-        names = self.collection_names()
-        if name not in names:
-            raise UnknownCollection(name, names)
-        return self.collection(name)
-
-    def over(self, names: Sequence[str]) -> Citeqa:
-        """The engine a question over the collections `names` goes to: one collection's own, or
-        for several a view whose search covers them all, fused, each hit naming its collection."""
-        names = list(dict.fromkeys(names))
-        if len(names) <= 1:
-            return self.collection(names[0] if names else None)
-        return _Joined(self, [self.require_collection(n) for n in names])
-
-    def collections(self) -> list[CollectionInfo]:
-        out = []
-        for name in self.collection_names():
-            view = self.collection(name)
-            out.append(
-                CollectionInfo(
-                    name,
-                    view.store.count_documents(),
-                    view.store.count_chunks(),
-                    read_sync(self.settings.data_dir, name).last_sync,
-                )
-            )
-        return out
-
-    def create_collection(self, name: str) -> CollectionInfo:
-        check_name(name)
-        clash = [n for n in self.collection_names() if n.lower() == name.lower()]
-        if clash:
-            raise Refused(f"a collection named {clash[0]!r} exists already; see `citeqa collections`")
-        view = self.collection(name)
-        view.store  # noqa: B018 - opening it creates its Milvus collections
-        return CollectionInfo(name, 0, 0, None)
-
-    def rename_collection(self, old: str, new: str) -> None:
-        """Rename collection `old` to `new`: its Milvus collections, its records and its uploads
-        folder (the uploaded documents' paths with it), crash-safely. Not while another view of it
-        is open elsewhere in this process (the web app's engine: rename from the CLI, or restart it)."""
-        check_name(new)
-        root = self._root or self
-        names = self.collection_names()
-        if old not in names:
-            raise UnknownCollection(old, names)
-        if clash := [n for n in names if n.lower() == new.lower() and n != old]:
-            raise Refused(f"a collection named {clash[0]!r} exists already; choose another name")
-        if old == new:
-            return
-        from citeqa.retrieval import renaming
-
-        with root._writes:
-            # Journaled: a crash at any point leaves OLD or NEW whole (citeqa.retrieval.renaming).
-            renaming.rename(self.collection(old).store, self.settings.data_dir, old, new)
-            root._forget(old)
-
-    def delete_collection(self, name: str) -> None:
-        """Delete collection `name`: its passages, its manifest, its records and its uploads
-        folder; nothing else (no file outside the data dir, no other collection)."""
-        import shutil
-
-        from citeqa.core.collections import uploads_dir
-
-        root = self._root or self
-        names = self.collection_names()
-        if name not in names:
-            raise UnknownCollection(name, names)
-        with root._writes:
-            self.collection(name).store.drop()
-            root._forget(name)
-            shutil.rmtree(uploads_dir(self.settings.data_dir, name), ignore_errors=True)
-            for suffix in RECORD_SUFFIXES:
-                (self.settings.data_dir / f"{name}{suffix}").unlink(missing_ok=True)
-
-    def _forget(self, name: str) -> None:
-        """Drop the cached parts of collection `name` after it was renamed or deleted."""
-        if name == self.settings.collection:
-            # This engine's own collection: its store holds the connection the views borrow, so it
-            # stays open; only what was built on the collection goes.
-            self._retriever = self._ingestor = None
-            return
-        view = self._views.pop(name, None)
-        if view is not None:
-            view.close()
+    def _joined(self, views: Sequence[Citeqa]) -> Citeqa:
+        """One engine over several collections' views (see `over`)."""
+        return _Joined(self, views)
 
     # -- questions ------------------------------------------------------------
 
@@ -575,18 +381,11 @@ class _Joined(Citeqa):
         raise error
 
 
-def open(settings: Settings | None = None, *, collection: str | None = None, **collaborators) -> Citeqa:
-    """Open citeqa with `settings` (default: from CITEQA_* env vars and .env), on `collection`
+def open_citeqa(settings: Settings | None = None, *, collection: str | None = None, **collaborators) -> Citeqa:
+    """`citeqa.open()`: open citeqa with `settings` (default: from CITEQA_* env vars and .env), on `collection`
     (default: CITEQA_COLLECTION, else "docs"); `qa.collection(name)` serves the others."""
     settings = settings or Settings.load()
     if collection is not None:
         settings = settings.model_copy(update={"collection": check_name(collection)})
     return Citeqa(settings, **collaborators)
 
-
-def serve_db(settings: Settings, host: str, port: int, on_ready: Callable[[], None] | None = None) -> None:
-    """Serve the data dir's index as a Milvus server (loopback only), so that ingest and the app
-    can run at once."""
-    if not settings.embedded:
-        raise ConfigError("CITEQA_MILVUS_URI is set: serve-db serves the embedded index of the data dir; unset it")
-    EmbeddedDataDir(settings.data_dir, settings.collection).serve(host, port, on_ready)

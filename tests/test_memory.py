@@ -42,7 +42,7 @@ def test_the_users_choice_of_allocator_wins() -> None:
 
 def test_opening_citeqa_switches_the_allocator(tmp_path) -> None:
     # The Python API, the web app and the servers all open the engine; Streamlit imports pyarrow first.
-    pre = f"import pyarrow\nfrom citeqa import engine\nfrom citeqa.core.settings import Settings\nengine.open(Settings.load(data_dir={str(tmp_path)!r})).close()"
+    pre = f"import pyarrow\nfrom citeqa import engine\nfrom citeqa.core.settings import Settings\nengine.open_citeqa(Settings.load(data_dir={str(tmp_path)!r})).close()"
     probe = PROBE.replace("release_freed_memory()\n", "", 1).replace(
         "from citeqa.core.memory import release_freed_memory\n", ""
     )
