@@ -53,7 +53,7 @@ _VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shou
 _MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
-    r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|pass@\d+)s?\b",
+    r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+)s?\b",
     re.IGNORECASE,
 )
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
