@@ -49,16 +49,18 @@ class Ingestor:
         embedder: Embedder,
         *,
         embed_model: str,
-        chunk_tokens: int = 200,
-        chunk_overlap: int = 30,
-        max_bytes: int = 100 * 2**20,
-        workers: int = 1,
+        chunk_tokens: int,
+        chunk_overlap: int,
+        max_bytes: int,
+        workers: int,
+        parse_timeout: float,
         batch_chunks: int = 32,
         ocr: Ocr | None = None,
         flush_chunks: int = FLUSH_CHUNKS,
-        parse_timeout: float = 0.0,
         limits: ReadLimits | None = None,
     ) -> None:
+        """The values that are settings have no defaults here: their one home is citeqa.core.settings
+        (`from_settings`)."""
         self.store = store
         self.embedder = embedder
         self.embed_model = embed_model
@@ -82,7 +84,7 @@ class Ingestor:
             embed_model=settings.resolved_embed_model(),
             chunk_tokens=settings.chunk_tokens,
             chunk_overlap=settings.chunk_overlap,
-            max_bytes=int(settings.max_file_mb * 2**20),
+            max_bytes=settings.max_file_bytes,
             workers=settings.resolved_workers(),
             ocr=Ocr(settings.ocr_lang) if settings.ocr else None,
             parse_timeout=settings.parse_timeout,

@@ -33,15 +33,17 @@ class Retriever:
         store: Store,
         embedder: Embedder,
         *,
-        mode: RetrievalMode = "hybrid",
-        top_k: int = 4,
-        min_score: float = 0.0,
+        mode: RetrievalMode,
+        top_k: int,
+        min_score: float,
+        max_sources: int,
+        max_source_chars: int,
         candidates: int = 50,
         fusion: Fusion | None = None,
         reranker: Reranker | None = None,
-        max_sources: int = Settings.model_fields["max_sources"].default,
-        max_source_chars: int = Settings.model_fields["max_source_chars"].default,
     ) -> None:
+        """The values that are settings have no defaults here: their one home is citeqa.core.settings
+        (`from_settings`)."""
         self.store = store
         self.searcher = Searcher(store)
         self.embedder = embedder

@@ -239,7 +239,7 @@ def test_sentence_vectors_of_chosen_sentences_only_and_cached_by_sentence(qa: Ci
         batches.append(len(texts))
         return embedder.embed_documents(texts)
 
-    fresh = Retriever(qa.store, embedder)  # an empty cache
+    fresh = Retriever.from_settings(qa.settings, qa.store, embedder)  # an empty cache
     fresh.embedder = type("Counted", (), {"embed_documents": staticmethod(embed)})()
     part = fresh.sentence_vectors(hits, only={h.chunk_id: spans[1:]})
     others = len(scorable_spans(hits[1].text))
