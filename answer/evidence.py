@@ -37,7 +37,7 @@ from citeqa.answer.evidence_text import (
     stems,
     topic_stems,
 )
-from citeqa.answer.names import Names
+from citeqa.answer.names import Names, mentions
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
 from citeqa.core.types import Evidence, Hit
@@ -120,6 +120,10 @@ class Scorer:
     # fact: a sentence within two of a sentence that answer quoted gets this much (the sentence
     # before "... maximum depth as 47 metres" dates the survey that measured it).
     beside_previous: float = 0.3
+    # A table row whose label names the subject of a quantity question ("VGG-16 [41]: top-1 err. 28.07 ·
+    # ...") and passed the checks of what was asked gives the asked value of that very thing; a
+    # row ranks low in retrieval (numbers share few words with a question), which this makes up.
+    named_row: float = 0.3
 
 
 DEFAULT_SCORER = Scorer()
@@ -262,6 +266,8 @@ def select(
                 continue
             if asked.previous_answer and beside_previous(asked, _beside(hit.text, sent.start, sent.end, 2)):
                 score += scorer.beside_previous
+            if asked.kind == "quantity" and _row_of(asked, quote):
+                score += scorer.named_row
         scored.append(Evidence(n=n, hit=hit, start=sent.start, end=sent.end, quote=quote, score=score))
         if pool.words & sent.words:
             on_topic.add((hit.chunk_id, sent.start))
@@ -297,6 +303,13 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and names.about(asked.names, hit, quote)
         and not repeats(asked, quote)
     )
+
+
+def _row_of(asked: Asked, quote: str) -> bool:
+    """Whether `quote` is a table row whose label (before its first ": ") names the question's
+    first subject name."""
+    subject = next((n for n in asked.names if not n.context), None)
+    return subject is not None and TABLE_ROW.fullmatch(quote) is not None and mentions(subject, quote.split(": ", 1)[0])
 
 
 @functools.lru_cache(maxsize=4096)

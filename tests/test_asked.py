@@ -378,3 +378,12 @@ def test_a_name_in_capitals_is_written_so() -> None:
     math = names("In what year was the MATH benchmark released?")[0]
     assert mentions(math, "WizardMath is evaluated on GSM8k and MATH.")
     assert not mentions(math, "Models that reason about code or math were released in 2022.")
+
+
+def test_a_row_naming_the_subject_is_its_row() -> None:
+    from citeqa.answer.evidence import _row_of
+
+    q = asked("What is the top-1 error of VGG-16 on ImageNet validation?")
+    assert _row_of(q, "VGG-16 [41]: top-1 err. 28.07 · top-5 err. 9.33")
+    assert not _row_of(q, "ResNet-152: top-1 err. 19.38 · top-5 err. 4.49")
+    assert not _row_of(q, "VGG-16 reaches 28.07% top-1 error.")  # a sentence, not a row
