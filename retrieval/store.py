@@ -21,27 +21,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from citeqa.core.errors import DataDirInUse, StoreError
+from citeqa.core.errors import StoreError
 from citeqa.core.settings import Settings
-from citeqa.core.types import DocumentRecord, Hit
 from citeqa.retrieval import schema
+from citeqa.retrieval.connection import Connection, connect
 from citeqa.retrieval.datadir import EmbeddedDataDir
-from citeqa.retrieval.rows import DocumentVersion, ManifestRow, like_prefix, manifest_row, quote
+from citeqa.retrieval.rows import DocumentVersion, ManifestRow, like_prefix, quote
+from citeqa.retrieval.store_reads import MANIFEST_BATCH, StoreReads
 
 log = logging.getLogger(__name__)
 
-_QUERY_PAGE = 10_000  # rows per query page (Milvus caps a page at 16,384); each page scans the collection again: `citeqa docs` of 20,000 documents took 3.1 s with pages of 1,000, 2.0 s with 10,000
-_MANIFEST_BATCH = 200  # paths per manifest lookup
 _UPSERT_ROWS = 1_000  # chunk rows per upsert call: a long PDF's chunks go in several
 
 
-class Store:
+class Store(StoreReads):
     """`datadir`: the embedded data dir whose index this is (None for a Milvus server). It must be
     held, or attached to the process serving it (citeqa.retrieval.shared), while the store is
     open; `Store.open` does that when the caller has not."""
@@ -59,7 +57,6 @@ class Store:
         client: Any = None,
         renames: Path | None = None,
     ) -> None:
-        from pymilvus import MilvusClient
 
         self.uri = uri
         self.collection = collection
@@ -75,28 +72,14 @@ class Store:
         if self._owns_lock:
             datadir.acquire()  # type: ignore[union-attr]
         if client is not None:
-            self._conn: _Connection = client
+            self._conn: Connection = client
             self._ensure_collections(check)
             return
         try:
-            if datadir is not None:
-                # Embedded: the index is served by this process or by the one holding the data dir.
-                self._conn = _Connection(*_attach(datadir))
-            else:
-                try:
-                    self._conn = _Connection(MilvusClient(uri=uri, token=token or ""), uri)
-                except Exception:
-                    # pymilvus shares one gRPC connection per server; after a couple of idle minutes
-                    # the server closes it ("too_many_pings") and the next client's handshake fails once.
-                    self._conn = _Connection(MilvusClient(uri=uri, token=token or ""), uri)
-        except Exception as exc:
+            self._conn = connect(uri, token, datadir)
+        except Exception:
             self._release()
-            msg = str(exc)
-            if "Open local milvus failed" in msg and datadir is not None:
-                raise DataDirInUse(datadir.path, None) from exc
-            if refused := _refused_credentials(exc):
-                raise StoreError(f"Milvus at {uri} refused the connection: {refused}") from exc
-            raise StoreError(f"cannot connect to Milvus at {uri}: {msg.splitlines()[0] if msg else exc!r}") from exc
+            raise
         try:
             if renames is not None:
                 # A rename a killed process left is finished before any collection is opened (or
@@ -259,9 +242,9 @@ class Store:
     def _delete_other_versions(self, versions: Sequence[tuple[str, str]]) -> None:
         """Delete the chunks of every version of each path but the given one. One delete per batch:
         milvus-lite scans every segment for each, 70 ms a delete at 20,000 passages."""
-        for i in range(0, len(versions), _MANIFEST_BATCH):
+        for i in range(0, len(versions), MANIFEST_BATCH):
             expr = " or ".join(
-                f"(source == {quote(p)} and doc_hash != {quote(h)})" for p, h in versions[i : i + _MANIFEST_BATCH]
+                f"(source == {quote(p)} and doc_hash != {quote(h)})" for p, h in versions[i : i + MANIFEST_BATCH]
             )
             self.call(self.client.delete, self.collection, filter=expr)
 
@@ -273,8 +256,8 @@ class Store:
         for one document); returns those that were in the manifest."""
         self._unsync()
         existed = self.manifest_rows(paths)
-        for i in range(0, len(paths), _MANIFEST_BATCH):
-            batch = ", ".join(quote(p) for p in paths[i : i + _MANIFEST_BATCH])
+        for i in range(0, len(paths), MANIFEST_BATCH):
+            batch = ", ".join(quote(p) for p in paths[i : i + MANIFEST_BATCH])
             self.call(self.client.delete, self.collection, filter=f"source in [{batch}]")
             self.call(self.client.delete, self.manifest, filter=f"path in [{batch}]")
         return [p for p in paths if p in existed]
@@ -342,152 +325,10 @@ class Store:
             return fn(*args, **kwargs)
         except Exception as exc:
             failed = exc
-            if self._reattached(fn):  # the process serving the index stopped: once more, on the next
+            if self.datadir is not None and self._conn.reattached(fn, self.datadir):
+                # the process serving the index stopped: once more, on the next
                 try:
                     return getattr(self.client, fn.__name__)(*args, **kwargs)
                 except Exception as again:
                     failed = again
             raise StoreError(f"Milvus {getattr(fn, '__name__', 'call')} failed on {self.uri}: {failed}") from failed
-
-    def _reattached(self, fn: Any) -> bool:
-        """After `fn` (a method of a MilvusClient) failed: True when this store now has a connection
-        to the index that `fn`'s had not, because the process serving the embedded index stopped
-        (this process then serves it, or the next holder does) or another thread got there first."""
-        conn = self.datadir and self._conn
-        if not conn:
-            return False
-        with conn.lock:
-            if getattr(fn, "__self__", None) is not conn.client:
-                return True
-            try:
-                if not self.datadir.reattach(conn.uri):  # type: ignore[union-attr]
-                    return False
-                old, (conn.client, conn.uri) = conn.client, _attach(self.datadir)  # type: ignore[arg-type]
-            except Exception:
-                log.warning("the citeqa process serving the index stopped, and it could not be opened again", exc_info=True)
-                return False
-        with contextlib.suppress(Exception):
-            old.close()
-        log.info("the citeqa process serving the index stopped; now using %s", conn.uri)
-        # A newly opened index has every collection released (unsearchable): load those this
-        # store and its siblings use, which were loaded by the one before.
-        with contextlib.suppress(Exception):
-            for name in conn.client.list_collections():
-                conn.client.load_collection(name)
-        return True
-
-    # -- reads ----------------------------------------------------------------
-
-    def manifest_rows(self, paths: Iterable[str]) -> dict[str, ManifestRow]:
-        out: dict[str, ManifestRow] = {}
-        batch: list[str] = []
-        for p in [*paths, None]:
-            if p is not None:
-                batch.append(p)
-            if batch and (p is None or len(batch) == _MANIFEST_BATCH):
-                expr = "path in [" + ", ".join(quote(x) for x in batch) + "]"
-                rows = self.call(self.client.query, self.manifest, filter=expr, output_fields=schema.MANIFEST_FIELDS)
-                out.update((r["path"], manifest_row(r)) for r in rows)
-                batch = []
-        return out
-
-    def stored(self, paths: Iterable[str]) -> set[str]:
-        """Those of `paths` the manifest has a row for, whole or half-written."""
-        return set(self.manifest_rows(paths))
-
-    def committed(self, paths: Iterable[str]) -> dict[str, DocumentRecord]:
-        """The documents of `paths` stored whole; a version half-written by a killed run is not."""
-        return {p: r.record() for p, r in self.manifest_rows(paths).items() if r.content_hash and not r.pending_hash}
-
-    def _iter_manifest(self, expr: str) -> Iterator[ManifestRow]:
-        for r in self._query_all(self.manifest, expr, schema.MANIFEST_FIELDS):
-            yield manifest_row(r)
-
-    def _query_all(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict]:
-        it = self.call(self.client.query_iterator, collection, filter=expr, output_fields=fields, batch_size=_QUERY_PAGE)
-        try:
-            while True:
-                page = it.next()
-                if not page:
-                    return
-                yield from page
-        finally:
-            it.close()
-
-    def documents(self, under: Sequence[str] = ()) -> list[DocumentRecord]:
-        return sorted(self.iter_documents(under), key=lambda d: d.path)
-
-    def iter_documents(self, under: Sequence[str] = ()) -> Iterator[DocumentRecord]:
-        """The committed documents (under the folders `under`, if given), a page at a time, unordered."""
-        expr = 'content_hash != ""'
-        if under:
-            expr += " and (" + " or ".join(f"path like {quote(like_prefix(u))}" for u in under) + ")"
-        return (r.record() for r in self._iter_manifest(expr))
-
-    def count_chunks(self) -> int:
-        return self._count("")
-
-    def passages(self, path: str) -> list[Hit]:
-        """The chunks of the document at `path` as hits, in reading order (page, then position);
-        `score` is 0: they were not searched for."""
-        rows = self.chunks_of(path)
-        hits = [
-            Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, int(r["chunk_index"]), r.get("location") or "")
-            for r in rows
-        ]
-        return sorted(hits, key=lambda h: (h.page or 0, h.index))
-
-    def opening(self, path: str) -> Hit | None:
-        """The first passage of the document at `path` (its title, byline and abstract), if any."""
-        rows = self.call(
-            self.client.query, self.collection, filter=f"source == {quote(path)} and chunk_index == 0",
-            output_fields=["id", *schema.CHUNK_FIELDS], limit=1,
-        )  # fmt: skip
-        if not rows:
-            return None
-        r = rows[0]
-        return Hit(str(r["id"]), r["source"], r["page"] or None, r["text"], 0.0, 0, r.get("location") or "")
-
-    def chunks_of(self, path: str) -> list[dict]:
-        return list(self._query_all(self.collection, f"source == {quote(path)}", ["id", *schema.CHUNK_FIELDS]))
-
-
-class _Connection:
-    """A MilvusClient shared by a store and its siblings, replaced for all of them at once when
-    the process serving an embedded index changes; `uri` is where it connects."""
-
-    def __init__(self, client: Any, uri: str) -> None:
-        self.client = client
-        self.uri = uri
-        self.lock = threading.Lock()
-
-
-def _attach(datadir: EmbeddedDataDir) -> tuple[Any, str]:
-    """A MilvusClient for the data dir's index, served by this process or by the one holding the
-    data dir; one that stopped between being found and being reached is replaced by the next."""
-    from pymilvus import MilvusClient
-
-    for attempt in range(3):
-        uri, token = datadir.index_address()
-        try:
-            return MilvusClient(uri=uri, token=token), uri
-        except Exception:
-            if attempt == 2 or not datadir.reattach(uri):
-                raise
-    raise AssertionError("unreachable")
-
-
-def _refused_credentials(exc: BaseException) -> str | None:
-    """What the server said when it refused the token, or None if it did not. pymilvus reports a
-    refused token as "illegal connection params or server unavailable"; the server's own words
-    are on the gRPC error it chained."""
-    seen: BaseException | None = exc
-    visited: set[int] = set()  # grpc's errors can be their own context: the chain may loop
-    while seen is not None and id(seen) not in visited:
-        visited.add(id(seen))
-        code, details = getattr(seen, "code", None), getattr(seen, "details", None)
-        if callable(code) and callable(details) and getattr(code(), "name", "") == "UNAUTHENTICATED":
-            said = str(details() or "credentials refused")
-            return said if "CITEQA_MILVUS_TOKEN" in said else f"{said}; check CITEQA_MILVUS_TOKEN"
-        seen = seen.__cause__ or seen.__context__
-    return None
