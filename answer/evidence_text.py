@@ -86,7 +86,12 @@ def asks_quantity(question: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def states_number(sentence: str) -> bool:
-    return bool(_DIGIT.search(_CITATION.sub(" ", sentence)))
+    return bool(_DIGIT.search(without_citations(sentence)))
+
+
+def without_citations(sentence: str) -> str:
+    """`sentence` without its reference marks and author-year citations."""
+    return _CITATION.sub(" ", sentence)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from citeqa.core.sentences import TABLE_ROW
 from citeqa.core.types import Hit
 
 # Passages either side of a sentence's own within which a mention of the subject still makes the
@@ -66,8 +67,9 @@ class Names:
     def missing(self, asked: Sequence[Name]) -> Name | None:
         """The first name of the question's subject that no passage mentions (a name of its
         context that no passage mentions is left out of the question instead: "in degrees
-        Celsius" where the documents write "°C")."""
-        return next((n for n in asked if not n.context and not self.found.get(n.parts)), None)
+        Celsius" where the documents write "°C"; but not one written as a dataset or method is,
+        "on HotpotQA", "on CIFAR-100": a value on another dataset is not the asked one)."""
+        return next((n for n in asked if (not n.context or _is_marked(n)) and not self.found.get(n.parts)), None)
 
     def with_passages(self, asked: Sequence[Name], hits: Sequence[Hit]) -> Names:
         """These names, also found in `hits` (the passages retrieved for the question), as they
@@ -110,6 +112,8 @@ class Names:
             return False
         if any(names_rival(n, sentence) for n in asked):
             return False
+        if TABLE_ROW.fullmatch(sentence) and any(n.context and _is_marked(n) and not mentions(n, hit.text) for n in asked):
+            return False  # a row of a table with no column or caption for "on HotpotQA"
         return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
     def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
@@ -162,8 +166,8 @@ def _matches(part: str, words: frozenset[str]) -> bool:
     the last three shared), or it misspelt by one letter (`_one_typo`)."""
     if part in words:
         return True
-    if len(part) < 4:
-        return False
+    if len(part) < 4 or any(c.isdigit() for c in part):
+        return False  # a number is written as it is: "CIFAR-100" is not "CIFAR-10"
     stem = part[: max(4, len(part) - 3)]
     return any(
         (len(part) >= 5 and len(w) >= 5 and w.startswith(stem) and abs(len(w) - len(part)) <= 3)
@@ -211,6 +215,10 @@ _NUMBERED = re.compile(r"v?\d+(?:\.\d+)?[a-z]?")
 # A name written as a dataset, benchmark or method is ("ImageNet", "CIFAR-10", "GSM8k", "MATH",
 # "SGD"): a capital and then another capital or a digit.
 _MARKED = r"[A-Z][\w-]{0,30}?[A-Z0-9][\w-]{0,30}"
+
+
+def _is_marked(name: Name) -> bool:
+    return re.fullmatch(_MARKED, name.text) is not None
 
 
 def names_rival(name: Name, sentence: str) -> bool:

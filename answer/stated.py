@@ -11,7 +11,7 @@ import functools
 import re
 
 from citeqa.answer.asked import AnswerType, Asked, normalised
-from citeqa.answer.evidence_text import states_number, stems
+from citeqa.answer.evidence_text import states_number, stems, without_citations
 from citeqa.answer.names import mentions
 
 _MONTH = re.compile(
@@ -26,8 +26,9 @@ _POINTER = re.compile(
     r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
-    # and a heading's section number: "3.3 Batch Normalization enables higher learning rates"
-    r"|^\s*\d{1,2}(?:\.\d{1,2}){1,3}\.?\s+(?=[A-Z])"
+    # and a heading's section number or a list item's: "3.3 Batch Normalization enables higher
+    # learning rates", "2. Training instruction reward model"
+    r"|^\s*\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+(?=[A-Z])"
     # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3"
     r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
     # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
@@ -73,8 +74,8 @@ def states(kind: AnswerType, sentence: str) -> bool:
             or bool(_NUMBER_WORD.search(sentence))
             or bool(_COMPARED.search(sentence))
         )
-    if kind == "date":
-        return bool(_YEAR.search(_POINTER.sub(" ", sentence)) or _MONTH.search(sentence))
+    if kind == "date":  # not the year of a citation ("RMSProp (Tieleman & Hinton, 2012)")
+        return bool(_YEAR.search(_POINTER.sub(" ", without_citations(sentence))) or _MONTH.search(sentence))
     # "who" questions are answered by roles as often as by names ("congresses and presidents"):
     # no test of the sentence.
     return True

@@ -387,3 +387,23 @@ def test_a_row_naming_the_subject_is_its_row() -> None:
     assert _row_of(q, "VGG-16 [41]: top-1 err. 28.07 · top-5 err. 9.33")
     assert not _row_of(q, "ResNet-152: top-1 err. 19.38 · top-5 err. 4.49")
     assert not _row_of(q, "VGG-16 reaches 28.07% top-1 error.")  # a sentence, not a row
+
+
+def test_a_dataset_named_as_context_must_be_in_the_documents() -> None:
+    q = asked("What top-1 accuracy does ResNet-50 reach on CIFAR-100?")
+    found = Names({("resnet", "50"): {"r.pdf": frozenset({(3, 6)})}, ("cifar", "10"): {"r.pdf": frozenset({(9, 7)})}})
+    assert found.missing(q.names) is not None and found.missing(q.names).text == "CIFAR-100"  # not CIFAR-10
+    celsius = asked("What is the top speed of the Kestrel K2 in degrees Celsius?")
+    kestrel = Names({("kestrel", "k2"): {"k.md": frozenset({(0, 1)})}})
+    assert kestrel.missing(celsius.names) is None  # a unit word after "in" is left out, as before
+    row_q = asked("What is the EM of Fusion-in-Decoder on TriviaQA?")
+    row = "Fusion-in-Decoder (base): NQ EM 48.2 · SQuAD EM 53.4"
+    on = Names({("fusion", "in", "decoder"): {"f.pdf": frozenset({(3, 3)})}, ("triviaqa",): {"f.pdf": frozenset({(1, 1)})}})
+    assert not on.about(row_q.names, _hit("f.pdf", 3, "Table 1: Comparison. | NQ EM | SQuAD EM\n\n" + row, 3), row)
+
+
+def test_citation_years_and_list_numbers_are_no_values() -> None:
+    when = asked("When was the Adam optimizer first released on arXiv?")
+    assert not answers(when, "RMSProp: An optimization method closely related to Adam is RMSProp (Tieleman & Hinton, 2012).")
+    steps = asked("How many training steps does WizardMath use?")
+    assert not answers(steps, "2. Training instruction reward model, and process-supervised reward model.")
