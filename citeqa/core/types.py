@@ -355,6 +355,8 @@ class Answer:
     truncated: bool = False  # generation stopped at CITEQA_MAX_TOKENS
     abstain_reason: AbstainReason | None = None
     missing_subject: str | None = None  # the name the documents never mention, when that is why
+    quoted: str = ""
+    generated: str = ""
 
     @property
     def unsupported(self) -> tuple[Sentence, ...]:
@@ -365,8 +367,8 @@ class Answer:
             "question": self.question,
             "answer": self.text,
             "answer_kind": self.answer_kind,
-    quoted: str = ""
-    generated: str = ""
+            "quoted": self.quoted,
+            "generated": self.generated,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
             **({"missing_subject": self.missing_subject} if self.missing_subject else {}),
@@ -377,8 +379,6 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "invalid_citations": self.invalid_citations,
             "truncated": self.truncated,
-            "quoted": self.quoted,
-            "generated": self.generated,
             "timings": self.timings.to_dict(),
             **({"standalone_question": self.standalone_question} if self.standalone_question else {}),
         }
