@@ -11,6 +11,7 @@ memory stays flat whatever the corpus size.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import os
 import time
@@ -188,12 +189,10 @@ class Ingestor:
         size = 1 if self.workers <= 1 or todo <= 2 else self.workers
         if size == 1 and self.parse_timeout <= 0:
             yield from self._parse_here(items)
-        elif todo:
+        else:
             # Under a time limit even one file is read in a worker process: only a process can be
             # stopped wherever its reader loops (citeqa.ingest.parsers).
             yield from self._parse_in_workers(items, size)
-        else:
-            yield from items  # nothing to read: no process to start
 
     def _parse_here(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
         def parse(item: FileResult | Todo) -> FileResult | Parsed:
@@ -210,13 +209,16 @@ class Ingestor:
 
     def _parse_in_workers(self, items: Iterator[FileResult | Todo], size: int) -> Iterator[FileResult | Parsed]:
         setup = WorkerSetup(self.embed_model, self.max_tokens, self.overlap, self.max_bytes, self.limits, self.ocr)
-        with ParserPool(size, setup, self.parse_timeout) as pool:
+        with contextlib.ExitStack() as stack:
+            pool: ParserPool | None = None  # started at the first file to read: none for a re-run
             window = size * 4  # bounded in-flight work keeps memory flat on huge corpora
             pending: dict[cf.Future, str] = {}
             for item in items:
                 if isinstance(item, FileResult):
                     yield item
                     continue
+                if pool is None:
+                    pool = stack.enter_context(ParserPool(size, setup, self.parse_timeout))
                 pending[pool.submit(item.path, item.content_hash)] = item.path
                 while len(pending) >= window:
                     yield from self._collect(pending)

@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     workers: int | None = Field(
         None,
         ge=1,
-        description="parser processes; 1 parses in a thread of the ingesting process; empty means one "
-        "per four cores (at least 1): embedding needs the rest, and parsing is the far cheaper half",
+        description="parser processes (with CITEQA_PARSE_TIMEOUT 0, 1 parses in a thread of the ingesting "
+        "process instead); empty means one per four cores (at least 1): embedding needs the rest, and "
+        "parsing is the far cheaper half",
     )
 
     # The servers (citeqa serve, citeqa mcp): their key, and the chat model's waiting line.
