@@ -116,9 +116,6 @@ class Asked:
     # question is measured by its own words, not by those of the question before it.
     measured: str = ""
     previous_focus: frozenset[str] = frozenset()  # what the question a follow-up follows asked the value of
-    # The focus stems a stating sentence must have all of, unless it has another of the focus (the
-    # words run together, a symbol defined for them): "weight decay" is not "decay on its stepsize".
-    required: frozenset[str] = frozenset()
 
     @property
     def measure(self) -> str:
@@ -173,7 +170,8 @@ def names(question: str) -> tuple[Name, ...]:
             if not run:
                 # the word before, past articles and numbers ("in the United States", "with 60 Hertz")
                 k = i - 1
-                while k >= 0 and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
+                # (a few words at most: a run of numbers is walked once, not once per name after it)
+                while k >= max(0, i - 4) and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
                     k -= 1
                 before = tokens[k].casefold() if k >= 0 else ""
                 if before.islower() and k >= 1 and tokens[k - 1].casefold() in ("in", "on"):
@@ -248,39 +246,12 @@ def focus(question: str) -> frozenset[str]:
     return frozenset(chosen)
 
 
-@functools.lru_cache(maxsize=4096)
-def focus_words(question: str) -> frozenset[str]:
-    """The stems of `focus` that a stating sentence must have all of, unless it has the words run
-    together ("weight decay": weight and decay, not "decay on its stepsize")."""
-    found = _phrase(_plainly(question))
-    m = _WHAT_TYPE.search(_plainly(question))
-    last = _TOKEN.findall(m.group("what"))[-1:] if m else []
-    if last and stems(last[0]) <= _TYPE_WORDS:
-        return frozenset()  # "What are the total number of votes to be counted ...": read loosely
-    if found is None or _HOW_MANY.search(question):
-        # "How many Huguenots fled France by the 1700s?" reads on to its verb: what is counted is
-        # checked by `citeqa.answer.stated.counts`
-        return frozenset()
-    phrase, verb = found
-    phrase = " ".join(w for w in _TOKEN.findall(phrase) if not stems(w) & _WHICH_VALUE)
-    words = _asked_words(question, phrase, verb)
-    # a two-word term ("weight decay", "test error", "context window"); a longer phrase is read
-    # loosely ("the percentage of the gas stations that ran out of gasoline")
-    return words if len(words) == 2 else frozenset()
-
-
 def _asked_words(question: str, phrase: str, verb: bool) -> frozenset[str]:
-    tokens = _TOKEN.findall(phrase)
     words = stems(phrase)
     for n in names(question):
         words -= stems(" ".join(n.parts))
-    if verb:
-        return frozenset(words)
-    # "What year ...", "What rate ...": a type word alone names no asked thing; any value will do.
-    # One before another word names the thing ("weight decay": weight; "dropout rate": rate is
-    # the type).
-    last = stems(tokens[-1]) if tokens else frozenset()
-    return frozenset(w for w in words if w not in _TYPE_WORDS or w not in last)
+    # "What year ...", "What rate ...": a type word alone names no asked thing; any value will do
+    return frozenset(words if verb else words - _TYPE_WORDS)
 
 
 def asked_phrase(question: str) -> str:
@@ -348,14 +319,14 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
     (`followup`: whether it follows on, if already decided; see citeqa.answer.conversation)."""
     previous = previous_question(history)
     if previous is None or not (is_followup(question) if followup is None else followup):
-        return Asked(question, answer_type(question), focus(question), names(question), required=focus_words(question))
+        return Asked(question, answer_type(question), focus(question), names(question))
     answer = next((c for role, c in reversed(list(history)) if role == "assistant"), "")
     before = answer_type(previous)
     swapped = _swapped_subject(question, previous)
     if swapped is not None:
         return Asked(
             swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True,
-            previous_kind=before, swapped_in=names(question)[0], required=focus_words(swapped),
+            previous_kind=before, swapped_in=names(question)[0],
         )  # fmt: skip
     # A follow-up that asks its own question ("And when was that measured?", "How many steps was
     # it trained for?") wants its own kind of answer about its own asked thing; one that only names
@@ -369,12 +340,11 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
         named = stems(" ".join(p for n in names(previous) for p in n.parts))
         also = stems(previous) - named - _TYPE_WORDS - _HOW_WORDS - what
         return Asked(
-            f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, also, before,
-            required=what,
-        )  # fmt: skip
+            f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, also, before
+        )
     return Asked(
         f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True,
-        previous_kind=before, measured=question, previous_focus=focus(previous), required=focus_words(question),
+        previous_kind=before, measured=question, previous_focus=focus(previous),
     )  # fmt: skip
 
 
