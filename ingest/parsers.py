@@ -22,8 +22,10 @@ import contextlib
 import logging
 import multiprocessing as mp
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -88,11 +90,36 @@ def _parse(chunker: Any, job: Job, setup: WorkerSetup, progress: Any) -> Parsed:
     )
 
 
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_left_out() -> Iterator[None]:
+    """While a worker starts, the program's own script is not named to it: multiprocessing would
+    run it again in the worker to rebuild `__main__`, and a user's script without an `if __name__
+    == "__main__":` guard (the README's Python example) would start its work over in every
+    parser. The workers need nothing from it."""
+    main = sys.modules.get("__main__")
+    with _MAIN_LOCK:
+        saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+        for k in saved:
+            if k == "__spec__":
+                main.__spec__ = None
+            else:
+                del main.__file__
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                setattr(main, k, v)
+
+
 class _Worker:
     def __init__(self, ctx: Any, setup: WorkerSetup) -> None:
         self.conn, theirs = ctx.Pipe()
         self.process = ctx.Process(target=_work, args=(theirs, setup), name="citeqa-parser", daemon=True)
-        self.process.start()
+        with _main_left_out():
+            self.process.start()
         theirs.close()
         self.job: tuple[Job, cf.Future] | None = None
         self.step: str | None = None  # the step under way; None until the job has begun

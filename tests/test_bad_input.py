@@ -299,3 +299,23 @@ def test_a_reader_without_progress_is_stopped_and_the_rest_goes_on(tmp_path: Pat
         assert report.count("added") == 1 and report.count("unchanged") == 1
         assert {Path(d.path).name for d in qa.documents()} == {"b_note.txt", "c_note.txt"}
         assert "forty" in qa.search("How often did the keeper ring the bell?", top_k=1)[0].text
+
+
+def test_a_script_without_a_main_guard_ingests_once(tmp_path: Path) -> None:
+    """The parser processes do not run the script that started the ingest again (multiprocessing
+    would, to rebuild `__main__`): an unguarded script, as users write them, ingests once."""
+    note = tmp_path / "note.txt"
+    note.write_text("The lighthouse keeper rang the bell forty times.\n", encoding="utf-8")
+    script = tmp_path / "ingest_once.py"
+    script.write_text(
+        "import citeqa\n"
+        f"with citeqa.open() as qa:\n"
+        f"    report = qa.ingest([{str(note)!r}])\n"
+        "print('REPORT', report.count('added'), len(report.failed))\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")}
+    env.update(CITEQA_DATA_DIR=str(tmp_path / "data"), CITEQA_WORKERS="1", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [ln for ln in out.stdout.splitlines() if ln.startswith("REPORT")] == ["REPORT 1 0"]
