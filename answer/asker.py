@@ -34,8 +34,8 @@ from citeqa.core.types import Evidence, History, Hit
 
 if TYPE_CHECKING:
     from citeqa.answer.generator import Generator
+    from citeqa.answer.model_gate import ModelGate
     from citeqa.answer.stream import AnswerStream
-    from citeqa.answer.turns import TurnQueue
     from citeqa.core.types import Retrieved
 
 class Library(Protocol):
@@ -99,7 +99,7 @@ class Asker:
         sources: Sequence[str] = (),
         history: History = (),
         model: Callable[[], Generator] | None = None,
-        turns: TurnQueue | None = None,
+        turns: ModelGate | None = None,
         temperature: float | None = None,
     ) -> AnswerStream:
         """Retrieve and select evidence now; the returned stream yields the evidence answer at
