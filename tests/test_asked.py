@@ -407,3 +407,10 @@ def test_citation_years_and_list_numbers_are_no_values() -> None:
     assert not answers(when, "RMSProp: An optimization method closely related to Adam is RMSProp (Tieleman & Hinton, 2012).")
     steps = asked("How many training steps does WizardMath use?")
     assert not answers(steps, "2. Training instruction reward model, and process-supervised reward model.")
+
+
+def test_a_markdown_heading_ends_at_its_line() -> None:
+    from citeqa.core.sentences import sentence_spans
+
+    text = "# Osprey O3\nThe Osprey O3 warranty lasts 5 years.\n"
+    assert [text[s:e] for s, e in sentence_spans(text)] == ["# Osprey O3", "The Osprey O3 warranty lasts 5 years."]

@@ -147,20 +147,21 @@ def _trimmed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _line_breaks(text: str) -> list[tuple[int, int]]:
-    """Single line breaks that end a heading, a caption or a paragraph in hard-wrapped text."""
+    """Single line breaks that end a heading, a caption or a paragraph in hard-wrapped text. A
+    Markdown heading's line ("# Osprey O3") always ends at its line break, however short the text."""
     lines = text.split("\n")
     widths = sorted(len(ln.strip()) for ln in lines if ln.strip())
-    if len(widths) < _MIN_LINES:
-        return []
-    usual = widths[(3 * len(widths)) // 4]  # the upper quartile: most wrapped lines are full
+    wrapped = len(widths) >= _MIN_LINES
+    usual = widths[(3 * len(widths)) // 4] if wrapped else 0  # the upper quartile: most wrapped lines are full
     out = []
     pos = 0
     for line, nxt in itertools.pairwise(lines):
         end = pos + len(line)
         stripped = line.strip()
         head = nxt.lstrip()[:1]
-        short = bool(stripped) and len(stripped) < _SHORT_LINE * usual
-        if short and (head.isupper() or head.isdigit()) and not stripped.endswith(_CONTINUED):
+        short = wrapped and bool(stripped) and len(stripped) < _SHORT_LINE * usual
+        heading = stripped.startswith("#") and bool(nxt.strip())
+        if heading or (short and (head.isupper() or head.isdigit()) and not stripped.endswith(_CONTINUED)):
             out.append((end, end + 1))
         pos = end + 1
     return out
