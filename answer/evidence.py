@@ -300,9 +300,28 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
             if TABLE_ROW.fullmatch(quote)
             else answers(asked, quote, _beside(hit.text, sent.start, sent.end))
         )
-        and names.about(asked.names, hit, quote)
+        and names.about(asked.names, hit, quote, value=asked.kind in ("quantity", "date"))
+        and not _other_size(asked, quote)
         and not repeats(asked, quote)
     )
+
+
+def _other_size(asked: Asked, quote: str) -> bool:
+    """Whether `quote` is about another size of the question's subject: "the 110-layer ResNet" is
+    not "our ResNet-101", "the 56-layer ResNet" or the table row labelled "ResNet 32"."""
+    subject = next((n for n in asked.names if not n.context), None)
+    if subject is None:
+        return False
+    name = re.escape(subject.text)
+    size = re.search(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+(?:" + name + r")\b", asked.question)
+    if size is None:
+        return False
+    if TABLE_ROW.fullmatch(quote):
+        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", quote.split(": ", 1)[0]))
+    else:
+        sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
+        numbers = {m.group(1) or m.group(2) for m in sized}
+    return bool(numbers) and size.group(1) not in numbers
 
 
 def _row_of(asked: Asked, quote: str) -> bool:

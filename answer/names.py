@@ -26,6 +26,10 @@ from citeqa.core.types import Hit
 NEAR = 2
 
 
+# A name mentioned in this many passages of a document or fewer is named there in passing
+# (VGG-19 in the ResNet paper: 4 of its passages; Fusion-in-Decoder in its own paper: 7).
+PASSING = 4
+
 @dataclass(frozen=True)
 class Name:
     """A name the question asks about, as written ("ResNet-152") and as the words that make it up
@@ -96,7 +100,7 @@ class Names:
         common = set.intersection(*(set(self.found.get(n.parts, {})) for n in subject))
         return tuple(sorted(common))
 
-    def about(self, asked: Sequence[Name], hit: Hit, sentence: str) -> bool:
+    def about(self, asked: Sequence[Name], hit: Hit, sentence: str, *, value: bool = False) -> bool:
         """Whether `sentence` of passage `hit` is about every name the question asks about: the
         sentence or its passage names it, or its page or a passage within NEAR of it does, or the
         document's file name or opening passage (title, abstract) does; for a name of the
@@ -106,7 +110,11 @@ class Names:
         The question's first subject name must be near; the others, like names of its context, in
         the document ("How many Walloons and Huguenots emigrated to England and Ireland?").
         A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
-        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
+        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names.
+        A `value` (a number or a date) is about a subject that the document names only in passing
+        (in at most PASSING passages) only when its sentence, passage or document opening names
+        it: a page of the ResNet paper that compares VGG-19 with ResNets states ResNets' errors,
+        not VGG-19's."""
         first = next((n for n in asked if not n.context), None)
         if first is not None and names_sibling(first, sentence):
             return False
@@ -114,14 +122,16 @@ class Names:
             return False
         if TABLE_ROW.fullmatch(sentence) and any(n.context and _is_marked(n) and not mentions(n, hit.text) for n in asked):
             return False  # a row of a table with no column or caption for "on HotpotQA"
-        return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
+        return all(self._near(n, hit, sentence, strict=n is first, close=value and n is first) for n in asked)
 
-    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
+    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool, close: bool = False) -> bool:
         if mentions(name, sentence) or mentions(name, hit.text) or mentions_in_name(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
         if not strict:  # any mention in the document; none anywhere: the name is left out
             return bool(where) or not self.found.get(name.parts)
+        if close and len(where) <= PASSING:
+            return any(i == 0 for i, _ in where)
         return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
 
 
