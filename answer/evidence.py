@@ -40,6 +40,7 @@ from citeqa.answer.evidence_text import (
 from citeqa.answer.names import Names, mentions
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
+from citeqa.core.tables import row_start
 from citeqa.core.types import Evidence, Hit
 
 # Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
@@ -139,6 +140,7 @@ class _Sentence:
     label: bool
     asks: bool  # a question itself
     caption: bool  # a figure's or table's caption, which states no value of its own
+    row: bool = False  # a table row's line (citeqa.core.tables), read with its caption and headers
 
 
 @functools.lru_cache(maxsize=4096)
@@ -146,11 +148,17 @@ def _sentences(text: str, min_words: int) -> tuple[_Sentence, ...]:
     spans = scorable_spans(text)
     words = [stems(text[s:e]) for s, e in spans]
     out = []
+    row_at = row_start(text)
     for i, (s, e) in enumerate(spans):
         quote = text[s:e]
         if len(quote.split()) < min_words:
             continue
         near = (words[i - 1] if i else frozenset()) | (words[i + 1] if i + 1 < len(spans) else frozenset())
+        if TABLE_ROW.fullmatch(quote) or s == row_at:
+            # A row's words are its table's too: its caption and headers name what its cells
+            # measure ("Table 7. Object detection mAP (%) on the PASCAL VOC 2007/2012 test sets").
+            out.append(_Sentence(s, e, stems(text), near, True, False, False, False, row=True))
+            continue
         # "Table 2." split off by the sentence splitter leaves "Top-1 error (%) on ImageNet
         # validation." a caption all the same
         caption = is_caption(quote) or bool(_NUMBERED_LABEL.search(text, max(0, s - 24), s))
@@ -266,7 +274,7 @@ def select(
                 continue
             if asked.previous_answer and beside_previous(asked, _beside(hit.text, sent.start, sent.end, 2)):
                 score += scorer.beside_previous
-            if asked.kind == "quantity" and _row_of(asked, quote):
+            if asked.kind == "quantity" and sent.row and _row_of(asked, quote):
                 score += scorer.named_row
         scored.append(Evidence(n=n, hit=hit, start=sent.start, end=sent.end, quote=quote, score=score))
         if pool.words & sent.words:
@@ -297,7 +305,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         # measure ("18 layers: plain 27.94 · ResNet 27.88")
         (
             answers(asked, quote, hit.text[: sent.start], row=True)
-            if TABLE_ROW.fullmatch(quote)
+            if sent.row
             else answers(asked, quote, _beside(hit.text, sent.start, sent.end))
         )
         and names.about(asked.names, hit, quote, value=asked.kind in ("quantity", "date"))
@@ -325,10 +333,10 @@ def _other_size(asked: Asked, quote: str) -> bool:
 
 
 def _row_of(asked: Asked, quote: str) -> bool:
-    """Whether `quote` is a table row whose label (before its first ": ") names the question's
-    first subject name."""
+    """Whether the label of table row `quote` (before its first ": ") names the question's first
+    subject name."""
     subject = next((n for n in asked.names if not n.context), None)
-    return subject is not None and TABLE_ROW.fullmatch(quote) is not None and mentions(subject, quote.split(": ", 1)[0])
+    return subject is not None and mentions(subject, quote.split(": ", 1)[0])
 
 
 @functools.lru_cache(maxsize=4096)

@@ -89,6 +89,16 @@ def states_number(sentence: str) -> bool:
     return bool(_DIGIT.search(without_citations(sentence)))
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@functools.lru_cache(maxsize=65536)
+def numbers(text: str) -> frozenset[str]:
+    """The numbers written in digits in `text`, "ResNet-152" and "top-5" included: what a table
+    row's passage must have of a question's ("With 25 training passages ...": the row of 25)."""
+    return frozenset(_NUMBER.findall(text))
+
+
 def without_citations(sentence: str) -> str:
     """`sentence` without its reference marks and author-year citations."""
     return _CITATION.sub(" ", sentence)

@@ -11,7 +11,7 @@ import functools
 import re
 
 from citeqa.answer.asked import AnswerType, Asked, normalised
-from citeqa.answer.evidence_text import states_number, stems, without_citations
+from citeqa.answer.evidence_text import numbers, states_number, stems, without_citations
 from citeqa.answer.names import mentions
 
 _MONTH = re.compile(
@@ -101,6 +101,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         # country is Normandy located?": "... a region in France"). Requiring one of the question's
         # own words cost 6.5% of SQuAD's answerable questions for one tuning question gained.
         return True
+    if row and not numbers(what.measure) <= numbers(f"{near} {sentence}"):
+        return False  # a row of another setting: "With 25 training passages ..." is not Table 1's row
     named = {p for n in what.names for p in n.parts}
     exact = frozenset(c for c in _compounds(what.measure) if re.split(r"[-@]", c)[0] not in named)  # not "Llama-2"
     said = _compounds(sentence) or (_compounds(near) if row else frozenset())

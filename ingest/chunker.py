@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from citeqa.core.abbreviations import glossary
 from citeqa.core.tables import located
 from citeqa.core.types import Chunk, Document
 from citeqa.retrieval.tokenizer import Tokenizer
@@ -52,6 +53,9 @@ class Chunker:
 
     def split(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
+        # The document's words, where its tables' abbreviated headers are spelt out ("exact match
+        # metric (EM)", "Natural Questions" for "NQ"): read once, only for a document with tables.
+        whole = "\n".join(p.text for p in doc.pages) if any(p.tables for p in doc.pages) else ""
         for page in doc.pages:
             for start, text in self._spans(page.text):
                 chunks.append(_chunk(doc.path, page.page, page.location, len(chunks), start, text))
@@ -59,7 +63,7 @@ class Chunker:
                 # A row is one chunk, whole, with its table's caption and headers: never cut mid-row.
                 # Its offsets span the passage itself (a row has no place in the page's prose).
                 where = located(page.location, table.name)
-                for text in table.passages():
+                for text in table.passages(glossary(table.headers, f"{whole}\n{table.caption}")):
                     chunks.append(_chunk(doc.path, page.page, where, len(chunks), 0, self._fitted(text)))
         return chunks
 

@@ -32,6 +32,8 @@ import functools
 import itertools
 import re
 
+from citeqa.core.tables import row_start
+
 # Numeric references ([1], [2, 3], [2-4]; several in a row are separate matches): citation markers in
 # answers and reference numbers in papers alike. The list is possessive (`*+`): giving numbers back
 # never lets a "]" follow, and backtracking through a long unclosed "[1,1,1,..." grew quadratically.
@@ -83,7 +85,10 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = block_start
         brackets = _Brackets(text, start)
         # A table row's line (citeqa.core.tables) is one sentence: its headers' "err." ends none.
-        row = block_end - block_start < 2000 and TABLE_ROW.fullmatch(text, block_start, block_end) is not None
+        row = block_end - block_start < 2000 and (
+            TABLE_ROW.fullmatch(text, block_start, block_end) is not None
+            or (brk is None and row_start(text) == block_start)  # a row of one value
+        )
         for m in () if row else _END.finditer(text, block_start, block_end):
             end = m.end()
             if end < block_end and not text[end].isspace():

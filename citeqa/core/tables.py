@@ -44,11 +44,13 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     bbox: tuple[float, float, float, float] | None = None
 
-    def passages(self) -> list[str]:
-        """One passage per row that has a value (rows of only a label are section lines)."""
+    def passages(self, glossary: str = "") -> list[str]:
+        """One passage per row that has a value (rows of only a label are section lines).
+        `glossary` spells out the headers' abbreviations (citeqa.core.abbreviations): a line of
+        the header block, under the headers, for search and for reading what is asked."""
         head = [self.caption] if self.caption else []
         if any(self.headers):
-            head.append(HEADER_SEP.join(self.headers))
+            head.append(HEADER_SEP.join(self.headers) + (f"\n({glossary})" if glossary else ""))
         return ["\n\n".join([*head, row_line(self.headers, row)]) for row in self.rows if any(row[1:])]
 
 
@@ -121,4 +123,48 @@ def read_row(text: str) -> RowPassage | None:
     row = blocks[-1]
     header = blocks[-2] if len(blocks) == 3 or HEADER_SEP in blocks[-2] else ""
     caption = blocks[0] if len(blocks) == 3 or not header else ""
+    header = header.split("\n", 1)[0]  # the headers' line, without the glossary under it
     return RowPassage(caption, tuple(header.split(HEADER_SEP)) if header else (), row, len(text) - len(row))
+
+
+_HEADER_LINE = re.compile(r"[^\n]*? \| [^\n]*")
+
+
+def row_start(text: str) -> int | None:
+    """Where the row's line of a row passage starts, told by its shape (a last block after a line
+    of headers: "method | top-5 err. (test)"), so that a row of one value ("VGG [41]: top-5 err.
+    (test) 7.32") reads as a row, whose headers' full stops end no sentence; None for other text."""
+    blocks = text.split("\n\n")
+    if not 2 <= len(blocks) <= 3 or "\n" in blocks[-1] or LABEL_SEP not in blocks[-1]:
+        return None
+    if not _HEADER_LINE.fullmatch(blocks[-2].split("\n", 1)[0]):
+        return None
+    return len(text) - len(blocks[-1])
+
+
+_GLOSSED = re.compile(r"([A-Za-z][A-Za-z0-9]{1,5}): ([^;,)]+)")
+_SHORT = re.compile(r"\b[A-Za-z][A-Za-z0-9]{1,5}\b")
+
+
+def readings(text: str) -> list[str]:
+    """A row passage's cells one by one, each read with its row's label and its header, as
+    written and with the headers' abbreviations spelt out as the glossary line spells them
+    ("RAG (Lewis et al., 2020): NQ EM 44.5", "RAG (Lewis et al., 2020): NaturalQuestions exact
+    match 44.5"). What an embedder compares with a question: a whole row of twenty cells, or
+    one in abbreviations, is numbers and letters to it. Not quotes (the row's line is one); none
+    for text that is no row passage."""
+    start = row_start(text)
+    row = read_row(text) if start is not None else None
+    if row is None:
+        return []
+    head = text[:start].rstrip("\n").rsplit("\n\n", 1)[-1]
+    long = dict(_GLOSSED.findall(head.split("\n", 1)[1] if "\n" in head else ""))
+    out: list[str] = []
+    for part in row.row[len(row.label) + len(LABEL_SEP) if row.label else 0 :].split(CELL_SEP):
+        if not any(c.isdigit() for c in part):
+            continue
+        cell = f"{row.label}{LABEL_SEP}{part}" if row.label else part
+        out.append(cell)
+        if long:
+            out.append(_SHORT.sub(lambda m: long.get(m.group(), m.group()), cell))
+    return list(dict.fromkeys(out))

@@ -38,6 +38,7 @@ _SPACE = 4.0  # points: wider than a space between words of a cell, narrower tha
 _LINE_TOL = 2.5  # points: words whose bottoms differ by less are on one line
 _ROW_GAP = 22.0  # points: a wider vertical gap ends a table
 _PROSE_WORDS = 7  # a line of this many words with no column gap in it is prose
+_MARK = re.compile(r"[*†‡§¶∗⋆·•∙⋅]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,16 @@ def _lines(words: Sequence[_Word]) -> list[list[_Word]]:
             lines[-1].append(w)
         else:
             lines.append([w])
-    return [sorted(line, key=lambda w: w.x0) for line in lines]
+    # A line of marks alone ("†" printed raised, "·" of "31.0 · 10^6" sitting above the baseline)
+    # that reaches into the line below belongs to it: left apart, a "†" parted a caption's lines
+    # ("validation set (except † reported on the test set)."), whose end read as the next table's
+    # header, and each "·" read as a header line of its own.
+    merged: list[list[_Word]] = []
+    for line in lines:
+        if merged and all(_MARK.fullmatch(w.text) for w in merged[-1]) and merged[-1][0].bottom > min(w.top for w in line):
+            line = merged.pop() + line
+        merged.append(line)
+    return [sorted(line, key=lambda w: w.x0) for line in merged]
 
 
 def _segment(line: list[_Word], start: int) -> list[_Word]:
@@ -157,15 +167,22 @@ def _at_caption(lines: list[list[_Word]], i: int, j: int, used: set[int], *, fig
     first = _segment(lines[i], j)
     x0 = first[0].x0
     caption_words = [first]
-    # The caption's further lines: just below, starting at its left edge.
-    k = i + 1
+    # The caption's further lines: just below, starting at its left edge, within its width. A line
+    # of the page's other column may sit between two of them (a baseline a little lower).
+    right = max(w.x1 for w in first) + 6
+    taken, k = [i], i + 1
     while k < len(lines):
-        seg = [w for w in lines[k] if w.x0 >= x0 - 2]
+        seg = [w for w in lines[k] if w.x0 >= x0 - 2 and w.x1 <= right]
+        if not seg and min(w.top for w in lines[k]) - caption_words[-1][0].bottom <= 4:
+            k += 1
+            continue
         if not seg or seg[0].x0 > x0 + 2 or seg[0].top - caption_words[-1][0].bottom > 4:
             break
         caption_words.append(_segment(seg, 0))
+        taken.append(k)
         k += 1
-    used.update(range(i, k))  # a caption is no other table's header
+    k = taken[-1] + 1
+    used.update(taken)  # a caption is no other table's header
     x1 = max(seg[-1].x1 for seg in caption_words)
     caption = " ".join(w.text for seg in caption_words for w in seg)
     # Tables sit above their caption in most papers, below it in some: try above first.
@@ -185,7 +202,8 @@ def _block(
     out: list[tuple[int, list[_Word]]] = []
     last = edge
     for idx in order:
-        seg = [w for w in lines[idx] if x0 - 6 <= (w.x0 + w.x1) / 2 <= x1 + 6]
+        # (a mark alone, "*" or "·", is a footnote's or a product's sign, no cell of its own)
+        seg = [w for w in lines[idx] if x0 - 6 <= (w.x0 + w.x1) / 2 <= x1 + 6 and not _MARK.fullmatch(w.text)]
         if not seg:
             continue
         top, bottom = seg[0].top, max(w.bottom for w in seg)
@@ -205,15 +223,27 @@ def _table(block: list[tuple[int, list[_Word]]], caption: str, *, figure: bool) 
     body = [i for i, seg in enumerate(lines) if any(_NUMBER.match(w.text) for w in seg[1:]) and len(seg) >= 2]
     if len(body) < (3 if figure else 2):
         return None
-    columns = _columns([w for i in body for w in lines[i]])
+    columns = _columns([lines[i] for i in body])
+    # A header line may hold numbers in its words ("VOC 07 test" over a column, "07+12"): a body
+    # line has a cell that is a number as a whole. Lines above the first such line are headers.
+    first_body = next((i for i in body if _valued(_cells(lines[i], columns))), None)
+    if first_body is None:
+        return None
+    if first_body != body[0]:
+        body = [i for i in body if i >= first_body]
+        columns = _columns([lines[i] for i in body])
     if len(columns) < 2:
         return None
-    first_body = body[0]
     head_lines, body_lines = lines[:first_body], lines[first_body:]
-    headers = [" ".join(parts) for parts in zip(*(_cells(seg, columns) for seg in head_lines), strict=True)] if head_lines else [""] * len(columns)
-    rows = []
+    headers = _headers(head_lines, columns, body_lines[0])
+    rows: list[tuple[str, ...]] = []
     for seg in body_lines:
         cells = _cells(seg, columns)
+        if not cells[0] and any(cells[1:]) and not _valued(cells):
+            # A header line within the body, over a lower group of rows that has columns the rows
+            # above lack ("# layers  # params" in the ResNet paper's Table 6): it heads those.
+            headers = [h or c for h, c in zip(headers, cells, strict=True)]
+            continue
         if not any(re.search(r"[^\W\d_]", c) for c in cells[:1]) and not any(cells[1:]):
             continue
         rows.append(tuple(cells))
@@ -232,15 +262,64 @@ def _table(block: list[tuple[int, list[_Word]]], caption: str, *, figure: bool) 
     return Table(name, caption, tuple(" ".join(h.split()) for h in headers), tuple(rows), bbox)
 
 
+def _valued(cells: Sequence[str]) -> bool:
+    """A body row's cells: one besides the label is a number as a whole."""
+    return any(_NUMBER.match(c) for c in cells[1:])
+
+
+def _headers(head_lines: list[list[_Word]], columns: list[tuple[float, float]], first_row: list[_Word]) -> list[str]:
+    """Each column's header, its header lines' words joined top to bottom. A header word heads the
+    column it lies over most, as far as the row below it reaches ("method" over the labels of
+    "Maxout [10]", which run on past the label column of the lower rows), else the nearest one.
+    A phrase of a higher line that reaches over several columns ("TriviaQA" over "EM  EM", "COCO
+    train" over "@.5  @[.5, .95]") heads each of them."""
+    reach = list(columns)  # each column's extent, widened by the first row's cells and the headers
+    for w, k in zip(first_row, _assigned(first_row, columns), strict=True):
+        reach[k] = (min(reach[k][0], w.x0), max(reach[k][1], w.x1))
+    parts: list[list[str]] = [[] for _ in columns]
+    for n, seg in enumerate(sorted(head_lines, key=lambda s: -s[0].bottom)):
+        line: list[list[str]] = [[] for _ in columns]
+        for phrase in _phrases(seg):
+            over = [k for k, (a, b) in enumerate(reach) if phrase[0].x0 < b and phrase[-1].x1 > a]
+            if n and len(over) > 1:
+                for k in over:
+                    line[k].append(" ".join(w.text for w in phrase))
+                continue
+            for w in phrase:
+                overlap = [min(b, w.x1) - max(a, w.x0) for a, b in reach]
+                k = max(range(len(reach)), key=overlap.__getitem__) if max(overlap) > 0 else _column(w, columns)
+                line[k].append(w.text)
+                reach[k] = (min(reach[k][0], w.x0), max(reach[k][1], w.x1))
+        for k, words in enumerate(line):
+            parts[k][:0] = words
+    return [" ".join(p) for p in parts]
+
+
+def _phrases(seg: list[_Word]) -> list[list[_Word]]:
+    """A line's words in runs that no wider than a word space parts."""
+    out: list[list[_Word]] = []
+    for w in seg:
+        if out and w.x0 - out[-1][-1].x1 <= _SPACE:
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
+
+
 def _figure_name(caption: str) -> str:
     m = re.match(r"^\s*(Figure|Fig\.)\s*(\d+)", caption)
     return f"Figure {m.group(2)}" if m else "table 1"
 
 
-def _columns(words: list[_Word]) -> list[tuple[float, float]]:
-    """Column spans: the x-extents of the body's words, merged where less than a column gap parts them."""
+def _columns(lines: list[list[_Word]]) -> list[tuple[float, float]]:
+    """Column spans: the x-extents of the body's words, merged where less than a column gap parts
+    them. Only from the lines with as many cells as most lines have, or more: a row of fewer
+    cells may run its label on into the next column ("Maxout [10]" in Table 6 of the ResNet paper,
+    over the "# layers" of the rows below, which the rows of its group do not have)."""
+    counts = sorted(len(_phrases(seg)) for seg in lines)
+    full = [seg for seg in lines if len(_phrases(seg)) >= counts[len(counts) // 2]]
     spans: list[tuple[float, float]] = []
-    for a, b in sorted((w.x0, w.x1) for w in words):
+    for a, b in sorted((w.x0, w.x1) for seg in (full if len(full) >= 2 else lines) for w in seg):
         if spans and a - spans[-1][1] <= _SPACE:
             spans[-1] = (spans[-1][0], max(spans[-1][1], b))
         else:
@@ -248,11 +327,26 @@ def _columns(words: list[_Word]) -> list[tuple[float, float]]:
     return spans
 
 
+def _column(w: _Word, columns: list[tuple[float, float]]) -> int:
+    mid = (w.x0 + w.x1) / 2
+    return min(range(len(columns)), key=lambda c: 0 if columns[c][0] <= mid <= columns[c][1] else min(abs(mid - columns[c][0]), abs(mid - columns[c][1])))
+
+
+def _assigned(seg: list[_Word], columns: list[tuple[float, float]]) -> list[int]:
+    """The column of each word of a line. A word a space after a word of text goes on its cell
+    ("Maxout [10]": a label's reference mark under the next column's header); numbers side by
+    side are cells of their own."""
+    out: list[int] = []
+    for i, w in enumerate(seg):
+        prev = seg[i - 1] if i else None
+        joined = prev is not None and w.x0 - prev.x1 <= _SPACE and not _NUMBER.match(prev.text)
+        out.append(out[-1] if joined else _column(w, columns))
+    return out
+
+
 def _cells(seg: list[_Word], columns: list[tuple[float, float]]) -> list[str]:
     cells: list[list[str]] = [[] for _ in columns]
-    for w in seg:
-        mid = (w.x0 + w.x1) / 2
-        k = min(range(len(columns)), key=lambda c: 0 if columns[c][0] <= mid <= columns[c][1] else min(abs(mid - columns[c][0]), abs(mid - columns[c][1])))
+    for w, k in zip(seg, _assigned(seg, columns), strict=True):
         cells[k].append(w.text)
     return [" ".join(c) for c in cells]
 
