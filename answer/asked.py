@@ -59,7 +59,12 @@ _MEASURE = re.compile(
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
 # The asked thing of a quantity question: the words after "how many/much", or between "what/which"
 # and the type word ("What dropout rate ...": dropout), up to the verb.
-_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){0,6})", re.I)
+_HOW_MANY = re.compile(
+    # up to the verb, or the clause that says what the counted things did ("How many GPUs used
+    # to train it?", "Number of GPUs that were used")
+    r"\bhow\s+(?:many|much)\s+(?P<what>(?:(?!(?:" + _VERBS + r"|used|needed|required|to|that|which|who)\b)[\w@.+-]++\s*){0,6})",
+    re.I,
+)
 _WHAT_TYPE = re.compile(
     r"\b(?:what|which)\s+(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,6}?)"
     r"\s*(?:(?:" + _VERBS + r"|of|for|in|on|at|to|by|with|from)\b|\?|$)",  # "And what momentum?"
@@ -208,7 +213,12 @@ def names(question: str) -> tuple[Name, ...]:
 _WHAT_IS_THE = re.compile(r"\b(what|which)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+", re.IGNORECASE)
 
 
+# A question written as its subject line: "Number of GPUs used to train it?" asks how many.
+_NUMBER_OF = re.compile(r"^\s*(?:the\s+)?(?:total\s+)?(?:(number|count)|amount)\s+of\b", re.IGNORECASE)
+
+
 def _plainly(question: str) -> str:
+    question = _NUMBER_OF.sub(lambda m: "How many" if m.group(1) else "How much", question)
     return _WHAT_IS_THE.sub(r"\1 ", question)
 
 

@@ -308,7 +308,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
             if sent.row
             else answers(asked, quote, _beside(hit.text, sent.start, sent.end))
         )
-        and names.about(asked.names, hit, quote, value=asked.kind in ("quantity", "date"))
+        and names.about(asked.names, hit, quote)
         and not _other_size(asked, quote)
         and not repeats(asked, quote)
     )

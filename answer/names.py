@@ -26,10 +26,6 @@ from citeqa.core.types import Hit
 NEAR = 2
 
 
-# A name mentioned in this many passages of a document or fewer is named there in passing
-# (VGG-19 in the ResNet paper: 4 of its passages; Fusion-in-Decoder in its own paper: 7).
-PASSING = 4
-
 @dataclass(frozen=True)
 class Name:
     """A name the question asks about, as written ("ResNet-152") and as the words that make it up
@@ -100,7 +96,7 @@ class Names:
         common = set.intersection(*(set(self.found.get(n.parts, {})) for n in subject))
         return tuple(sorted(common))
 
-    def about(self, asked: Sequence[Name], hit: Hit, sentence: str, *, value: bool = False) -> bool:
+    def about(self, asked: Sequence[Name], hit: Hit, sentence: str) -> bool:
         """Whether `sentence` of passage `hit` is about every name the question asks about: the
         sentence or its passage names it, or its page or a passage within NEAR of it does, or the
         document's file name or opening passage (title, abstract) does; for a name of the
@@ -110,11 +106,7 @@ class Names:
         The question's first subject name must be near; the others, like names of its context, in
         the document ("How many Walloons and Huguenots emigrated to England and Ireland?").
         A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
-        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names.
-        A `value` (a number or a date) is about a subject that the document names only in passing
-        (in at most PASSING passages) only when its sentence, passage or document opening names
-        it: a page of the ResNet paper that compares VGG-19 with ResNets states ResNets' errors,
-        not VGG-19's."""
+        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
         first = next((n for n in asked if not n.context), None)
         if first is not None and names_sibling(first, sentence):
             return False
@@ -122,30 +114,34 @@ class Names:
             return False
         if TABLE_ROW.fullmatch(sentence) and any(n.context and _is_marked(n) and not mentions(n, hit.text) for n in asked):
             return False  # a row of a table with no column or caption for "on HotpotQA"
-        return all(self._near(n, hit, sentence, strict=n is first, close=value and n is first) for n in asked)
+        return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
-    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool, close: bool = False) -> bool:
+    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
         if mentions(name, sentence) or mentions(name, hit.text) or mentions_in_name(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
         if not strict:  # any mention in the document; none anywhere: the name is left out
             return bool(where) or not self.found.get(name.parts)
-        if close and len(where) <= PASSING:
-            return any(i == 0 for i, _ in where)
         return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
 
 
-_ACRONYM = re.compile(r"[A-Z]{2,5}")
+_ACRONYM = re.compile(r"[A-Z]{2,5}|(?=(?:[a-z]?[A-Z]){2})[A-Z][A-Za-z]{1,4}")  # "EU", and "FiD"
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+){1,4}")
+# A name hyphenated from words, the first capitalised: "Fusion-in-Decoder" ("FiD").
+_HYPHENATED = re.compile(r"\b[A-Z][a-z]{1,20}(?:-[A-Za-z][a-z]{0,20}){1,4}\b")
+
+
+def _is_acronym(text: str) -> bool:
+    return _ACRONYM.fullmatch(text) is not None
 
 
 @functools.lru_cache(maxsize=65536)
 def _initials(text: str) -> frozenset[str]:
     """The acronyms that runs of capitalised words in `text` make ("European Union": eu; "Court of
-    Justice": cj and coj)."""
+    Justice": cj and coj), and hyphenated names ("Fusion-in-Decoder": fid and fd)."""
     out = set()
-    for m in _CAPITALISED.finditer(text):
-        words = m.group().split()
+    for m in [*_CAPITALISED.finditer(text), *_HYPHENATED.finditer(text)]:
+        words = re.split(r"[\s-]+", m.group())
         out.add("".join(w[0] for w in words if w[0].isupper()).casefold())
         out.add("".join(w[0] for w in words).casefold())
     return frozenset(out)
@@ -207,7 +203,7 @@ def mentions(name: Name, text: str) -> bool:
     """All of the name's words are in `text` ("152-layer ResNet" names ResNet-152), or its words
     run together ("StarCoder2" for "StarCoder 2"), or the name is an acronym of words in `text`
     ("EU" for "European Union")."""
-    if _ACRONYM.fullmatch(name.text) and name.text.casefold() in _initials(text):
+    if _is_acronym(name.text) and name.text.casefold() in _initials(text):
         return True
     # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math", "BLEU"
     # not "bleu" (a file name, "bert_paper.pdf", is read in any case: `mentions_in_name`)

@@ -195,7 +195,19 @@ def _stems_of(text: str) -> frozenset[str]:
     """Stems of `text` with Greek letters spelt out and table headers' abbreviations in full."""
     if not text:
         return frozenset()
-    return stems(_ABBREVIATED.sub(lambda m: _IN_FULL[m.group(1).casefold()], text.translate(_GREEK)))
+    return stems(_with_kinds(_ABBREVIATED.sub(lambda m: _IN_FULL[m.group(1).casefold()], text.translate(_GREEK))))
+
+
+# Accelerators are named by model more often than called GPUs: "using 64 Tesla V100 32Gb" says how
+# many GPUs, and which. Read with the word they are instances of.
+_ACCELERATOR = re.compile(
+    r"\b(?:(?:NVIDIA\s+|Tesla\s+|GeForce\s+)?(?:[AHVPK]\d{2,3}|T4|L4|L40S?|RTX\s?\d{4}|GTX\s?\d{3,4})(?:\s?\d{1,3}\s?GB)?)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _with_kinds(text: str) -> str:
+    return _ACCELERATOR.sub(lambda m: f"{m.group()} GPU", text) if _ACCELERATOR.search(text) else text
 
 
 # Abbreviations of tables' column headers ("top-1 err.", "acc.", "# params"), in full.
@@ -275,7 +287,7 @@ def counts(what: Asked, sentence: str) -> bool:
     (and one that names no counted thing): True."""
     if not what.focus or not _HOW_MANY_ASKED.search(what.measure):
         return True
-    words = _WORD.findall(_POINTER.sub(" ", sentence.translate(_GREEK)))
+    words = _WORD.findall(_POINTER.sub(" ", _with_kinds(sentence.translate(_GREEK))))
     counted = [bool(_stems_of(w) & what.focus) for w in words]
     def before(i: int) -> int:
         # "Huguenot refugees, an estimated total of 75,000 to 100,000 people": a number of people

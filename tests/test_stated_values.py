@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from citeqa.answer.asked import asked
 from citeqa.answer.evidence import _other_size
-from citeqa.answer.names import Names
+from citeqa.answer.names import mentions
 from citeqa.answer.stated import answers
-from citeqa.core.types import Hit
 
 
 def test_a_number_made_an_adjective_is_not_an_error():
@@ -51,22 +50,20 @@ def test_another_size_of_the_subject_is_another_subject():
     assert not _other_size(asked("What test error does ResNet reach?"), "ResNet 32: error (%) 7.51")
 
 
-def _hit(index: int, page: int, text: str) -> Hit:
-    return Hit(f"c{index}", "resnet.pdf", page, text, 1.0, index)
+def test_an_accelerator_named_by_model_is_a_gpu():
+    q = asked("How many GPUs were used to train Fusion-in-Decoder?")
+    sentence = "We train the model for 10k gradient steps, with a batch size of 64, using 64 Tesla V100 32Gb."
+    assert answers(q, sentence)
+    assert not answers(q, "We train the model for 10k gradient steps, with a batch size of 64.")
 
 
-def test_a_value_about_a_name_mentioned_in_passing_must_name_it():
-    q = asked("What top-5 error does VGG-19 reach?")
-    vgg = next(n for n in q.names if not n.context)
-    passing = Names({vgg.parts: {"resnet.pdf": frozenset({(5, 7), (9, 3)})}})
-    hit = _hit(6, 7, "We combine six models of different depth to form an ensemble. This leads to 3.57% top-5 error.")
-    sentence = "This leads to 3.57% top-5 error."
-    # on the page that names VGG-19, but in a passage that does not: about the ResNets
-    assert not passing.about(q.names, hit, sentence, value=True)
-    assert passing.about(q.names, hit, sentence)  # a question that asks for no value: as before
-    # a document about it (named in many passages): its page is enough
-    topic = Names({vgg.parts: {"resnet.pdf": frozenset({(i, 7) for i in range(1, 9)})}})
-    assert topic.about(q.names, hit, sentence, value=True)
-    # the passage names it: about it
-    named = _hit(6, 7, "VGG-19 is our baseline. This leads to 3.57% top-5 error.")
-    assert passing.about(q.names, named, sentence, value=True)
+def test_a_question_written_as_its_subject_line_asks_how_many():
+    q = asked("Number of GPUs used to train Fusion-in-Decoder?")
+    assert q.kind == "quantity"
+    assert q.focus == frozenset({"gpu"})  # not "used to train": what is counted stops at its clause
+
+
+def test_an_acronym_of_a_hyphenated_name_names_it():
+    fid = asked("How many parameters does the large FiD model have?").names[0]
+    assert mentions(fid, "We refer to it as Fusion-in-Decoder.")
+    assert not mentions(fid, "Fine-tuning is done with the pretrained models.")
