@@ -83,6 +83,9 @@ def test_a_row_of_one_value_is_one_sentence(resnet_tables) -> None:
     assert start is not None and text[start:] == "VGG [41] (ILSVRC’14): top-5 err. (test) 7.32"
     assert (start, len(text)) in sentence_spans(text)  # "err." ends no sentence
     assert row_start("Some prose.\n\nNote: a value of 3.") is None
+    assert row_start("| a | b |\n\nNote: a value of 3.") is None  # a Markdown table in prose
+    glossed = t5.passages("EM: exact match")[0]
+    assert row_start(glossed) is not None and read_row(glossed).headers == ("method", "top-5 err. (test)")
 
 
 @pytest.fixture(scope="module")

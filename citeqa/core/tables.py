@@ -128,6 +128,7 @@ def read_row(text: str) -> RowPassage | None:
 
 
 _HEADER_LINE = re.compile(r"[^\n]*? \| [^\n]*")
+_NOTE = re.compile(r"\([^\n]*\)")
 
 
 def row_start(text: str) -> int | None:
@@ -137,7 +138,10 @@ def row_start(text: str) -> int | None:
     blocks = text.split("\n\n")
     if not 2 <= len(blocks) <= 3 or "\n" in blocks[-1] or LABEL_SEP not in blocks[-1]:
         return None
-    if not _HEADER_LINE.fullmatch(blocks[-2].split("\n", 1)[0]):
+    # The headers' line, and under it at most the glossary's line in parentheses: not a Markdown
+    # table ("| a | b |") in prose.
+    header, _, note = blocks[-2].partition("\n")
+    if not _HEADER_LINE.fullmatch(header) or header.startswith("|") or (note and not _NOTE.fullmatch(note)):
         return None
     return len(text) - len(blocks[-1])
 
