@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from citeqa.answer.generator import Generator
     from citeqa.answer.stream import AnswerStream
     from citeqa.core.types import Retrieved
+    from citeqa.ingest.parsers import ParserPool
     from citeqa.ingest.pipeline import Ingestor
     from citeqa.retrieval.embedder import Embedder
     from citeqa.retrieval.retriever import Retriever
@@ -70,6 +71,7 @@ class Citeqa(DocumentsAdmin, CollectionsAdmin):
         self._owns_generator = generator is None and _root is None
         self._retriever: Retriever | None = None
         self._ingestor: Ingestor | None = None
+        self._parsers: ParserPool | None = None  # the root's, kept between ingests, for every collection
         self._answerer: Answerer | None = None
         self._asker: Asker | None = None
         # Another collection of the same data dir is served by a view of this engine (see
@@ -113,6 +115,8 @@ class Citeqa(DocumentsAdmin, CollectionsAdmin):
             self._store.close()
         if self._root is not None:
             return
+        if self._parsers is not None:
+            self._parsers.close()
         if self._owns_generator and self._generator is not None:
             self._generator.close()
         if self.datadir is not None:
@@ -167,9 +171,12 @@ class Citeqa(DocumentsAdmin, CollectionsAdmin):
     def ingestor(self) -> Ingestor:
         with self._build:
             if self._ingestor is None:
+                from citeqa.ingest.parsers import ParserPool
                 from citeqa.ingest.pipeline import Ingestor
 
-                self._ingestor = Ingestor.from_settings(self.settings, self.store, self.embedder)
+                root = self._root or self
+                root._parsers = root._parsers or ParserPool()
+                self._ingestor = Ingestor.from_settings(self.settings, self.store, self.embedder, parsers=root._parsers)
             return self._ingestor
 
     @property

@@ -1,8 +1,8 @@
 """Files on disk → chunks in Milvus, incrementally and resumably.
 
-Parsing and chunking run in worker processes (citeqa.ingest.parsers; in a thread when
-CITEQA_PARSE_TIMEOUT is 0) while the main thread embeds and writes, so the CPU-bound halves
-overlap. Work is streamed end to end: the folder walk, the
+Parsing and chunking run in worker processes (citeqa.ingest.parsers, kept between ingests; in
+a thread when CITEQA_PARSE_TIMEOUT is 0) while the main thread embeds and writes, so the CPU-bound
+halves overlap. Work is streamed end to end: the folder walk, the
 manifest lookups, parsing and writing all go a window at a time, per-file results go to the
 progress callback as they are settled, and milvus-lite is flushed every few thousand chunks, so
 memory stays flat whatever the corpus size.
@@ -11,7 +11,6 @@ memory stays flat whatever the corpus size.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import logging
 import os
 import time
@@ -59,9 +58,12 @@ class Ingestor:
         ocr: Ocr | None = None,
         flush_chunks: int = FLUSH_CHUNKS,
         limits: ReadLimits | None = None,
+        parsers: ParserPool | None = None,
     ) -> None:
         """The values that are settings have no defaults here: their one home is citeqa.core.settings
-        (`from_settings`)."""
+        (`from_settings`). `parsers`: the parser processes to read files with, kept by the caller
+        (an engine shares one pool between its collections); else the Ingestor keeps its own, until
+        `close`."""
         self.store = store
         self.embedder = embedder
         self.embed_model = embed_model
@@ -76,9 +78,19 @@ class Ingestor:
         self.parse_timeout = parse_timeout
         self.limits = limits or ReadLimits()
         self._local_chunker: Chunker | None = None
+        self._owns_parsers = parsers is None
+        self.parsers = parsers if parsers is not None else ParserPool()
+        self._setup: WorkerSetup | None = None
+
+    def close(self) -> None:
+        """Stop the parser processes, if this Ingestor keeps its own."""
+        if self._owns_parsers:
+            self.parsers.close()
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store, embedder: Embedder) -> Ingestor:
+    def from_settings(
+        cls, settings: Settings, store: Store, embedder: Embedder, *, parsers: ParserPool | None = None
+    ) -> Ingestor:
         return cls(
             store,
             embedder,
@@ -90,6 +102,7 @@ class Ingestor:
             ocr=Ocr(settings.ocr_lang) if settings.ocr else None,
             parse_timeout=settings.parse_timeout,
             limits=ReadLimits.from_settings(settings),
+            parsers=parsers,
         )
 
     # -- public ---------------------------------------------------------------
@@ -184,7 +197,8 @@ class Ingestor:
             yield batch
 
     def _parse_all(self, items: Iterator[FileResult | Todo]) -> Iterator[FileResult | Parsed]:
-        # Worker processes only pay for their start-up when there are a few files to parse.
+        # New worker processes only pay for their start-up when there are a few files to parse
+        # (workers already started are used whatever the number).
         todo, items = count_ahead(items, lambda x: not isinstance(x, FileResult), 3, limit=2000)
         size = 1 if self.workers <= 1 or todo <= 2 else self.workers
         if size == 1 and self.parse_timeout <= 0:
@@ -208,18 +222,17 @@ class Ingestor:
         yield from prefetch((parse(x) for x in items), ahead=8)
 
     def _parse_in_workers(self, items: Iterator[FileResult | Todo], size: int) -> Iterator[FileResult | Parsed]:
-        setup = WorkerSetup(self.embed_model, self.max_tokens, self.overlap, self.max_bytes, self.limits, self.ocr)
-        with contextlib.ExitStack() as stack:
-            pool: ParserPool | None = None  # started at the first file to read: none for a re-run
+        if self._setup is None:  # one object: a worker is sent it once, not with every file
+            self._setup = WorkerSetup(self.embed_model, self.max_tokens, self.overlap, self.max_bytes, self.limits, self.ocr)
+        # The pool starts at the first file to read: none for a re-run.
+        with self.parsers.batch(self._setup, self.parse_timeout, size) as batch:
             window = size * 4  # bounded in-flight work keeps memory flat on huge corpora
             pending: dict[cf.Future, str] = {}
             for item in items:
                 if isinstance(item, FileResult):
                     yield item
                     continue
-                if pool is None:
-                    pool = stack.enter_context(ParserPool(size, setup, self.parse_timeout))
-                pending[pool.submit(item.path, item.content_hash)] = item.path
+                pending[batch.submit(item.path, item.content_hash)] = item.path
                 while len(pending) >= window:
                     yield from self._collect(pending)
             while pending:
