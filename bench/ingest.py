@@ -12,7 +12,8 @@ embedding, writing to milvus-lite in a fresh temporary folder), as a user would 
   HuggingFaceEmbeddings (the same bundled all-MiniLM-L6-v2 folder) → langchain_milvus.Milvus on milvus-lite.
 
 Wall time is measured from the parent around the child; CPU time is the user+system time of the
-child and all its descendants (getrusage), which a busy shared machine disturbs less; peak RSS is the largest sum of the resident
+child and all its descendants (getrusage, the parser processes included: bench/measure.py adopts
+the ones that outlive their parent), which a busy shared machine disturbs less; peak RSS is the largest sum of the resident
 memory of the child and all its descendants (parser workers, milvus-lite), polled every 50 ms with
 psutil. With --repeat N the pipelines alternate N times and the table shows medians.
 
