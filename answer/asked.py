@@ -56,6 +56,13 @@ _MEASURE = re.compile(
     r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+)s?\b",
     re.IGNORECASE,
 )
+# A parameter named by its symbol asks for its value: "What is the default epsilon in Adam?",
+# "Which beta2 ...", "What λ ...".
+_PARAMETER = re.compile(
+    r"\b(?:what|which)\s+(?:(?:default|initial|recommended|suggested|typical|final|best|optimal)\s+)?(?:value\s+of\s+)?"
+    r"(?:alpha|beta|gamma|delta|epsilon|eta|lambda|mu|sigma|tau|rho|omega|theta|[αβγδεϵηλμστρωθ])_?\d?\b",
+    re.IGNORECASE,
+)
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
 # The asked thing of a quantity question: the words after "how many/much", or between "what/which"
 # and the type word ("What dropout rate ...": dropout), up to the verb.
@@ -229,7 +236,7 @@ def answer_type(question: str) -> AnswerType:
         return "date"
     # citeqa.answer.evidence_text's forms count "when" anywhere; "What does it mean when ..." asks
     # no quantity
-    if asks_quantity(re.sub(r"\bwhen\b", " ", question, flags=re.I)) or _MEASURE.search(question):
+    if asks_quantity(re.sub(r"\bwhen\b", " ", question, flags=re.I)) or _MEASURE.search(question) or _PARAMETER.search(question):
         return "quantity"
     if _PERSON.search(question):
         return "person"

@@ -37,6 +37,13 @@ _PRONOUN_SUBJECT = re.compile(
 )
 
 
+# "it" that points at what follows, in a question that names its subject: "How many GPU hours does
+# it cost to train Fusion-in-Decoder?", "How long does it take to charge the Kestrel K2?".
+_DUMMY_IT = re.compile(
+    r"\b(?:does|did|do|is|was|will|would)\s+it\s+(?:take|cost|need|require)\b[^?]{0,80}?\bto\s+\w+[^?]{0,80}?\s[A-Z][\w-]*[A-Z0-9]",
+)
+
+
 # "the largest one", "the deeper ones": a thing named before. And "the first author", "the
 # authors": of the document talked about ("What university is the first author from?"; "the paper"
 # alone is any paper: "Which model has the layers that the paper describes as residual?").
@@ -48,7 +55,8 @@ _ONE = re.compile(
 
 def is_followup(question: str) -> bool:
     words = len(content_word_set(question) - _ASKING)
-    if _CONTINUES.match(question) or words <= 1 or _PRONOUN_SUBJECT.search(question) or _ONE.search(question):
+    pronoun = _PRONOUN_SUBJECT.search(question) and not _DUMMY_IT.search(question)
+    if _CONTINUES.match(question) or words <= 1 or pronoun or _ONE.search(question):
         return True
     back = _POINTS_BACK.search(question)
     return back is not None and (words <= 2 or not content_word_set(question[: back.start()]) - _ASKING)

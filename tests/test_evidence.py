@@ -126,6 +126,10 @@ def test_a_real_follow_up_still_resolves(qa: Citeqa) -> None:
         ("What does RAG stand for in retrieval-augmented generation?", False),
         ("How does Adam compute its update from the gradient moments?", False),
         ("Which model has the layers that the paper describes as residual?", False),
+        # "it" that points ahead, in a question naming its subject
+        ("How many GPU hours does it cost to train Fusion-in-Decoder with 100 passages?", False),
+        ("How long does it take to charge the Kestrel K2?", False),
+        ("How long does it take to train it?", True),
     ],
 )
 def test_only_questions_that_cannot_stand_alone_are_follow_ups(question: str, followup: bool) -> None:

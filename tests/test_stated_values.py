@@ -67,3 +67,12 @@ def test_an_acronym_of_a_hyphenated_name_names_it():
     fid = asked("How many parameters does the large FiD model have?").names[0]
     assert mentions(fid, "We refer to it as Fusion-in-Decoder.")
     assert not mentions(fid, "Fine-tuning is done with the pretrained models.")
+
+
+def test_a_parameter_named_by_its_symbol_asks_for_its_value():
+    q = asked("What is the default epsilon in Adam?")
+    assert q.kind == "quantity"
+    # AdaMax's defaults name no epsilon: not the answer, however alike the sentences read
+    assert not answers(q, "Good default settings for the tested machine learning problems are α = 0.002, β1 = 0.9 and β2 = 0.999.")
+    assert answers(q, "Good default settings are α = 0.001, β1 = 0.9, β2 = 0.999 and ϵ = 10−8.")
+    assert asked("What is the default password?").kind == "other"
