@@ -32,6 +32,7 @@ from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
     is_caption,
+    is_heading,
     is_label,
     states_number,
     stems,
@@ -299,6 +300,8 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
     # without a full stop may be a slide's bullet, "Average charging time fell to 41 minutes".)
     if sent.caption and asked.kind in ("quantity", "date"):
         return False
+    if sent.label and is_heading(quote):
+        return False  # a heading names a topic, it answers nothing: "Deeper Bottleneck Architectures."
     return (
         # a table row is read with its caption and headers (its passage before it: "Table 2.
         # Top-1 error (%) on ImageNet validation. | plain | ResNet"): they say what its cells

@@ -127,4 +127,9 @@ def is_heading(sentence: str) -> bool:
     closing punctuation ("Aurora Lake Field Station: Annual Report 2023"). Titles repeat the
     question's words without answering it."""
     text = sentence.strip()
-    return text.startswith("#") or (len(text.split()) <= 8 and not text.endswith(_TERMINAL))
+    return text.startswith("#") or (len(text.split()) <= 8 and not text.endswith(_TERMINAL)) or _RUN_IN.fullmatch(text) is not None
+
+
+# A paper's run-in heading, split from its paragraph: "Deeper Bottleneck Architectures.", "Identity
+# vs. Projection Shortcuts." (every word capitalised but short function words; at most six words).
+_RUN_IN = re.compile(r"[A-Z][\w-]*(?:\s+(?:[A-Z][\w-]*|vs\.|of|and|for|the|in|on|with|to|a)){1,5}\.")

@@ -126,6 +126,8 @@ def _values_of_measure(what: Asked, sentence: str) -> bool:
         return False
     if _DURATION_ASKED.search(what.measure) and not _DURATION.search(adjectives):
         return False  # "How long did it take to train it?" is not answered by a row of its scores
+    if _SHARE_ASKED.search(what.measure) and not _SHARE.search(_OTHER_MEASURE.sub(" ", adjectives)):
+        return False  # "What percentage of the training steps ...": "... 14 times fewer steps ... 72.2% accuracy"
     if not _RATIO_ASKED.search(what.measure):
         return True
     return bool(_RATIO_VALUE.search(_POINTER.sub(" ", without_citations(adjectives))))
@@ -143,6 +145,19 @@ _DURATION_ASKED = re.compile(r"\bhow\s+long\s+(?:did|does|do|will|would|can|coul
 _DURATION = re.compile(
     r"\b(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|epochs?"
     r"|steps?|iterations?|updates?)\b|\d\s?(?:s|ms|h|d)\b",
+    re.IGNORECASE,
+)
+# A share of something ("What percentage of the training steps ...") is stated as one: "7% of the
+# training steps", "for 96.93% of repositories", "half of", "one third of".
+_SHARE_ASKED = re.compile(r"\b(?:percentage|percent|fraction|share|proportion)\s+of\b", re.IGNORECASE)
+_SHARE = re.compile(
+    r"\d\s?(?:%|percent\b|per\s?cent\b)|\b(?:half|third|quarter|fourth|fifth|sixth|eighth|tenth|fraction|share|proportion)s?\b"
+    r"|\d\s?/\s?\d",
+    re.IGNORECASE,
+)
+# A percentage that is another measure's value ("the 72.2% accuracy", "4.82% top-5 error"): not a share.
+_OTHER_MEASURE = re.compile(
+    r"\d[\d.,]*\s?%\s+(?:(?:top-\d+|single-model|test|validation|training|val)\s+){0,2}(?:accuracy|error|precision|recall|f1|em)\b",
     re.IGNORECASE,
 )
 _RATIO_VALUE = re.compile(r"\d\s?(?:%|percent\b|per\s?cent\b)|\d[.,]\d|(?<![\w.])\.\d")

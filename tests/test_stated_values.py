@@ -76,3 +76,20 @@ def test_a_parameter_named_by_its_symbol_asks_for_its_value():
     assert not answers(q, "Good default settings for the tested machine learning problems are α = 0.002, β1 = 0.9 and β2 = 0.999.")
     assert answers(q, "Good default settings are α = 0.001, β1 = 0.9, β2 = 0.999 and ϵ = 10−8.")
     assert asked("What is the default password?").kind == "other"
+
+
+def test_a_share_of_something_is_not_another_measures_percentage():
+    q = asked("What percentage of the training steps did BN-Inception need to match Inception?")
+    assert not answers(q, "BN-x5 needs 14 times fewer steps than Inception to reach the 72.2% accuracy.")
+    assert answers(q, "We can match its performance using only 7% of the training steps.")
+    q = asked("What percentage of a high pressure engine's efficiency has the engine achieved?")
+    assert answers(q, "The efficiency of the steam engine reaches some 27-30% on high-pressure engines.")
+
+
+def test_a_run_in_heading_is_a_heading():
+    from citeqa.answer.evidence_text import is_heading
+
+    assert is_heading("Deeper Bottleneck Architectures.")
+    assert is_heading("Identity vs. Projection Shortcuts.")
+    assert not is_heading("We use SGD with a mini-batch size of 256.")
+    assert not is_heading("BN-x5 needs 14 times fewer steps.")
