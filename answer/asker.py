@@ -57,6 +57,8 @@ class Library(Protocol):
 
     def opening(self, source: str) -> Hit | None: ...
 
+    def require_documents(self) -> None: ...
+
     def sentence_vectors(self, hits: Sequence[Hit], only: dict[str, list[tuple[int, int]]] | None = None) -> SentenceVectors: ...
 
     def is_relevant(self, retrieved: Retrieved) -> bool: ...
@@ -106,6 +108,7 @@ class Asker:
         once, then (with a `model`) the generated sentences that pass the support check.
         `history` only changes what is searched for when the question cannot stand alone."""
         t0 = time.perf_counter()
+        self.library.require_documents()  # NoDocuments: nothing indexed, nothing to look for
         k = top_k or self.top_k
         found = self._search(question, history, k, mode, sources)
         if not found.relevant and not found.what.followup and not found.what.names and previous_question(history):

@@ -40,6 +40,8 @@ class DocumentsAdmin:
         @property
         def embedder(self) -> Embedder: ...
 
+        def index_missing(self) -> bool: ...
+
     def documents(self) -> list[DocumentRecord]:
         return [] if self.index_missing() else self.store.documents()
 
@@ -49,11 +51,6 @@ class DocumentsAdmin:
         there at once (citeqa.retrieval.shared), instead of making them wait for its first request."""
         if not self.index_missing():
             self.store  # noqa: B018 - opening it starts serving
-
-    def index_missing(self) -> bool:
-        """True when the embedded index was never made: there is nothing to open, and opening it
-        would create an empty data dir."""
-        return self._store is None and self.settings.embedded and not self.settings.milvus_path.exists()
 
     def require_documents(self) -> None:
         """Raise NoDocuments when nothing is indexed: a question then has no answer to look for,

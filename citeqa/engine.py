@@ -7,9 +7,7 @@
 
 Every edge (CLI, web app, servers) goes through this object, so documents are ingested,
 searched and answered the same way whichever one calls. Collaborators (embedder, store,
-generator) can be passed in; otherwise each is built from the settings when first needed. The
-parts are imported then too: `citeqa ingest` over unchanged files answers from the data dir's
-synced record in a fraction of a second, without importing pymilvus or a model runtime.
+generator) can be passed in; otherwise each is built, and imported, when first needed.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from typing import TYPE_CHECKING
 from citeqa.answer.model_gate import ModelGate
 from citeqa.collections_admin import CollectionsAdmin
 from citeqa.core.collections import check_name
-from citeqa.core.errors import ConfigError, NoDocuments
+from citeqa.core.errors import ConfigError
 from citeqa.core.files import keep_private, warn_if_exposed
 from citeqa.core.memory import release_freed_memory
 from citeqa.core.records import read_lines, remember_roots, write_lines
@@ -104,6 +102,10 @@ class Citeqa(DocumentsAdmin, CollectionsAdmin):
             self.datadir = EmbeddedDataDir(settings.data_dir, settings.collection)
             if settings.data_dir.exists():
                 self.datadir.acquire()
+
+    def index_missing(self) -> bool:
+        """True when the embedded index was never made: opening it would make an empty data dir."""
+        return self._store is None and self.settings.embedded and not self.settings.milvus_path.exists()
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -346,7 +348,8 @@ class Citeqa(DocumentsAdmin, CollectionsAdmin):
 
         `history` is the conversation so far; it only changes what is searched for when the
         question cannot stand alone (citeqa.answer.conversation), and never enters the prompt."""
-        self.require_documents()
+        if self.index_missing():  # (the asker checks an empty index)
+            self.require_documents()
         return self.asker.ask(
             question,
             top_k=top_k,
@@ -372,20 +375,13 @@ class _Joined(Citeqa):
         from citeqa.retrieval.multi import Joined
 
         super().__init__(views[0].settings, _root=root)
-        self._parts = list(views)
         self._retriever = Joined({v.settings.collection: v.retriever for v in views})  # type: ignore[assignment]
 
     def require_documents(self) -> None:
-        """Only when every collection asked is empty."""
-        error: NoDocuments | None = None
-        for view in self._parts:
-            try:
-                view.require_documents()
-                return
-            except NoDocuments as exc:
-                error = exc
-        assert error is not None
-        raise error
+        """Only when every collection asked is empty (citeqa.retrieval.multi.Joined)."""
+        if self.index_missing():
+            super().require_documents()
+        self.retriever.require_documents()
 
 
 def open_citeqa(settings: Settings | None = None, *, collection: str | None = None, **collaborators) -> Citeqa:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from citeqa.core.errors import NoDocuments
 from citeqa.core.settings import RetrievalMode
 from citeqa.core.types import Hit, Retrieved
 from citeqa.retrieval.retriever import Retriever
@@ -70,6 +71,18 @@ class Joined:
 
     def search(self, query: str, **kwargs) -> list[Hit]:
         return list(self.retrieve(query, **kwargs).hits)
+
+    def require_documents(self) -> None:
+        """Only when every collection asked is empty."""
+        error: NoDocuments | None = None
+        for r in self.parts.values():
+            try:
+                r.require_documents()
+                return
+            except NoDocuments as exc:
+                error = exc
+        assert error is not None
+        raise error
 
     def opening(self, source: str) -> Hit | None:
         for name, r in self.parts.items():

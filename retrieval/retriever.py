@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from citeqa.core.errors import ConfigError
+from citeqa.core.errors import ConfigError, NoDocuments
 from citeqa.core.sentences import scorable_spans
 from citeqa.core.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 from citeqa.core.tables import readings, table_name
@@ -174,6 +174,12 @@ class Retriever:
         # which passages are searched for evidence, not whether the documents hold an answer.
         relevance = max(r.relevance for r in got[: max(1, relevant_by)])
         return Retrieved(query=first.query, hits=hits, relevance=relevance, mode=first.mode, vector=first.vector)
+
+    def require_documents(self) -> None:
+        """Raise NoDocuments when nothing is indexed: a question then has no answer to look for,
+        and "the documents do not contain the answer" would mislead."""
+        if self.store.count_chunks() == 0:
+            raise NoDocuments(self.store.location, self.store.collection)
 
     def opening(self, source: str) -> Hit | None:
         """The first passage of a document (citeqa.retrieval.store.Store.opening)."""

@@ -92,6 +92,13 @@ class Store(StoreReads):
             self.close()
             raise
 
+    @property
+    def location(self) -> str:
+        """Where the index is, as messages name it: the data dir, or the server's URI."""
+        from citeqa.core import places
+
+        return places.shown(self.datadir.path.absolute()) if self.datadir is not None else self.uri
+
     @classmethod
     def open(
         cls, settings: Settings, *, embed_name: str, dim: int, datadir: EmbeddedDataDir | None = None, check: bool = True
