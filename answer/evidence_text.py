@@ -116,7 +116,7 @@ def is_label(sentence: str) -> bool:
 def is_caption(sentence: str) -> bool:
     """A figure or table caption, a Markdown heading or a run of bare numbers: it labels or plots
     what is elsewhere, and states no value of its own."""
-    return sentence.lstrip().startswith("#") or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
+    return _MARKDOWN_HEADING.match(sentence.lstrip()) is not None or bool(_CAPTION.search(sentence) or _NUMBER_RUN.search(sentence + " "))
 
 
 _TERMINAL = tuple(".!?:;)\"'”’]")
@@ -127,9 +127,11 @@ def is_heading(sentence: str) -> bool:
     closing punctuation ("Aurora Lake Field Station: Annual Report 2023"). Titles repeat the
     question's words without answering it."""
     text = sentence.strip()
-    return text.startswith("#") or (len(text.split()) <= 8 and not text.endswith(_TERMINAL)) or _RUN_IN.fullmatch(text) is not None
+    return _MARKDOWN_HEADING.match(text) is not None or (len(text.split()) <= 8 and not text.endswith(_TERMINAL)) or _RUN_IN.fullmatch(text) is not None
 
 
+# "# Warranty", "## 2. Setup"; not "#P is the class of counting problems".
+_MARKDOWN_HEADING = re.compile(r"#{1,6}\s")
 # A paper's run-in heading, split from its paragraph: "Deeper Bottleneck Architectures.", "Identity
 # vs. Projection Shortcuts." (every word capitalised but short function words; at most six words).
 _RUN_IN = re.compile(r"[A-Z][\w-]*(?:\s+(?:[A-Z][\w-]*|vs\.|of|and|for|the|in|on|with|to|a)){1,5}\.")

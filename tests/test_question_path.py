@@ -26,9 +26,8 @@ def _walk(engine, question: str) -> tuple[set[str], int]:
             return
         if event == "call":
             files.add(name[len(root) :])
-        elif event == "return" and frame.f_back is not None:
-            if frame.f_back.f_code.co_filename.endswith("citeqa/engine.py") and not name.endswith("citeqa/engine.py"):
-                returns += 1
+        elif event == "return" and frame.f_back is not None and not name.endswith("citeqa/engine.py"):
+            returns += frame.f_back.f_code.co_filename.endswith("citeqa/engine.py")
 
     sys.setprofile(profile)
     try:

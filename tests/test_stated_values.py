@@ -93,3 +93,5 @@ def test_a_run_in_heading_is_a_heading():
     assert is_heading("Identity vs. Projection Shortcuts.")
     assert not is_heading("We use SGD with a mini-batch size of 256.")
     assert not is_heading("BN-x5 needs 14 times fewer steps.")
+    assert is_heading("# Osprey O3")
+    assert not is_heading("#P is the class of counting problems that corresponds to NP.")
