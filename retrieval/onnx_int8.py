@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from citeqa.core.errors import ModelError
+from citeqa.core.priority import lower_this_thread, thread_nice
 from citeqa.retrieval.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -193,10 +194,22 @@ class OnnxEncoder:
         count = max(1, threads or os.cpu_count() or 1)
         self._sessions = [ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"]) for _ in range(count)]
         self._inputs = [i.name for i in self._sessions[0].get_inputs()]
-        self._pool = ThreadPoolExecutor(count, thread_name_prefix="citeqa-embed") if count > 1 else None
+        self._count = count
+        # Pool threads by the nice value of the thread that hands them a batch: an index change run
+        # below a server's readers (citeqa.core.priority) embeds below them too, and a reader's own
+        # large batch never lands on threads niced by an earlier ingest (a nice value only goes up).
+        self._pools: dict[int, ThreadPoolExecutor] = {}
         self._busy = threading.Lock()  # one encode at a time owns all the sessions
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
+
+    def _pool(self, nice: int) -> ThreadPoolExecutor:
+        """The pool whose threads run at `nice` (called with `_busy` held)."""
+        if nice not in self._pools:
+            self._pools[nice] = ThreadPoolExecutor(
+                self._count, thread_name_prefix="citeqa-embed", initializer=lower_this_thread, initargs=(nice,)
+            )
+        return self._pools[nice]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         encoded = self.tokenizer.encode(texts, self.max_tokens)
@@ -217,11 +230,12 @@ class OnnxEncoder:
                 rows[i] = self._sessions[i % n].run(None, feed)[0][0].mean(axis=0)
         else:
             with self._busy:
-                if self._pool is None:
+                if n == 1:
                     run(0, 1)
                 else:
                     # onnxruntime releases the GIL while it runs, so the sessions compute in parallel.
-                    for fut in [self._pool.submit(run, k, n) for k in range(n)]:
+                    pool = self._pool(thread_nice())
+                    for fut in [pool.submit(run, k, n) for k in range(n)]:
                         fut.result()
         out = np.asarray(rows, dtype=np.float32)
         return out / np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from citeqa.core.errors import IngestBusy
+from citeqa.core.priority import lower_this_thread
 
 T = TypeVar("T")
 
@@ -28,7 +29,9 @@ class WriteLine:
         """`after` is called when each change ends (e.g. the HTTP API takes /healthz's counts again)."""
         self.max_waiting = max_waiting
         self._after = after
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-writes")
+        # Niced (citeqa.core.priority): on a busy machine the readers (/healthz, searches, listings)
+        # get the CPU before the change's embedding and parsing, which inherit the line's priority.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citeqa-writes", initializer=lower_this_thread)
         self._lock = threading.Lock()
         self._held = 0  # places taken: the running change and those waiting
         self._mean_s = 5.0  # a change's duration, smoothed, for Retry-After

@@ -1,0 +1,84 @@
+"""Index changes made for a server run below its readers (issue 22): the write line's thread is
+niced, and so are the encoder threads that embed its batches, while a reader's batch is embedded
+on threads at the process's own priority (a nice value can be raised, never lowered back)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from citeqa.core.priority import INGEST_NICE, lower_this_thread, thread_nice
+from citeqa.core.writeline import WriteLine
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+
+
+def test_the_write_line_runs_changes_niced_and_leaves_the_caller_alone() -> None:
+    before = thread_nice()
+    line = WriteLine(max_waiting=1)
+    try:
+        line.take()
+        assert line.submit(thread_nice).result(30) == max(before, INGEST_NICE)
+    finally:
+        line.close()
+    assert thread_nice() == before
+
+
+def test_a_thread_is_never_raised_back() -> None:
+    seen: list[int] = []
+
+    def run() -> None:
+        lower_this_thread(15)
+        lower_this_thread(5)  # asks for more priority than it has: ignored, not an error
+        seen.append(thread_nice())
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    assert seen == [15]
+
+
+class _Spy:
+    """An onnxruntime session that notes the nice value of each thread it runs on."""
+
+    def __init__(self, session: object, seen: list[int]) -> None:
+        self._session = session
+        self._seen = seen
+
+    def run(self, *args: object) -> object:
+        self._seen.append(thread_nice())
+        return self._session.run(*args)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._session, name)
+
+
+def test_an_ingest_batch_embeds_niced_and_a_readers_batch_does_not(embedder, monkeypatch) -> None:
+    from pathlib import Path
+
+    from citeqa.retrieval import onnx_int8
+
+    if embedder.backend != "onnx-int8":
+        pytest.skip("the int8 encoder's thread pool is what is tested")
+    # Two sessions, so that batches go to the pool's threads whatever the machine's core count.
+    path = onnx_int8.ensure_exported(Path(embedder.model), embedder._cache_dir)
+    encoder = onnx_int8.OnnxEncoder(path, embedder.tokenizer, embedder.max_tokens, threads=2)
+    seen: list[int] = []
+    monkeypatch.setattr(encoder, "_sessions", [_Spy(s, seen) for s in encoder._sessions])
+    texts = [f"passage {i} about herons and lake depth" for i in range(onnx_int8._SMALL + 8)]
+    me = thread_nice()
+
+    line = WriteLine(max_waiting=1)
+    try:
+        line.take()
+        niced = line.submit(lambda: encoder.encode(texts)).result(300)
+    finally:
+        line.close()
+    assert seen and set(seen) == {max(me, INGEST_NICE)}, seen
+
+    seen.clear()
+    plain = encoder.encode(texts)  # a reader's large batch, after the ingest's
+    assert seen and set(seen) == {me}, seen
+    assert (abs(niced - plain) < 1e-6).all()  # the same vectors whoever asks
