@@ -95,3 +95,20 @@ def test_a_run_in_heading_is_a_heading():
     assert not is_heading("BN-x5 needs 14 times fewer steps.")
     assert is_heading("# Osprey O3")
     assert not is_heading("#P is the class of counting problems that corresponds to NP.")
+
+
+def test_a_row_labelled_by_a_setting_is_about_the_papers_subject():
+    from citeqa.answer.names import Names
+    from citeqa.core.types import Hit
+
+    q = asked("With 25 training passages, what exact match does Fusion-in-Decoder get on NaturalQuestions?")
+    fid = q.names[0]
+    row = "25: NaturalQuestions w/o finetuning 45.3 · TriviaQA w/o finetuning 63.2"
+    hit = Hit("c40", "fid.pdf", 5, f"Table 2: Performance depending on the number of passages.\n\n{row}", 1.0, 40)
+    throughout = Names({fid.parts: {"fid.pdf": frozenset({(i, 2 + i // 4) for i in range(1, 6)})}})
+    assert throughout.about(q.names, hit, row)
+    # named in passing only, or a row labelled by another method: not its row
+    passing = Names({fid.parts: {"fid.pdf": frozenset({(1, 1), (2, 1)})}})
+    assert not passing.about(q.names, hit, row)
+    rag = "RAG: NaturalQuestions EM 44.5 · TriviaQA EM 56.1"
+    assert not throughout.about(q.names, Hit("c41", "fid.pdf", 5, rag, 1.0, 41), rag)
