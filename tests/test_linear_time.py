@@ -221,3 +221,26 @@ def test_sentence_splitting_and_cleaning_in_linear_time() -> None:
     rows = "".join(f"{i},{i % 7},x\n" for i in range(1_000_000))
     ordinary = prose(len(rows))
     assert_linear(lambda: sentence_spans(clean_text(rows)), lambda: sentence_spans(clean_text(ordinary)), "a million rows")
+
+
+def _word_run(path: Path, n: int) -> Path:
+    """A .docx whose one paragraph is a run of `n` characters of '.' and tabs: each tab is an
+    element of its own in the run (a few KB of deflated XML for 64,000 of them)."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(fill(".\t\t", n))
+    document.save(str(path))
+    return path
+
+
+def test_a_word_run_of_many_tabs_reads_in_linear_time(tmp_path: Path) -> None:
+    """python-docx's Paragraph.text reads a run's parts through an XPath union that libxml2 merges in
+    quadratic time: 16,000 characters took 0.24 s and 64,000 took 11.8 s (found by bench/fuzz.py's
+    docx target, a ratio of 3.07 at its sizes). The Word reader now reads them in one pass."""
+    from citeqa.ingest.loaders import load
+
+    files = {n: _word_run(tmp_path / f"run{n}.docx", n) for n in (16_000, 64_000)}
+    _finishes(lambda: load(files[64_000], max_bytes=10**9))
+    growth = _growth(lambda n: load(files[n], max_bytes=10**9), 16_000, tries=3)
+    assert growth <= BOUND * 4, f"4 times the run took {growth:.1f} times as long"
