@@ -32,8 +32,8 @@ from citeqa.answer.evidence_text import (
     asks_quantity,
     compound_share,
     is_caption,
-    is_heading,
     is_label,
+    is_title,
     states_number,
     stems,
     topic_stems,
@@ -300,7 +300,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
     # without a full stop may be a slide's bullet, "Average charging time fell to 41 minutes".)
     if sent.caption and asked.kind in ("quantity", "date"):
         return False
-    if sent.label and is_heading(quote):
+    if sent.label and is_title(quote):
         return False  # a heading names a topic, it answers nothing: "Deeper Bottleneck Architectures."
     return (
         # a table row is read with its caption and headers (its passage before it: "Table 2.

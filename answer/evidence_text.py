@@ -130,6 +130,14 @@ def is_heading(sentence: str) -> bool:
     return _MARKDOWN_HEADING.match(text) is not None or (len(text.split()) <= 8 and not text.endswith(_TERMINAL)) or _RUN_IN.fullmatch(text) is not None
 
 
+def is_title(sentence: str) -> bool:
+    """A Markdown heading or a paper's run-in heading: a title, never an answer. (A short line with
+    no full stop is a heading to `is_heading`, but may be a slide's bullet that states a value:
+    "The fleet grew to 214 electric vans in Q3".)"""
+    text = sentence.strip()
+    return _MARKDOWN_HEADING.match(text) is not None or _RUN_IN.fullmatch(text) is not None
+
+
 # "# Warranty", "## 2. Setup"; not "#P is the class of counting problems".
 _MARKDOWN_HEADING = re.compile(r"#{1,6}\s")
 # A paper's run-in heading, split from its paragraph: "Deeper Bottleneck Architectures.", "Identity
