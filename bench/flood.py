@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from serve import wait_serving
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DOCS = REPO / "sample_docs"
@@ -92,19 +93,7 @@ def start(code: Path, data_dir: Path, log: Path, key: str, extra: dict[str, str]
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"citeqa serve exited: {log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", headers={"Authorization": f"Bearer {key}"}, timeout=5).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    sys.exit(f"citeqa serve did not start within 300 s: {log.read_text()}")
+    return proc, wait_serving(proc, port, key, log)
 
 
 def _burn() -> None:

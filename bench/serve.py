@@ -204,6 +204,12 @@ def start_server(data_dir: Path, log: Path, api_key: str, max_tokens: int, max_w
         proc = subprocess.Popen(
             [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
         )
+    return proc, wait_serving(proc, port, api_key, log)
+
+
+def wait_serving(proc: subprocess.Popen, port: int, api_key: str, log: Path) -> str:
+    """The base URL of the `citeqa serve` in `proc` once /healthz answers; exits if it does not
+    within 300 s (its log in the message)."""
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -211,7 +217,7 @@ def start_server(data_dir: Path, log: Path, api_key: str, max_tokens: int, max_w
             sys.exit(f"citeqa serve exited: {log.read_text()}")
         try:
             if httpx.get(f"{base}/healthz", headers={"Authorization": f"Bearer {api_key}"}, timeout=5).status_code == 200:
-                return proc, base
+                return base
         except httpx.TransportError:
             pass
         time.sleep(0.3)
