@@ -41,7 +41,7 @@ from citeqa.answer.evidence_text import (
 from citeqa.answer.names import Names, mentions
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
-from citeqa.core.tables import row_start
+from citeqa.core.tables import row_label, row_start
 from citeqa.core.types import Evidence, Hit
 
 # Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
@@ -328,7 +328,7 @@ def _other_size(asked: Asked, quote: str) -> bool:
     if size is None:
         return False
     if TABLE_ROW.fullmatch(quote):
-        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", quote.split(": ", 1)[0]))
+        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", row_label(quote)))
     else:
         sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
         numbers = {m.group(1) or m.group(2) for m in sized}
@@ -339,7 +339,7 @@ def _row_of(asked: Asked, quote: str) -> bool:
     """Whether the label of table row `quote` (before its first ": ") names the question's first
     subject name."""
     subject = next((n for n in asked.names if not n.context), None)
-    return subject is not None and mentions(subject, quote.split(": ", 1)[0])
+    return subject is not None and mentions(subject, row_label(quote))
 
 
 @functools.lru_cache(maxsize=4096)

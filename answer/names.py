@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from citeqa.core.sentences import TABLE_ROW
+from citeqa.core.tables import row_label
 from citeqa.core.types import Hit
 
 # Passages either side of a sentence's own within which a mention of the subject still makes the
@@ -136,7 +137,7 @@ TOPIC = 5
 
 def _setting_row(sentence: str) -> bool:
     """A table row whose label is a setting ("25", "10 / 100") rather than a name."""
-    return bool(TABLE_ROW.fullmatch(sentence)) and not re.search(r"[^\W\d_]", sentence.split(": ", 1)[0])
+    return bool(TABLE_ROW.fullmatch(sentence)) and not re.search(r"[^\W\d_]", row_label(sentence))
 
 
 _ACRONYM = re.compile(r"[A-Z]{2,5}|(?=(?:[a-z]?[A-Z]){2})[A-Z][A-Za-z]{1,4}")  # "EU", and "FiD"

@@ -222,7 +222,7 @@ _ACCELERATOR = re.compile(
 
 
 def _with_kinds(text: str) -> str:
-    return _ACCELERATOR.sub(lambda m: f"{m.group()} GPU", text) if _ACCELERATOR.search(text) else text
+    return _ACCELERATOR.sub(lambda m: f"{m.group()} GPU", text)
 
 
 # Abbreviations of tables' column headers ("top-1 err.", "acc.", "# params"), in full.

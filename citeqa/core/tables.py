@@ -84,6 +84,12 @@ def located(location: str, name: str) -> str:
     return f"{location}, {name}" if location else name
 
 
+def row_label(line: str) -> str:
+    """The label of a row's line ("ResNet-152" of "ResNet-152: top-1 err. 19.38 · ..."); "" if none."""
+    head, sep, _ = line.partition(LABEL_SEP)
+    return head if sep else ""
+
+
 @dataclass(frozen=True)
 class RowPassage:
     """A row passage read back: its caption, headers and the row's line (the quotable block)."""
@@ -95,8 +101,7 @@ class RowPassage:
 
     @property
     def label(self) -> str:
-        head, sep, _ = self.row.partition(LABEL_SEP)
-        return head if sep else ""
+        return row_label(self.row)
 
     def cells(self) -> tuple[str, ...]:
         """The row's cells as the document prints them, label first, without the header each value
