@@ -220,18 +220,25 @@ class Retriever:
     def _cell_vectors(self, text: str) -> np.ndarray:
         """The embeddings of a row passage's cells as `readings` reads them (cached by reading)."""
         read = readings(text)
-        with self._lock:
-            found = {r: self._cells[r] for r in read if r in self._cells}
-        todo = [r for r in read if r not in found]
-        if todo:
-            for r, v in zip(todo, self.embedder.embed_documents(todo), strict=True):
-                found[r] = v
-            with self._lock:
-                self._cells.update((r, found[r]) for r in todo)
-                while len(self._cells) > _SENTENCE_CACHE:
-                    self._cells.popitem(last=False)
+        found = self._embedded(self._cells, {r: r for r in read})
         return np.stack([found[r] for r in read]) if read else np.zeros((0, 0))
 
+    def _embedded(self, cache: OrderedDict, texts: Mapping) -> dict:
+        """The embeddings of `texts` (key: text), from `cache` where it has them; the others are
+        embedded in one batch and kept, the least recently used dropped past _SENTENCE_CACHE."""
+        with self._lock:
+            found = {k: cache[k] for k in texts if k in cache}
+            for k in found:
+                cache.move_to_end(k)
+        todo = [k for k in texts if k not in found]
+        if todo:
+            vecs = self.embedder.embed_documents([texts[k] for k in todo])
+            with self._lock:
+                for k, v in zip(todo, vecs, strict=True):
+                    found[k] = cache[k] = v
+                while len(cache) > _SENTENCE_CACHE:
+                    cache.popitem(last=False)
+        return found
 
     def sentence_vectors(
         self, hits: Sequence[Hit], only: Mapping[str, Sequence[tuple[int, int]]] | None = None
@@ -246,19 +253,9 @@ class Retriever:
             spans = list(only[h.chunk_id]) if only is not None and h.chunk_id in only else list(scorable_spans(h.text))
             if spans:
                 want.setdefault(h.chunk_id, (h.text, spans))
-        keys = [(cid, s, e) for cid, (_text, spans) in want.items() for s, e in spans]
-        with self._lock:
-            found = {k: self._sentences[k] for k in keys if k in self._sentences}
-            for k in found:
-                self._sentences.move_to_end(k)
-        todo = [k for k in dict.fromkeys(keys) if k not in found]
-        if todo:
-            vecs = self.embedder.embed_documents([want[cid][0][s:e] for cid, s, e in todo])
-            with self._lock:
-                for k, v in zip(todo, vecs, strict=True):
-                    found[k] = self._sentences[k] = v
-                while len(self._sentences) > _SENTENCE_CACHE:
-                    self._sentences.popitem(last=False)
+        found = self._embedded(
+            self._sentences, {(cid, s, e): text[s:e] for cid, (text, spans) in want.items() for s, e in spans}
+        )
         return {
             cid: (spans, np.stack([found[(cid, s, e)] for s, e in spans])) for cid, (_text, spans) in want.items()
         }
