@@ -127,7 +127,7 @@ def is_heading(sentence: str) -> bool:
     closing punctuation ("Aurora Lake Field Station: Annual Report 2023"). Titles repeat the
     question's words without answering it."""
     text = sentence.strip()
-    return _MARKDOWN_HEADING.match(text) is not None or (len(text.split()) <= 8 and not text.endswith(_TERMINAL)) or _RUN_IN.fullmatch(text) is not None
+    return is_title(text) or (len(text.split()) <= 8 and not text.endswith(_TERMINAL))
 
 
 def is_title(sentence: str) -> bool:
