@@ -112,6 +112,10 @@ def test_row_passage_carries_the_glossary_and_keeps_its_headers(papers: Citeqa) 
         ("What EM does RAG reach on NaturalQuestions?", "Table 1", 3, "44.5"),  # "NQ" and "EM" spelt out
         ("How many parameters does the 56-layer ResNet for CIFAR-10 have?", "Table 6", 7, "# params 0.85M"),
         ("What top-5 error on the ImageNet test set did the VGG (ILSVRC'14) ensemble have?", "Table 5", 6, "7.32"),
+        # batch normalization's Inception results (the paper captions that table "Figure 4")
+        ("What top-5 error does the GoogLeNet ensemble have in the comparison with Batch-Normalized Inception?", "Figure 4", 8, "6.67%"),
+        # a row labelled by a setting, on a page that never names the paper's method
+        ("With 25 training passages and no finetuning, what exact match does Fusion-in-Decoder get on NaturalQuestions?", "Table 2", 5, "45.3"),
     ],
 )
 def test_table_questions_quote_the_row(papers: Citeqa, question: str, table: str, page: int, value: str) -> None:
