@@ -58,7 +58,10 @@ def _answers(x: str, question: str) -> Callable[[], object]:
 def _html(x: str) -> Callable[[], object]:
     from citeqa.ingest.formats import web
 
-    data = f"<html><head><title>t</title></head><body><article><h1>Fuzz</h1><p>{x}</p></article></body></html>".encode(
+    # A paragraph per line, so that a repeated line makes a run of sibling elements (whose tails
+    # trafilatura moves one by one) as well as one long paragraph.
+    body = "\n".join(f"<p>{line}</p>" for line in x.split("\n"))
+    data = f"<html><head><title>t</title></head><body><article><h1>Fuzz</h1>{body}</article></body></html>".encode(
         "utf-8", "replace"
     )
     return lambda: web.extract(data).pages()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citeqa.core.errors import DocumentError
-from citeqa.ingest.formats import grids
+from citeqa.ingest.formats import grids, html_prune
 from citeqa.ingest.formats.base import Loaded, Options, Sections
 from citeqa.ingest.formats.text import looks_binary
 
@@ -49,7 +49,7 @@ def extract(data: bytes, *, favor_recall: bool = False) -> Sections:
     from lxml import etree
 
     xml = trafilatura.extract(
-        data,
+        _parsed(data),
         output_format="xml",
         include_tables=True,
         include_comments=False,
@@ -60,7 +60,7 @@ def extract(data: bytes, *, favor_recall: bool = False) -> Sections:
     if xml is None:
         # Too little text for trafilatura to call anything the main content (a short note saved as
         # HTML): all of the page's visible text then, scripts and styles still dropped.
-        out.line(trafilatura.html2txt(data))
+        out.line(trafilatura.html2txt(_parsed(data)))
         return out
     root = etree.fromstring(xml.encode("utf-8"))
     title = " ".join((root.get("title") or "").split())
@@ -76,6 +76,15 @@ def extract(data: bytes, *, favor_recall: bool = False) -> Sections:
     for el in main:
         _block(el, out, title_h1, source)
     return out
+
+
+def _parsed(data: bytes) -> _Element | bytes:
+    """The page parsed as trafilatura parses it, then pruned in linear time (html_prune); the bytes
+    themselves where trafilatura's parser gives up, so it can say so in its own way."""
+    from trafilatura.utils import load_html
+
+    tree = load_html(data)
+    return data if tree is None else html_prune.prune(tree)
 
 
 def _level(head: _Element) -> int:
