@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from citeqa.core.priority import lower_this_thread, thread_nice
 from citeqa.core.types import FileResult
 from citeqa.ingest.formats.base import STALLED, ReadLimits
 from citeqa.ingest.ocr import Ocr
@@ -88,7 +89,8 @@ def _work(conn: Connection) -> None:
 
     try:
         while (message := conn.recv()) is not None:
-            sent, job = message
+            sent, job, nice = message
+            lower_this_thread(nice)  # the ingest's priority, whichever thread started this process
             setup = sent or setup
             assert setup is not None
             key = (setup.embed_model, setup.max_tokens, setup.overlap)
@@ -138,6 +140,7 @@ class _Task:
     setup: WorkerSetup
     limit_s: float  # seconds without beginning a step before the worker is killed; 0: no limit
     spread: int  # workers the ingest may have started for it
+    nice: int  # the ingesting thread's nice value: a server's index changes run below its readers
     future: cf.Future = field(default_factory=cf.Future)
 
 
@@ -154,7 +157,7 @@ class _Worker:
         self.since = 0.0  # when that step began
 
     def give(self, task: _Task) -> None:
-        self.conn.send((None if task.setup is self.setup else task.setup, task.job))
+        self.conn.send((None if task.setup is self.setup else task.setup, task.job, task.nice))
         self.task, self.step, self.setup = task, None, task.setup
 
     def kill(self) -> None:
@@ -173,12 +176,15 @@ class Batch:
 
     def __init__(self, pool: ParserPool, setup: WorkerSetup, limit_s: float, spread: int) -> None:
         self._pool, self._setup, self._limit, self._spread = pool, setup, limit_s, spread
+        # Workers are forked from the process server that the pool's first ingest started: they
+        # inherit that thread's priority, not this one's, so each job carries this one's.
+        self._nice = thread_nice()
         # Only the unsettled ones: a settled future holds its file's chunks, and an ingest of
         # 20,000 files keeps its memory flat.
         self.pending: set[cf.Future[Parsed | FileResult]] = set()
 
     def submit(self, path: str, content_hash: str) -> cf.Future[Parsed | FileResult]:
-        task = _Task(Job(path, content_hash), self._setup, self._limit, self._spread)
+        task = _Task(Job(path, content_hash), self._setup, self._limit, self._spread, self._nice)
         self.pending.add(task.future)
         task.future.add_done_callback(self.pending.discard)
         self._pool._submit(task)
@@ -381,6 +387,6 @@ class ParserPool:
             log.info("%s: %s made no progress; reading the file again without it", job.path, step)
             retry = Job(job.path, job.content_hash, job.stalled | {step})
             with self._lock:
-                self._queue.appendleft(_Task(retry, task.setup, task.limit_s, task.spread, task.future))
+                self._queue.appendleft(_Task(retry, task.setup, task.limit_s, task.spread, task.nice, task.future))
         else:
             _settle(task.future, FileResult(job.path, "failed", error=STALLED))

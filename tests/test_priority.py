@@ -82,3 +82,31 @@ def test_an_ingest_batch_embeds_niced_and_a_readers_batch_does_not(embedder, mon
     plain = encoder.encode(texts)  # a reader's large batch, after the ingest's
     assert seen and set(seen) == {me}, seen
     assert (abs(niced - plain) < 1e-6).all()  # the same vectors whoever asks
+
+
+def test_a_kept_parser_process_takes_the_priority_of_the_ingest_it_serves(tmp_path, embedder) -> None:
+    """Parser processes are forked from the process server that the first ingest started, so
+    they inherit that thread's nice value: one started by a reader's thread must still parse a
+    server's upload (the write line's job) below the readers."""
+    import os
+
+    from citeqa.engine import Citeqa
+    from tests.conftest import make_settings
+    from tests.test_parser_pool import note, parsers
+
+    before = parsers()
+    docs = tmp_path / "docs"
+    with Citeqa(make_settings(tmp_path / "data", parse_timeout=30), embedder=embedder) as qa:
+        assert qa.ingest([note(docs, "a.txt", "The heron colony counted 212 nests in May.")]).count("added") == 1
+        (pid,) = parsers() - before
+        assert os.getpriority(os.PRIO_PROCESS, pid) == thread_nice()  # started by this (reader's) thread
+        line = WriteLine(max_waiting=1)
+        try:
+            line.take()
+            report = line.submit(lambda: qa.ingest([note(docs, "b.txt", "The ferry leaves at 06:40 on weekdays.")])).result(120)
+        finally:
+            line.close()
+        assert report.count("added") == 1
+        assert parsers() - before == {pid}, "the upload did not reuse the kept parser process"
+        assert os.getpriority(os.PRIO_PROCESS, pid) >= INGEST_NICE
+        assert "06:40" in qa.search("When does the ferry leave?", top_k=1)[0].text
