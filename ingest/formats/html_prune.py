@@ -19,14 +19,12 @@ repeated), whose tails must be kept. It is bounded by the parse watchdog (`CITEQ
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
 
-# trafilatura's own lists, read from it so the two agree: the empty elements it prunes, and the
-# elements it always deletes with their content.
-from trafilatura.settings import CUT_EMPTY_ELEMS, MANUALLY_CLEANED
 
 # Blocks whose blank tail a browser never renders (the next block starts a new line). Not <p>: with
 # its blank tails gone trafilatura read a Rust docs page differently (text lost); not <br>, whose
@@ -40,8 +38,17 @@ _BLOCKS = frozenset(
         *("h1", "h2", "h3", "h4", "h5", "h6"),
     }
 )
-_DELETED = frozenset(MANUALLY_CLEANED) | {"template"}
 _KEEP_BLANKS = ("pre", "textarea")
+
+
+@functools.cache
+def _trafilatura_lists() -> tuple[frozenset[str], frozenset[str]]:
+    """trafilatura's own lists, read from it so the two agree: the empty elements it prunes, and
+    the elements it always deletes with their content. Imported when a page is read (trafilatura
+    takes 90 ms to import: every command would pay it)."""
+    from trafilatura.settings import CUT_EMPTY_ELEMS, MANUALLY_CLEANED
+
+    return frozenset(CUT_EMPTY_ELEMS), frozenset(MANUALLY_CLEANED) | {"template"}
 
 
 def prune(root: _Element) -> _Element:
@@ -50,20 +57,21 @@ def prune(root: _Element) -> _Element:
     return root
 
 
-def _empty(el: _Element) -> bool:
-    return el.tag in CUT_EMPTY_ELEMS and el.text is None and len(el) == 0
+def _empty(el: _Element, cut: frozenset[str]) -> bool:
+    return el.tag in cut and el.text is None and len(el) == 0
 
 
 def prune_empty(root: _Element) -> None:
     """Delete the empty elements `prune_html` would delete, keeping their tails in place."""
+    cut = _trafilatura_lists()[0]
     for parent in list(root.iter()):
         kids = list(parent)
-        if not any(_empty(k) for k in kids):
+        if not any(_empty(k, cut) for k in kids):
             continue
         target: _Element | None = None  # None: the parent's text
         pieces: list[str] = [parent.text or ""]
         for kid in kids:
-            if _empty(kid):
+            if _empty(kid, cut):
                 if kid.tail:
                     pieces.append(kid.tail)
                 kid.tail = None
@@ -87,6 +95,7 @@ def _write(parent: _Element, target: _Element | None, pieces: list[str]) -> None
 def drop_blank_tails(root: _Element) -> None:
     """Drop the whitespace-only tails that cannot change the page's rendered text: a block's, and
     that of an element trafilatura deletes when the text before it already ends in a blank."""
+    deleted_tags = _trafilatura_lists()[1]
     keep: set[_Element] = set()
     for pre in root.iter(*_KEEP_BLANKS):
         keep.update(pre.iter())
@@ -97,7 +106,7 @@ def drop_blank_tails(root: _Element) -> None:
         blank_before = bool(parent.text) and parent.text[-1].isspace()
         for kid in parent:
             block = kid.tag in _BLOCKS
-            deleted = not isinstance(kid.tag, str) or kid.tag in _DELETED  # comments included
+            deleted = not isinstance(kid.tag, str) or kid.tag in deleted_tags  # comments included
             tail = kid.tail
             if tail is not None and not tail.strip():
                 if block or (deleted and blank_before):
