@@ -33,7 +33,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # dir, and every child process started with this environment does the same. The cache (the
 # exported int8 embedding model) is this session's too: exported once per run (about 20 s), and
 # never half-written by another run (a second suite, or a citeqa app on the same machine).
-SESSION_DIR = Path(tempfile.mkdtemp(prefix="citeqa-tests-"))
+# A child process that imports this module (a script a test runs) is part of the same session: it
+# uses the session's dir rather than leaving a new one behind.
+_OWN_SESSION_DIR = not os.environ.get("_CITEQA_TESTS_SESSION_DIR")
+SESSION_DIR = Path(os.environ.get("_CITEQA_TESTS_SESSION_DIR", "") or tempfile.mkdtemp(prefix="citeqa-tests-"))
+os.environ["_CITEQA_TESTS_SESSION_DIR"] = str(SESSION_DIR)
 # The session's XDG cache dir, whose citeqa folder is the per-user default cache dir: children that
 # drop CITEQA_* (a `streamlit run` started as a user would) still find the exported model there.
 SESSION_CACHE = SESSION_DIR / "xdg-cache"
@@ -224,4 +228,5 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import shutil
 
-    shutil.rmtree(SESSION_DIR, ignore_errors=True)
+    if _OWN_SESSION_DIR:
+        shutil.rmtree(SESSION_DIR, ignore_errors=True)
