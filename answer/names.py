@@ -220,6 +220,11 @@ def mentions(name: Name, text: str) -> bool:
     ("EU" for "European Union")."""
     if _is_acronym(name.text) and name.text.casefold() in _initials(text):
         return True
+    if name.text.islower() and len(name.parts) > 1 and re.search(r"[-_]", name.text):
+        # a software name in lower case ("xdg-mime", "asn1_create_element") is named only with
+        # its words together: "the mime subdirectory of XDG_DATA_HOME" does not name xdg-mime
+        joined = r"[-_\s]?".join(re.escape(p) for p in name.parts)
+        return re.search(rf"(?<![\w-]){joined}(?![\w-])", text.casefold()) is not None
     # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math", "BLEU"
     # not "bleu" (a file name, "bert_paper.pdf", is read in any case: `mentions_in_name`)
     capitals = len(name.text) >= 3 and name.text.isalpha() and name.text.isupper()

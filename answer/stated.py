@@ -29,8 +29,11 @@ _POINTER = re.compile(
     # and a heading's section number or a list item's: "3.3 Batch Normalization enables higher
     # learning rates", "2. Training instruction reward model"
     r"|^\s*\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+(?=[A-Z])"
-    # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3"
-    r"|(?<![\w.])[^\W\d_]{1,30}[-‐]?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
+    # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3",
+    # "ASN.1", "X.509"
+    r"|(?<![\w.])[^\W\d_]{1,30}(?:[-‐]|\.(?=\d))?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
+    # and identifiers written with underscores ("ASN1_MAX_NAME_SIZE", "top_k")
+    r"|(?<![\w.])[^\W_]{0,40}(?:_[^\W_]{0,40}){1,8}"
     # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
     r"|(?-i:\b(?:[A-Z][a-z]{0,20}[A-Z]\w{0,20}|[A-Z]{2,20})\s(?:19|20)\d\d(?:/\d{2,4}){0,3}\b)",
     re.IGNORECASE,
@@ -63,11 +66,17 @@ _GREEK = str.maketrans(
 )
 
 
+# Markup quoted in a manual: an XML or HTML tag (`<?xml version="1.0"?>`, `<match offset="0">`)
+# holds numbers that are attribute values of the listing, not values stated by a sentence.
+_MARKUP = re.compile(r"<[?!/]?[A-Za-z][^<>\n]{0,300}>")
+
+
 @functools.lru_cache(maxsize=65536)
 def states(kind: AnswerType, sentence: str) -> bool:
     """Whether `sentence` states an answer of `kind` at all: a number for a quantity (not one that
     points at a figure, table, section or list item, nor part of a name), in digits or words; a
     year, month, day, century or part of the day for a date."""
+    sentence = _MARKUP.sub(" ", sentence)
     if kind == "quantity":
         return (
             states_number(_POINTER.sub(" ", sentence))
@@ -93,6 +102,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return False  # "ResNet reduces the top-1 error by 3.5%" does not give the top-1 error
     if what.kind == "quantity" and not _values_of_measure(what, sentence):
         return False
+    if what.kind == "date" and _other_end(what.measure, sentence):
+        return False  # "last updated 2 October 2018" does not date the first version
     words = _stems_of(sentence) | _stems_of(near)
     if what.also and not what.also & _stems_of(sentence):
         return False
@@ -113,6 +124,20 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return False  # "test error" is not stated by "training error <0.1%"
     named = not what.focus or bool(what.focus & words)
     return named and counts(what, sentence)
+
+
+# The two ends of a history: a date asked of its first event is not one of its last, nor the reverse.
+_FIRST = re.compile(r"\b(?:first|earliest|original|originally|initial|initially)\b", re.I)
+_LAST = re.compile(r"\b(?:last|latest|most\s+recent|most\s+recently|lately)\b", re.I)
+
+
+def _other_end(question: str, sentence: str) -> bool:
+    """Whether `sentence` dates the other end of the history `question` asks about: "When was
+    the first version published?" and "This is version 0.21, last updated 2 October 2018"."""
+    for asked_end, other in ((_FIRST, _LAST), (_LAST, _FIRST)):
+        if asked_end.search(question) and not asked_end.search(sentence) and other.search(sentence):
+            return True
+    return False
 
 
 def _values_of_measure(what: Asked, sentence: str) -> bool:

@@ -6,6 +6,7 @@ never needs network access for its defaults.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 
@@ -31,3 +32,11 @@ def embedder_path() -> Path:
 
 def llm_path() -> Path:
     return _package_dir(LLM_PACKAGE) / LLM_FILE
+
+
+@functools.cache
+def embedder_words() -> frozenset[str]:
+    """The whole words of the bundled embedder's WordPiece vocabulary (30,522 entries, lower
+    case): common English, which a software name's parts ("xdg", "enry") are not."""
+    with open(embedder_path() / "vocab.txt", encoding="utf-8") as f:
+        return frozenset(w for w in (line.rstrip("\n") for line in f) if w.isalpha())

@@ -1,0 +1,87 @@
+"""Questions about a software manual (#21, found on two held-out manuals): a command or function
+named in lower case is a subject the documents must mention, joined as written; a number in a
+name ("ASN.1", "ASN1_MAX_NAME_SIZE") or in a quoted XML listing is no stated value; a date of the
+last update does not date the first version. Real ingest, real index, the bundled embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.answer.asked import names
+from citeqa.answer.stated import states
+from citeqa.engine import Citeqa
+from tests.conftest import make_settings
+
+MANUAL = """# Libfoo reference manual
+
+This is version 0.21 of the Libfoo specification, last updated 2 October 2018.
+
+## Limits
+
+ASN1_MAX_NAME_SIZE is the maximum number of characters allowed for an ASN.1 identifier.
+The client retries a failed read at most 5 times before it gives up.
+
+## Packages
+
+After installing or changing a package file, the application must run the update-mime-database command.
+Files are loaded from the mime subdirectory of every directory in XDG_DATA_HOME.
+
+## Example package
+
+<?xml version="1.0" encoding="utf-8"?> <mime-type type="text/x-diff"> <magic priority="50"> <match offset="0" value="diff"/> </magic> </mime-type>
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
+    root = tmp_path_factory.mktemp("manual")
+    (root / "docs").mkdir()
+    (root / "docs" / "libfoo_manual.md").write_text(MANUAL, encoding="utf-8")
+    with Citeqa(make_settings(root / "data"), embedder=embedder) as qa:
+        assert not qa.ingest([root / "docs"]).failed
+        yield qa
+
+
+def _ask(engine: Citeqa, question: str):
+    return engine.ask(question, generate="never")
+
+
+def test_a_value_the_manual_states_is_quoted(engine: Citeqa) -> None:
+    a = _ask(engine, "How many times does the client retry a failed read?")
+    assert not a.abstained and "at most 5 times" in a.text and a.evidence[0].hit.source.endswith("libfoo_manual.md")
+    a = _ask(engine, "When was the Libfoo specification last updated?")
+    assert not a.abstained and "2 October 2018" in a.text
+
+
+def test_a_number_inside_a_name_is_no_answer(engine: Citeqa) -> None:
+    # "ASN.1" and "ASN1_MAX_NAME_SIZE" hold digits; the manual never gives the constant's value
+    a = _ask(engine, "What is the numeric value of ASN1_MAX_NAME_SIZE?")
+    assert a.abstained and a.abstain_reason == "no_sentence_states_value", a.text
+
+
+def test_a_quoted_xml_listing_states_no_value() -> None:
+    listing = MANUAL.strip().splitlines()[-1]
+    assert not states("quantity", listing)  # version="1.0", priority="50", offset="0": a listing's
+    assert states("quantity", "The client retries a failed read at most 5 times before it gives up.")
+    assert not states("quantity", "We use X.509 certificates and ASN.1 syntax.")
+
+
+def test_the_last_update_does_not_date_the_first_version(engine: Citeqa) -> None:
+    a = _ask(engine, "In what year was the first version of the Libfoo specification published?")
+    assert a.abstained and "2018" not in a.text.split("not relevant enough")[0]
+
+
+def test_a_command_the_manual_never_names_is_reported_missing(engine: Citeqa) -> None:
+    a = _ask(engine, "Which command must the application run after installing a package file?")
+    assert not a.abstained and "update-mime-database" in a.text
+    # "xdg" and "mime" are both in the manual ("XDG_DATA_HOME", "mime subdirectory"), never joined
+    a = _ask(engine, "Which xdg-mime command sets the default application for a file type?")
+    assert a.abstained and a.abstain_reason == "subject_not_in_documents" and a.missing_subject == "xdg-mime"
+
+
+def test_software_names_in_lower_case_are_names_and_english_compounds_are_not() -> None:
+    assert [n.text for n in names("What does asn1_create_element return?")] == ["asn1_create_element"]
+    assert [n.text for n in names("Which go-enry release added it?")] == ["go-enry"]
+    assert [n.text for n in names("What does update-mime-database do?")] == ["update-mime-database"]
+    for question in ("How many so-called heretics were there?", "Why is it non-deterministic?", "What happened in the mid-1970s?"):
+        assert names(question) == (), question
