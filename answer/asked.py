@@ -54,7 +54,9 @@ _VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shou
 _MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
-    r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+)s?\b",
+    r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+"
+    # a software setting's level ("What compression level", "What debhelper compat level")
+    r"|level)s?\b",
     re.IGNORECASE,
 )
 # A parameter named by its symbol asks for its value: "What is the default epsilon in Adam?",
@@ -79,7 +81,13 @@ _WHAT_TYPE = re.compile(
     re.I,
 )
 # "What value of beta2 ...": the asked thing is what the type word is of.
-_OF_WHAT = re.compile(r"\s*of\s+(?:the\s+|a\s+|an\s+)?(?P<what>(?:(?!" + _VERBS + r"\b)[\w@.+-]++\s*){1,4})", re.I)
+# It ends where a clause about it starts: "the maximum number of elements [a Rust tuple can have]".
+_OF_WHAT = re.compile(
+    r"\s*of\s+(?:the\s+|a\s+|an\s+)?(?P<what>(?:(?!(?:" + _VERBS
+    + r"|a|an|the|this|that|these|those|each|every|its|their|our|your|my|his|her|which|who|whom|whose|we|you|it|they|i)\b)"
+    r"[\w@.+-]++\s*){1,4})",
+    re.I,
+)
 _HOW_ADJECTIVE = re.compile(
     r"\bhow\s+(deep|long|big|large|fast|old|far|wide|tall|high|heavy|small|short|often|quickly|slow)\b", re.I
 )

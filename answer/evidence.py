@@ -287,6 +287,8 @@ def select(
         key = " ".join(ev.quote.split()).casefold()
         if key in seen or (out and (ev.hit.chunk_id, ev.start) not in on_topic):
             continue
+        if any(o.hit.chunk_id == ev.hit.chunk_id and o.start < ev.end and ev.start < o.end for o in out):
+            continue  # a line of a list already quoted with the sentence that introduces it, or that sentence
         seen.add(key)
         out.append(ev)
         if len(out) == limit:

@@ -15,8 +15,11 @@ from citeqa.answer.evidence_text import numbers, states_number, stems, without_c
 from citeqa.answer.names import mentions
 
 _MONTH = re.compile(
-    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
-    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|fall|winter)\b",
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|winter)\b"
+    # words that are months or seasons only as such: "May", not "packages may continue"; "March",
+    # not "march"; "the fall of 1998", not "prices fall"
+    r"|(?-i:\bMay\b|\bMarch\b)|\bthe\s+fall\b|\bfall\s+(?:of\s+)?\d",
     re.IGNORECASE,
 )
 
@@ -66,6 +69,8 @@ _GREEK = str.maketrans(
 )
 
 
+# A standard's or proposal's number reads like a year: "PEP 404", "RFC 1951", "ISO 8601" (not "AD 476").
+_NUMBERED_DOCUMENT = re.compile(r"(?-i:\b(?!(?:AD|BC|BCE|CE)\b)[A-Z]{2,6}\s\d{1,5}\b)(?![.,]\d)")
 # Markup quoted in a manual: an XML or HTML tag (`<?xml version="1.0"?>`, `<match offset="0">`)
 # holds numbers that are attribute values of the listing, not values stated by a sentence.
 _MARKUP = re.compile(r"<[?!/]?[A-Za-z][^<>\n]{0,300}>")
@@ -83,8 +88,9 @@ def states(kind: AnswerType, sentence: str) -> bool:
             or bool(_NUMBER_WORD.search(sentence))
             or bool(_COMPARED.search(sentence))
         )
-    if kind == "date":  # not the year of a citation ("RMSProp (Tieleman & Hinton, 2012)")
-        return bool(_YEAR.search(_POINTER.sub(" ", without_citations(sentence))) or _MONTH.search(sentence))
+    if kind == "date":  # not the year of a citation ("RMSProp (Tieleman & Hinton, 2012)"), nor a document's number
+        plain = _NUMBERED_DOCUMENT.sub(" ", _POINTER.sub(" ", without_citations(sentence)))
+        return bool(_YEAR.search(plain) or _MONTH.search(sentence))
     # "who" questions are answered by roles as often as by names ("congresses and presidents"):
     # no test of the sentence.
     return True

@@ -26,6 +26,12 @@ The client retries a failed read at most 5 times before it gives up.
 After installing or changing a package file, the application must run the update-mime-database command.
 Files are loaded from the mime subdirectory of every directory in XDG_DATA_HOME.
 
+## Checking
+
+Libfoo also provides a command that checks a package file without installing anything:
+
+$ foo-check package.xml
+
 ## Example package
 
 <?xml version="1.0" encoding="utf-8"?> <mime-type type="text/x-diff"> <magic priority="50"> <match offset="0" value="diff"/> </magic> </mime-type>
@@ -64,6 +70,24 @@ def test_a_quoted_xml_listing_states_no_value() -> None:
     assert not states("quantity", listing)  # version="1.0", priority="50", offset="0": a listing's
     assert states("quantity", "The client retries a failed read at most 5 times before it gives up.")
     assert not states("quantity", "We use X.509 certificates and ASN.1 syntax.")
+
+
+def test_a_sentence_is_quoted_with_the_line_it_introduces(engine: Citeqa) -> None:
+    # "...without installing anything:" is no answer on its own; the command is on the next line
+    a = _ask(engine, "Which command checks a package file without installing anything?")
+    assert not a.abstained and "$ foo-check package.xml" in a.quoted, a.text
+
+
+def test_words_that_only_look_like_dates_or_values() -> None:
+    from citeqa.answer.asked import answer_type, focus
+
+    assert not states("date", "If Python 2 is still supported, selected packages may continue using it.")  # not May
+    assert states("date", "The release was cut on 3 May.")
+    assert not states("date", "PEP 404 states that no more major releases are planned, as does PEP 373.")
+    assert states("date", "The city fell in AD 476.")
+    assert answer_type("What compression level does the example use?") == "quantity"
+    # the counted thing, not the clause about it ("a Rust tuple can have" names no quantity)
+    assert focus("What is the maximum number of elements a Rust tuple can have?") == {"element"}
 
 
 def test_the_last_update_does_not_date_the_first_version(engine: Citeqa) -> None:

@@ -116,12 +116,34 @@ def scorable_spans(text: str) -> tuple[tuple[int, int], ...]:
     words (a heading, a page number) would match short questions on a single shared word. A passage
     with no such sentence is one span. Cached: the same passages come back question after question,
     for relevance, evidence and its candidates alike."""
-    spans = tuple((s, e) for s, e in sentence_spans(text) if word_count(text[s:e]) >= MIN_SCORABLE_WORDS)
+    every = sentence_spans(text)
+    spans = tuple(
+        _with_what_it_introduces(text, every, i) for i, (s, e) in enumerate(every) if word_count(text[s:e]) >= MIN_SCORABLE_WORDS
+    )
     if spans:
         return spans
     stripped = text.strip()
     start = text.find(stripped) if stripped else 0
     return ((start, start + len(stripped)),) if stripped else ((0, len(text)),)
+
+
+# A sentence that ends in a colon introduces what follows on the next lines ("This command checks
+# your code but doesn't produce an executable:" then "$ cargo check"; "... these families of
+# methods:" then a list): it is read, scored and quoted with up to INTRODUCED lines of it, short
+# ones, as one span. The lines keep their own spans too.
+INTRODUCED = 4
+_INTRODUCED_CHARS = 400
+
+
+def _with_what_it_introduces(text: str, spans: tuple[tuple[int, int], ...], i: int) -> tuple[int, int]:
+    start, end = spans[i]
+    if not text[start:end].endswith(":"):
+        return start, end
+    for s, e in spans[i + 1 : i + 1 + INTRODUCED]:
+        if "\n" not in text[end:s] or "\n" in text[s:e] or e - start > _INTRODUCED_CHARS:
+            break  # not a line of its own, a block of several lines, or too much
+        end = e
+    return start, end
 
 
 def is_question(sentence: str) -> bool:
