@@ -14,8 +14,7 @@ from typing import Literal
 
 from citeqa.answer.conversation import is_followup, previous_question
 from citeqa.answer.evidence_text import asks_quantity, stems
-from citeqa.answer.names import Name, name_parts
-from citeqa.core import bundled
+from citeqa.answer.names import Name, is_identifier, name_parts
 from citeqa.core.types import History
 
 AnswerType = Literal["quantity", "date", "person", "other"]
@@ -160,29 +159,7 @@ def _is_name_token(token: str, first: bool) -> bool:
     if token.casefold().strip("'’s") in _NOT_NAMES or _COMMON_ACRONYM.fullmatch(token):
         return False
     body = token[1:] if first else token
-    return any(c.isupper() for c in body) or _is_identifier(token)
-
-
-# A letter then a digit in one word part ("asn1", "x86"), not a number's suffix ("1970s", "10th").
-_LETTER_DIGIT = re.compile(r"[^\W\d_]\d")
-
-
-def _is_identifier(token: str) -> bool:
-    """A software name written in lower case: joined by underscores ("asn1_create_element"), or
-    by hyphens with a part that is a letter-digit mix or a short word outside common English
-    ("xdg-mime", "go-enry", "update-mime-database"). Not English compounds: "so-called",
-    "non-deterministic", "mid-1970s" (on SQuAD's questions, none of its 66 hyphenated words
-    counts)."""
-    if "_" in token.strip("_"):
-        return True
-    if "-" not in token.strip("-"):
-        return False
-    words = bundled.embedder_words()
-    return any(
-        _LETTER_DIGIT.search(part) or (part.isalpha() and len(part) <= 4 and part.casefold() not in words)
-        for part in token.split("-")
-        if part
-    )
+    return any(c.isupper() for c in body) or is_identifier(token)
 
 
 @functools.lru_cache(maxsize=4096)

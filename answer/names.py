@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from citeqa.core import bundled
 from citeqa.core.sentences import TABLE_ROW
 from citeqa.core.tables import row_label
 from citeqa.core.types import Hit
@@ -46,6 +47,28 @@ class Name:
         alpha = [p for p in self.parts if any(c.isalpha() for c in p)] or list(self.parts)
         key = max(alpha, key=len)
         return tuple(dict.fromkeys((key, _fold(key))))
+
+
+# A letter then a digit in one word part ("asn1", "x86"), not a number's suffix ("1970s", "10th").
+_LETTER_DIGIT = re.compile(r"[^\W\d_]\d")
+
+
+def is_identifier(token: str) -> bool:
+    """A software name written in lower case: joined by underscores ("asn1_create_element"), or
+    by hyphens with a part that is a letter-digit mix or a short word outside common English
+    ("xdg-mime", "go-enry", "update-mime-database"). Not English compounds: "so-called",
+    "non-deterministic", "mid-1970s" (on SQuAD's questions, none of its 66 hyphenated words
+    counts)."""
+    if "_" in token.strip("_"):
+        return True
+    if "-" not in token.strip("-"):
+        return False
+    words = bundled.embedder_words()
+    return any(
+        _LETTER_DIGIT.search(part) or (part.isalpha() and len(part) <= 4 and part.casefold() not in words)
+        for part in token.split("-")
+        if part
+    )
 
 
 def name_parts(text: str) -> tuple[str, ...]:
