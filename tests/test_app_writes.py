@@ -49,7 +49,9 @@ def test_an_upload_is_refused_while_the_line_is_full_and_readers_are_answered(tm
     _need_browser()
     data = tmp_path / "data"
     _ingest_in_subprocess(data, tmp_path, SAMPLE_DOCS)
-    big = _long_text(tmp_path / "station_log.txt", 40_000)  # about 3 MB
+    # about 1.2 MB, some 30 s of ingest on 2 cores: the line stays full while the second upload is
+    # refused and a reader is answered (a few seconds); 3 MB took 80 s for the same checks
+    big = _long_text(tmp_path / "station_log.txt", 16_000)
     small = tmp_path / "boathouse.md"
     small.write_text("# Boathouse\n\nThe boathouse key hangs behind the blue door.\n")
     # No change may wait behind the running one: the second upload finds the line full.
