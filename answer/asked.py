@@ -35,7 +35,8 @@ _CONTEXT = frozenset(
 # Capitalised words that start or steer a question rather than name its subject.
 _NOT_NAMES = frozenset(
     """what which who whom whose when where why how is are was were do does did can could should would will shall may might has have had the
-    a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according""".split()  # noqa: SIM905
+    a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according
+    map bleu rouge auc mrr ndcg iou wer psnr ssim""".split()  # noqa: SIM905 (and measures written in capitals: "mAP", "BLEU")
 )
 # "When was/did ...", "In what year ...": a date. Not "When is it divided by 10?" (a condition:
 # "when the error plateaus"), nor "When extensive time is required ..., what
@@ -182,7 +183,8 @@ def names(question: str) -> tuple[Name, ...]:
 
     for i, tok in enumerate(tokens):
         tok = re.sub(r"['’]s$", "", tok)
-        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok))):
+        size = re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,2}", tok)  # "13B", "1.5B": a size of the name before it
+        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size)):
             # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
             # written with inner capitals, are two names
             close()

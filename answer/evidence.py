@@ -38,10 +38,10 @@ from citeqa.answer.evidence_text import (
     stems,
     topic_stems,
 )
-from citeqa.answer.names import Names, mentions
+from citeqa.answer.names import Names, mentions, other_size
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
-from citeqa.core.tables import row_label, row_start
+from citeqa.core.tables import is_header_line, row_label, row_start
 from citeqa.core.types import Evidence, Hit
 
 # Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
@@ -298,9 +298,10 @@ def select(
 
 def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) -> bool:
     # A caption names what a table or figure holds ("Top-1 error (%, 10-crop testing) on ImageNet
-    # validation."): the value asked for is in its rows, never in the caption. (A short line
-    # without a full stop may be a slide's bullet, "Average charging time fell to 41 minutes".)
-    if sent.caption and asked.kind in ("quantity", "date"):
+    # validation."): the value asked for is in its rows, never in the caption, nor in the line of
+    # column headers ("Model | Steps to | 72.2% | Max accuracy"). (A short line without a full
+    # stop may be a slide's bullet, "Average charging time fell to 41 minutes".)
+    if (sent.caption or is_header_line(quote)) and asked.kind in ("quantity", "date"):
         return False
     if sent.label and is_title(quote):
         return False  # a heading names a topic, it answers nothing: "Deeper Bottleneck Architectures."
@@ -314,27 +315,9 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
             else answers(asked, quote, _beside(hit.text, sent.start, sent.end))
         )
         and names.about(asked.names, hit, quote)
-        and not _other_size(asked, quote)
+        and not other_size(asked.names, asked.question, quote, value=asked.kind in ("quantity", "date"))
         and not repeats(asked, quote)
     )
-
-
-def _other_size(asked: Asked, quote: str) -> bool:
-    """Whether `quote` is about another size of the question's subject: "the 110-layer ResNet" is
-    not "our ResNet-101", "the 56-layer ResNet" or the table row labelled "ResNet 32"."""
-    subject = next((n for n in asked.names if not n.context), None)
-    if subject is None:
-        return False
-    name = re.escape(subject.text)
-    size = re.search(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+(?:" + name + r")\b", asked.question)
-    if size is None:
-        return False
-    if TABLE_ROW.fullmatch(quote):
-        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", row_label(quote)))
-    else:
-        sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
-        numbers = {m.group(1) or m.group(2) for m in sized}
-    return bool(numbers) and size.group(1) not in numbers
 
 
 def _row_of(asked: Asked, quote: str) -> bool:

@@ -132,7 +132,7 @@ class Names:
         A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
         v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
         first = next((n for n in asked if not n.context), None)
-        if first is not None and names_sibling(first, sentence):
+        if any(names_sibling(n, sentence) for n in asked if not n.context):
             return False
         if any(names_rival(n, sentence) for n in asked):
             return False
@@ -293,6 +293,37 @@ def names_sibling(name: Name, sentence: str) -> bool:
         words[i : i + n] == stem and i + n < len(words) and _NUMBERED.fullmatch(words[i + n]) and words[i + n] != number
         for i in range(len(words) - n)
     )
+
+
+def other_size(asked: Sequence[Name], question: str, quote: str, *, value: bool = False) -> bool:
+    """Whether `quote` is about another size of the question's subject: "the 110-layer ResNet" is
+    not "our ResNet-101", "the 56-layer ResNet" or the table row labelled "ResNet 32". For a
+    `value` asked of a numbered subject ("What pass@1 does WizardMath 13B reach?"), a quote that
+    names the family without the number ("WizardMath ... 22.7 vs. 13.5 on MATH") is about
+    another size too: the paper's own, most often."""
+    subject = next((n for n in asked if not n.context), None)
+    if subject is None:
+        return False
+    if value and names_family_only(subject, quote):
+        return True
+    name = re.escape(subject.text)
+    size = re.search(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+(?:" + name + r")\b", question)
+    if size is None:
+        return False
+    if TABLE_ROW.fullmatch(quote):
+        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", row_label(quote)))
+    else:
+        sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
+        numbers = {m.group(1) or m.group(2) for m in sized}
+    return bool(numbers) and size.group(1) not in numbers
+
+
+def names_family_only(name: Name, sentence: str) -> bool:
+    """Whether `sentence` names the family of a numbered name and not the name: "WizardMath" for
+    "WizardMath 13B", "ResNet" for "ResNet-152" (not "the 152-layer ResNet", which names it)."""
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+        return False
+    return mentions(Name(" ".join(name.parts[:-1]), name.parts[:-1]), sentence)
 
 
 def found_in(name: Name, hits: Sequence[Hit]) -> dict[str, frozenset[tuple[int, int | None]]]:

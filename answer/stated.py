@@ -108,6 +108,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return False  # "ResNet reduces the top-1 error by 3.5%" does not give the top-1 error
     if what.kind == "quantity" and not _values_of_measure(what, sentence):
         return False
+    if what.kind == "quantity" and not _in_asked_unit(what.measure, sentence):
+        return False  # "How large is The Stack v2 in terabytes?" is not answered by "600 languages"
     if what.kind == "date" and _other_end(what.measure, sentence):
         return False  # "last updated 2 October 2018" does not date the first version
     words = _stems_of(sentence) | _stems_of(near)
@@ -120,6 +122,11 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return True
     if row and not numbers(what.measure) <= numbers(f"{near} {sentence}"):
         return False  # a row of another setting: "With 25 training passages ..." is not Table 1's row
+    if not row and not numbers(" ".join(_VALUE_IN_QUESTION.findall(_POINTER.sub(" ", what.measure)))) <= numbers(f"{near} {sentence}"):
+        # a value the question names sets which result it asks about: "... to reach its 69.8%
+        # accuracy?" is not answered by "... to reach the 72.2% accuracy" (not counts and years:
+        # "10000 horsepower" is written "10,000 hp", "the 17th century" as "1672")
+        return False
     named = {p for n in what.names for p in n.parts}
     exact = frozenset(c for c in _compounds(what.measure) if re.split(r"[-@]", c)[0] not in named)  # not "Llama-2"
     said = _compounds(sentence) or (_compounds(near) if row else frozenset())
@@ -132,6 +139,36 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
     return named and counts(what, sentence)
 
 
+# Units a question may ask its value in ("... in terabytes?"): the words, and the abbreviations
+# and symbols written with a number ("6.4 TB", "565 °C", "$3", "20%").
+_UNITS = {
+    "terabyte": ("terabytes?", "tb"), "gigabyte": ("gigabytes?", "gb"), "megabyte": ("megabytes?", "mb"),
+    "kilobyte": ("kilobytes?", "kb"), "byte": ("bytes?", "[kmgt]i?b"), "second": ("seconds?", "s|secs?"),
+    "minute": ("minutes?", "mins?"), "hour": ("hours?", "h|hrs?"), "day": ("days?", "d"), "week": ("weeks?", "wks?"),
+    "month": ("months?", "mos?"), "year": ("years?", "yrs?"), "meter": ("met(?:er|re)s?", "m"), "metre": ("met(?:er|re)s?", "m"),
+    "kilometer": ("kilomet(?:er|re)s?", "km"), "kilometre": ("kilomet(?:er|re)s?", "km"), "mile": ("miles?", "mi"),
+    "foot": ("feet|foot", "ft"), "inch": ("inch(?:es)?", "in"), "kilogram": ("kilograms?", "kg"), "gram": ("grams?", "g"),
+    "pound": ("pounds?", "lbs?"), "ton": ("tons?|tonnes?", "t"), "tonne": ("tons?|tonnes?", "t"), "percent": ("percent|per\\s?cent", "%"),
+    "dollar": ("dollars?", "usd"), "euro": ("euros?", "eur"), "watt": ("watts?", "w|kw|mw"), "degree": ("degrees?", "°"),
+    "liter": ("lit(?:er|re)s?", "l"), "litre": ("lit(?:er|re)s?", "l"), "gallon": ("gallons?", "gal"),
+}  # fmt: skip
+_IN_UNIT = re.compile(r"\bin\s+(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")s?\b(?!\s+of\b)", re.I)
+
+
+def _in_asked_unit(question: str, sentence: str) -> bool:
+    """Whether `sentence` gives a value in the unit `question` asks it in, if it asks one."""
+    m = _IN_UNIT.search(question)
+    if m is None:
+        return True
+    asked = m.group(1).casefold()
+    word, short = _UNITS.get(asked) or _UNITS[asked.rstrip("s")]
+    # an abbreviation follows a number and ends there ("6.4 TB"); a symbol may run on ("565 °C")
+    after = "" if not short[0].isalpha() else "(?![a-z])"
+    money = r"|[$€]\s?\d" if word in ("dollars?", "euros?") else ""
+    return re.search(rf"\b(?:{word})\b|\d\s?(?:{short}){after}{money}", sentence, re.I) is not None
+
+
+_VALUE_IN_QUESTION = re.compile(r"(?<![\w.])\d{1,4}\.\d{1,4}\s?%?|(?<![\w.])\d{1,4}\s?%")
 # The two ends of a history: a date asked of its first event is not one of its last, nor the reverse.
 _FIRST = re.compile(r"\b(?:first|earliest|original|originally|initial|initially)\b", re.I)
 _LAST = re.compile(r"\b(?:last|latest|most\s+recent|most\s+recently|lately)\b", re.I)

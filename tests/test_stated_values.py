@@ -5,8 +5,7 @@ subject, a value about a name the page mentions only in passing). Pure functions
 from __future__ import annotations
 
 from citeqa.answer.asked import asked
-from citeqa.answer.evidence import _other_size
-from citeqa.answer.names import mentions
+from citeqa.answer.names import mentions, other_size
 from citeqa.answer.stated import answers
 
 
@@ -43,11 +42,19 @@ def test_how_long_it_took_needs_a_time():
 
 def test_another_size_of_the_subject_is_another_subject():
     q = asked("What test error does the 110-layer ResNet reach on CIFAR-10?")
-    assert _other_size(q, "ResNet 32: # params 0.46M · error (%) 7.51")
-    assert not _other_size(q, "ResNet 110: # params 1.7M · error (%) 6.43")
-    assert _other_size(q, "With multi-scale testing, our ResNet-101 has an error of 11.7%.")
-    assert not _other_size(q, "Our 110-layer ResNet has 1.7M parameters.")
-    assert not _other_size(asked("What test error does ResNet reach?"), "ResNet 32: error (%) 7.51")
+
+    def other(question, quote: str) -> bool:
+        return other_size(question.names, question.question, quote, value=question.kind in ("quantity", "date"))
+
+    assert other(q, "ResNet 32: # params 0.46M · error (%) 7.51")
+    assert not other(q, "ResNet 110: # params 1.7M · error (%) 6.43")
+    assert other(q, "With multi-scale testing, our ResNet-101 has an error of 11.7%.")
+    assert not other(q, "Our 110-layer ResNet has 1.7M parameters.")
+    assert not other(asked("What test error does ResNet reach?"), "ResNet 32: error (%) 7.51")
+    # a numbered subject: the family's figure is another size's
+    q = asked("What pass@1 does WizardMath 13B reach on MATH?")
+    assert other(q, "WizardMath observes an improvement of +9.2 (22.7 vs. 13.5) on MATH.")
+    assert not other(q, "WizardMath 13B reaches 14.0 pass@1 on MATH.")
 
 
 def test_an_accelerator_named_by_model_is_a_gpu():

@@ -136,6 +136,12 @@ _HEADER_LINE = re.compile(r"[^\n]*? \| [^\n]*")
 _NOTE = re.compile(r"\([^\n]*\)")
 
 
+def is_header_line(line: str) -> bool:
+    """Whether `line` is a table's line of column headers ("Model | Steps to | 72.2% | Max
+    accuracy"): it names what the rows measure, even where a header holds a number."""
+    return _HEADER_LINE.fullmatch(line.strip()) is not None and ": " not in line
+
+
 def row_start(text: str) -> int | None:
     """Where the row's line of a row passage starts, told by its shape (a last block after a line
     of headers: "method | top-5 err. (test)"), so that a row of one value ("VGG [41]: top-5 err.

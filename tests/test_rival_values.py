@@ -1,0 +1,70 @@
+"""Values that sit beside the asked one (#21, from a tuning batch written to be hard that way): a
+figure of the model family is not one of its 13B size, a value in other units is not the one
+asked "in terabytes", a result at another accuracy is not the one "at its 69.8%", a table's line
+of headers holds no value, and a measure written in capitals ("mAP") is no subject. Real ingest,
+real index, the bundled embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.answer.asked import names
+from citeqa.core.tables import is_header_line
+from citeqa.engine import Citeqa
+from tests.conftest import make_settings
+
+REPORT = """# Heron models: technical report
+
+## Results
+
+Heron observes a substantial improvement in pass@1 on MATH, reaching 22.7 against 13.5 for the baseline.
+We release Heron 13B and Heron 70B; all results above are for the largest model.
+Heron 7B reaches 9.8 pass@1 on MATH.
+Trained with sigmoid units, Heron-S stops at a maximum accuracy of 69.8%.
+
+## Data
+
+The Heron corpus spans over 600 programming languages and 40 licences.
+
+## Training
+
+Heron-S needs 14 times fewer steps than the baseline to reach the 72.2% accuracy.
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
+    root = tmp_path_factory.mktemp("report")
+    (root / "docs").mkdir()
+    (root / "docs" / "heron_report.md").write_text(REPORT, encoding="utf-8")
+    with Citeqa(make_settings(root / "data"), embedder=embedder) as qa:
+        assert not qa.ingest([root / "docs"]).failed
+        yield qa
+
+
+def _ask(engine: Citeqa, question: str):
+    return engine.ask(question, generate="never")
+
+
+def test_a_size_named_gets_its_own_value_not_the_familys(engine: Citeqa) -> None:
+    a = _ask(engine, "What pass@1 does Heron 7B reach on MATH?")
+    assert not a.abstained and "9.8" in a.quoted, a.text
+    # the family's 22.7 is the 70B's: the 13B's is not in the report
+    a = _ask(engine, "What pass@1 does Heron 13B reach on MATH?")
+    assert a.abstained and "22.7" not in a.quoted, a.text
+
+
+def test_a_value_asked_in_a_unit_needs_that_unit(engine: Citeqa) -> None:
+    a = _ask(engine, "How large is the Heron corpus in terabytes?")
+    assert a.abstained and not a.quoted, a.text  # "600 programming languages" is no size in TB
+
+
+def test_a_value_named_in_the_question_picks_the_result(engine: Citeqa) -> None:
+    a = _ask(engine, "How many steps did Heron-S need to reach its 69.8% accuracy?")
+    assert a.abstained and "14 times" not in a.quoted, a.text  # that is the 72.2% run
+
+
+def test_header_lines_and_measures_in_capitals() -> None:
+    assert is_header_line("Model | Steps to | 72.2% | Max accuracy")
+    assert not is_header_line("BN-Baseline: Steps to 13.3 · 72.2% 106 · Max accuracy 72.7%")
+    assert names("What mAP does ResNet-152 get on COCO?")[0].text == "ResNet-152"
