@@ -66,6 +66,8 @@ _PARAMETER = re.compile(
     r"(?:alpha|beta|gamma|delta|epsilon|eta|lambda|mu|sigma|tau|rho|omega|theta|[αβγδεϵηλμστρωθ])_?\d?\b",
     re.IGNORECASE,
 )
+# A limit asks for a value: "What is the maximum indent a rule may have?"
+_LIMIT = re.compile(r"\b(?:what|which)\s+(?:maximum|minimum|max|min)\b", re.I)
 _PERSON = re.compile(r"^\s*(?:who|whom|whose)\b|\bby\s+whom\b", re.IGNORECASE)
 # The asked thing of a quantity question: the words after "how many/much", or between "what/which"
 # and the type word ("What dropout rate ...": dropout), up to the verb.
@@ -184,7 +186,8 @@ def names(question: str) -> tuple[Name, ...]:
     for i, tok in enumerate(tokens):
         tok = re.sub(r"['’]s$", "", tok)
         size = re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,2}", tok)  # "13B", "1.5B": a size of the name before it
-        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size)):
+        # (and a software name stands alone: "libtasn1's asn1_get_length_der" is two)
+        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size) or is_identifier(run[-1])):
             # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
             # written with inner capitals, are two names
             close()
@@ -246,7 +249,7 @@ def answer_type(question: str) -> AnswerType:
         return "date"
     # citeqa.answer.evidence_text's forms count "when" anywhere; "What does it mean when ..." asks
     # no quantity
-    if asks_quantity(re.sub(r"\bwhen\b", " ", question, flags=re.I)) or _MEASURE.search(question) or _PARAMETER.search(question):
+    if asks_quantity(re.sub(r"\bwhen\b", " ", question, flags=re.I)) or any(p.search(question) for p in (_MEASURE, _PARAMETER, _LIMIT)):
         return "quantity"
     if _PERSON.search(question):
         return "person"

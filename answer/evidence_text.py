@@ -131,11 +131,15 @@ def is_heading(sentence: str) -> bool:
 
 
 def is_title(sentence: str) -> bool:
-    """A Markdown heading or a paper's run-in heading: a title, never an answer. (A short line with
+    """A Markdown heading, a paper's run-in heading or a table of contents' entry: a title, never an answer. (A short line with
     no full stop is a heading to `is_heading`, but may be a slide's bullet that states a value:
     "The fleet grew to 214 electric vans in Q3".)"""
     text = sentence.strip()
-    return _MARKDOWN_HEADING.match(text) is not None or _RUN_IN.fullmatch(text) is not None
+    return _MARKDOWN_HEADING.match(text) is not None or _RUN_IN.fullmatch(text) is not None or _LEADERS.search(text) is not None
+
+
+# A table of contents' entry: a title, dot leaders, a page number ("20 asn1_der_decoding2 . . . . 21").
+_LEADERS = re.compile(r"(?:\.\s?){5,}\s*\d{0,4}\s*$")
 
 
 # "# Warranty", "## 2. Setup"; not "#P is the class of counting problems".

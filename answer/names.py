@@ -49,18 +49,22 @@ class Name:
         return tuple(dict.fromkeys((key, _fold(key))))
 
 
+_GREEK_NAMED = re.compile(
+    r"(?:alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|omega)\d"
+)
 # A letter then a digit in one word part ("asn1", "x86"), not a number's suffix ("1970s", "10th").
 _LETTER_DIGIT = re.compile(r"[^\W\d_]\d")
 
 
 def is_identifier(token: str) -> bool:
-    """A software name written in lower case: joined by underscores ("asn1_create_element"), or
+    """A software name written in lower case: joined by underscores ("asn1_create_element"), a word
+    that runs letters into digits ("libtasn1"), or
     by hyphens with a part that is a letter-digit mix or a short word outside common English
     ("xdg-mime", "go-enry", "update-mime-database"). Not English compounds: "so-called",
     "non-deterministic", "mid-1970s" (on SQuAD's questions, none of its 66 hyphenated words
     counts)."""
-    if "_" in token.strip("_"):
-        return True
+    if "_" in token.strip("_") or (re.fullmatch(r"[a-z]{2,}\d+[a-z\d]*", token) and not _GREEK_NAMED.match(token)):
+        return True  # or a word that runs letters into digits: "libtasn1", "mp3" (not "beta2": β2)
     if "-" not in token.strip("-"):
         return False
     words = bundled.embedder_words()

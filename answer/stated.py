@@ -13,6 +13,7 @@ import re
 from citeqa.answer.asked import AnswerType, Asked, normalised
 from citeqa.answer.evidence_text import numbers, states_number, stems, without_citations
 from citeqa.answer.names import mentions
+from citeqa.answer.units import in_asked_unit, is_unit
 
 _MONTH = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -33,8 +34,8 @@ _POINTER = re.compile(
     # learning rates", "2. Training instruction reward model"
     r"|^\s*\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+(?=[A-Z])"
     # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3",
-    # "ASN.1", "X.509"
-    r"|(?<![\w.])[^\W\d_]{1,30}(?:[-‐]|\.(?=\d))?\d{1,4}(?:\.\d{1,2})?(?:/\d{1,4}){0,5}\b"
+    # "ASN.1", "X.509", "GSM8k"
+    r"|(?<![\w.])[^\W\d_]{1,30}(?:[-‐]|\.(?=\d))?\d{1,4}(?:\.\d{1,2})?[a-z]{0,2}(?:/\d{1,4}){0,5}\b"
     # and identifiers written with underscores ("ASN1_MAX_NAME_SIZE", "top_k")
     r"|(?<![\w.])[^\W_]{0,40}(?:_[^\W_]{0,40}){1,8}"
     # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
@@ -82,9 +83,9 @@ def states(kind: AnswerType, sentence: str) -> bool:
     points at a figure, table, section or list item, nor part of a name), in digits or words; a
     year, month, day, century or part of the day for a date."""
     sentence = _MARKUP.sub(" ", sentence)
-    if kind == "quantity":
+    if kind == "quantity":  # nor a reference mark ("GSM8k [42] and MATH [43]")
         return (
-            states_number(_POINTER.sub(" ", sentence))
+            states_number(_POINTER.sub(" ", without_citations(sentence)))
             or bool(_NUMBER_WORD.search(sentence))
             or bool(_COMPARED.search(sentence))
         )
@@ -108,8 +109,10 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return False  # "ResNet reduces the top-1 error by 3.5%" does not give the top-1 error
     if what.kind == "quantity" and not _values_of_measure(what, sentence):
         return False
-    if what.kind == "quantity" and not _in_asked_unit(what.measure, sentence):
+    if what.kind == "quantity" and not in_asked_unit(what.measure, sentence):
         return False  # "How large is The Stack v2 in terabytes?" is not answered by "600 languages"
+    if what.kind == "quantity" and _other_limit(what.measure, sentence):
+        return False  # "indent defaults to 0" does not give the maximum indent
     if what.kind == "date" and _other_end(what.measure, sentence):
         return False  # "last updated 2 October 2018" does not date the first version
     words = _stems_of(sentence) | _stems_of(near)
@@ -139,39 +142,22 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
     return named and counts(what, sentence)
 
 
-# Units a question may ask its value in ("... in terabytes?"): the words, and the abbreviations
-# and symbols written with a number ("6.4 TB", "565 °C", "$3", "20%").
-_UNITS = {
-    "terabyte": ("terabytes?", "tb"), "gigabyte": ("gigabytes?", "gb"), "megabyte": ("megabytes?", "mb"),
-    "kilobyte": ("kilobytes?", "kb"), "byte": ("bytes?", "[kmgt]i?b"), "second": ("seconds?", "s|secs?"),
-    "minute": ("minutes?", "mins?"), "hour": ("hours?", "h|hrs?"), "day": ("days?", "d"), "week": ("weeks?", "wks?"),
-    "month": ("months?", "mos?"), "year": ("years?", "yrs?"), "meter": ("met(?:er|re)s?", "m"), "metre": ("met(?:er|re)s?", "m"),
-    "kilometer": ("kilomet(?:er|re)s?", "km"), "kilometre": ("kilomet(?:er|re)s?", "km"), "mile": ("miles?", "mi"),
-    "foot": ("feet|foot", "ft"), "inch": ("inch(?:es)?", "in"), "kilogram": ("kilograms?", "kg"), "gram": ("grams?", "g"),
-    "pound": ("pounds?", "lbs?"), "ton": ("tons?|tonnes?", "t"), "tonne": ("tons?|tonnes?", "t"), "percent": ("percent|per\\s?cent", "%"),
-    "dollar": ("dollars?", "usd"), "euro": ("euros?", "eur"), "watt": ("watts?", "w|kw|mw"), "degree": ("degrees?", "°"),
-    "liter": ("lit(?:er|re)s?", "l"), "litre": ("lit(?:er|re)s?", "l"), "gallon": ("gallons?", "gal"),
-}  # fmt: skip
-_IN_UNIT = re.compile(r"\bin\s+(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")s?\b(?!\s+of\b)", re.I)
-
-
-def _in_asked_unit(question: str, sentence: str) -> bool:
-    """Whether `sentence` gives a value in the unit `question` asks it in, if it asks one."""
-    m = _IN_UNIT.search(question)
-    if m is None:
-        return True
-    asked = m.group(1).casefold()
-    word, short = _UNITS.get(asked) or _UNITS[asked.rstrip("s")]
-    # an abbreviation follows a number and ends there ("6.4 TB"); a symbol may run on ("565 °C")
-    after = "" if not short[0].isalpha() else "(?![a-z])"
-    money = r"|[$€]\s?\d" if word in ("dollars?", "euros?") else ""
-    return re.search(rf"\b(?:{word})\b|\d\s?(?:{short}){after}{money}", sentence, re.I) is not None
-
-
 _VALUE_IN_QUESTION = re.compile(r"(?<![\w.])\d{1,4}\.\d{1,4}\s?%?|(?<![\w.])\d{1,4}\s?%")
 # The two ends of a history: a date asked of its first event is not one of its last, nor the reverse.
 _FIRST = re.compile(r"\b(?:first|earliest|original|originally|initial|initially)\b", re.I)
 _LAST = re.compile(r"\b(?:last|latest|most\s+recent|most\s+recently|lately)\b", re.I)
+
+
+# A limit and a default are different values of the same setting.
+_LIMITS = re.compile(r"\b(?:maximum|minimum|max|min|at\s+most|at\s+least|up\s+to|limit(?:ed|s)?|maximal|minimal)\b", re.I)
+_DEFAULT = re.compile(r"\bdefaults?\b|\bby\s+default\b", re.I)
+
+
+def _other_limit(question: str, sentence: str) -> bool:
+    """Whether `sentence` gives the default where the question asks a limit, or the reverse."""
+    if _LIMITS.search(question):
+        return bool(_DEFAULT.search(sentence)) and not _LIMITS.search(sentence)
+    return bool(_DEFAULT.search(question) and _LIMITS.search(sentence) and not _DEFAULT.search(sentence))
 
 
 def _other_end(question: str, sentence: str) -> bool:
@@ -359,6 +345,7 @@ _COUNT_WORDS = frozenset(
     million millions billion billions trillion trillions dozen dozens single several""".split()  # noqa: SIM905
 )
 _GENERIC_COUNTED = frozenset("people persons individuals men women members inhabitants residents".split())  # noqa: SIM905
+_COUNTED_OF = re.compile(r"\bhow\s+many\s+([\w-]+(?:\s+[\w-]+)?)\s+of\b", re.IGNORECASE)
 _COUNTED_WITHIN = 4  # words between a number and what it counts: "64 Tesla V100 32Gb GPUs" is 4
 
 
@@ -371,7 +358,10 @@ def counts(what: Asked, sentence: str) -> bool:
     if not what.focus or not _HOW_MANY_ASKED.search(what.measure):
         return True
     words = _WORD.findall(_POINTER.sub(" ", _with_kinds(sentence.translate(_GREEK))))
-    counted = [bool(_stems_of(w) & what.focus) for w in words]
+    # "How many rounds of Evol-Instruct evolution ...?" counts rounds: "two evolution lines" does not
+    head = _COUNTED_OF.search(what.measure)  # (of a unit, what it measures: "pounds of steam")
+    focus = (stems(head.group(1)) & what.focus) if head and not is_unit(head.group(1).split()[0]) else frozenset()
+    counted = [bool(_stems_of(w) & (focus or what.focus)) for w in words]
     def before(i: int) -> int:
         # "Huguenot refugees, an estimated total of 75,000 to 100,000 people": a number of people
         # may count what was named a few words before it

@@ -22,6 +22,10 @@ We release Heron 13B and Heron 70B; all results above are for the largest model.
 Heron 7B reaches 9.8 pass@1 on MATH.
 Trained with sigmoid units, Heron-S stops at a maximum accuracy of 69.8%.
 
+## Rules
+
+The indent of a rule defaults to 0 when it is missing.
+
 ## Data
 
 The Heron corpus spans over 600 programming languages and 40 licences.
@@ -62,6 +66,24 @@ def test_a_value_asked_in_a_unit_needs_that_unit(engine: Citeqa) -> None:
 def test_a_value_named_in_the_question_picks_the_result(engine: Citeqa) -> None:
     a = _ask(engine, "How many steps did Heron-S need to reach its 69.8% accuracy?")
     assert a.abstained and "14 times" not in a.quoted, a.text  # that is the 72.2% run
+
+
+def test_a_default_is_not_a_limit(engine: Citeqa) -> None:
+    a = _ask(engine, "What is the maximum indent a rule may have?")
+    assert a.abstained and "defaults to 0" not in a.quoted, a.text
+
+
+def test_what_a_question_counts_and_names() -> None:
+    from citeqa.answer.asked import asked, focus
+    from citeqa.answer.evidence_text import is_title
+    from citeqa.answer.stated import counts
+
+    q = asked("How many rounds of Evol-Instruct evolution did Heron run?")
+    assert not counts(q, "We adapt Evol-Instruct to a new paradigm including two evolution lines.")
+    assert counts(q, "We run three rounds of evolution.")
+    assert [n.text for n in names("Which licence covers libtasn1's tools?")] == ["libtasn1"]
+    assert "beta2" in focus("What value of beta2 does Adam use by default?")  # a parameter (β2), not a name
+    assert is_title("20 asn1_der_decoding2 . . . . . . . . . . . . . 21")  # a table of contents' entry
 
 
 def test_header_lines_and_measures_in_capitals() -> None:
