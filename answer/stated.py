@@ -27,6 +27,8 @@ _MONTH = re.compile(
 # Numbers that point rather than state: "Figure 1(a)", "Table 2", "Section 3.1", "Eq. (5)", and
 # enumerations "1)", "(ii)". Bounded repetitions: linear on any input.
 _POINTER = re.compile(
+    # a network written as its layers ("c64-c64-c128-1000"; first: the names below would take "c64")
+    r"(?<![\w.-])[a-z]{1,8}\d{1,5}(?:-[a-z]{0,8}\d{1,5}[a-z]{0,3}){1,20}\b|"
     r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"

@@ -76,7 +76,7 @@ def test_a_default_is_not_a_limit(engine: Citeqa) -> None:
 def test_what_a_question_counts_and_names() -> None:
     from citeqa.answer.asked import asked, focus
     from citeqa.answer.evidence_text import is_title
-    from citeqa.answer.stated import counts
+    from citeqa.answer.stated import counts, states
 
     q = asked("How many rounds of Evol-Instruct evolution did Heron run?")
     assert not counts(q, "We adapt Evol-Instruct to a new paradigm including two evolution lines.")
@@ -84,6 +84,8 @@ def test_what_a_question_counts_and_names() -> None:
     assert [n.text for n in names("Which licence covers libtasn1's tools?")] == ["libtasn1"]
     assert "beta2" in focus("What value of beta2 does Adam use by default?")  # a parameter (β2), not a name
     assert is_title("20 asn1_der_decoding2 . . . . . . . . . . . . . 21")  # a table of contents' entry
+    # a network written as its layers states no number ("What dropout rate ...?")
+    assert not states("quantity", "CIFAR-10 with c64-c64-c128-1000 architecture. Dropout is applied to the input layer.")
 
 
 def test_header_lines_and_measures_in_capitals() -> None:
