@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
@@ -54,6 +55,23 @@ def make_settings(data_dir: Path, **kw) -> Settings:
     # llama.cpp threads busy-wait: on a loaded 2-core machine two threads run far slower than one.
     kw.setdefault("n_threads", 1)
     return Settings(_env_file=None, data_dir=data_dir, **kw)
+
+
+@contextlib.contextmanager
+def one_document(root: Path, embedder, name: str, text: str) -> Iterator:
+    """A Citeqa engine over one document, `text` written as `name` under `root` and ingested."""
+    from citeqa.engine import Citeqa
+
+    (root / "docs").mkdir()
+    (root / "docs" / name).write_text(text, encoding="utf-8")
+    with Citeqa(make_settings(root / "data"), embedder=embedder) as qa:
+        assert not qa.ingest([root / "docs"]).failed
+        yield qa
+
+
+def ask_evidence(engine, question: str):
+    """The evidence answer to `question`, as `citeqa ask --no-generate` gives it."""
+    return engine.ask(question, generate="never")
 
 
 def unprivileged() -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from citeqa.answer.asked import names
 from citeqa.answer.stated import states
 from citeqa.engine import Citeqa
-from tests.conftest import make_settings
+from tests.conftest import ask_evidence, one_document
 
 MANUAL = """# Libfoo reference manual
 
@@ -40,28 +40,20 @@ $ foo-check package.xml
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    root = tmp_path_factory.mktemp("manual")
-    (root / "docs").mkdir()
-    (root / "docs" / "libfoo_manual.md").write_text(MANUAL, encoding="utf-8")
-    with Citeqa(make_settings(root / "data"), embedder=embedder) as qa:
-        assert not qa.ingest([root / "docs"]).failed
+    with one_document(tmp_path_factory.mktemp("manual"), embedder, "libfoo_manual.md", MANUAL) as qa:
         yield qa
 
 
-def _ask(engine: Citeqa, question: str):
-    return engine.ask(question, generate="never")
-
-
 def test_a_value_the_manual_states_is_quoted(engine: Citeqa) -> None:
-    a = _ask(engine, "How many times does the client retry a failed read?")
+    a = ask_evidence(engine, "How many times does the client retry a failed read?")
     assert not a.abstained and "at most 5 times" in a.text and a.evidence[0].hit.source.endswith("libfoo_manual.md")
-    a = _ask(engine, "When was the Libfoo specification last updated?")
+    a = ask_evidence(engine, "When was the Libfoo specification last updated?")
     assert not a.abstained and "2 October 2018" in a.text
 
 
 def test_a_number_inside_a_name_is_no_answer(engine: Citeqa) -> None:
     # "ASN.1" and "ASN1_MAX_NAME_SIZE" hold digits; the manual never gives the constant's value
-    a = _ask(engine, "What is the numeric value of ASN1_MAX_NAME_SIZE?")
+    a = ask_evidence(engine, "What is the numeric value of ASN1_MAX_NAME_SIZE?")
     assert a.abstained and a.abstain_reason == "no_sentence_states_value", a.text
 
 
@@ -74,7 +66,7 @@ def test_a_quoted_xml_listing_states_no_value() -> None:
 
 def test_a_sentence_is_quoted_with_the_line_it_introduces(engine: Citeqa) -> None:
     # "...without installing anything:" is no answer on its own; the command is on the next line
-    a = _ask(engine, "Which command checks a package file without installing anything?")
+    a = ask_evidence(engine, "Which command checks a package file without installing anything?")
     assert not a.abstained and "$ foo-check package.xml" in a.quoted, a.text
 
 
@@ -91,15 +83,15 @@ def test_words_that_only_look_like_dates_or_values() -> None:
 
 
 def test_the_last_update_does_not_date_the_first_version(engine: Citeqa) -> None:
-    a = _ask(engine, "In what year was the first version of the Libfoo specification published?")
+    a = ask_evidence(engine, "In what year was the first version of the Libfoo specification published?")
     assert a.abstained and "2018" not in a.text.split("not relevant enough")[0]
 
 
 def test_a_command_the_manual_never_names_is_reported_missing(engine: Citeqa) -> None:
-    a = _ask(engine, "Which command must the application run after installing a package file?")
+    a = ask_evidence(engine, "Which command must the application run after installing a package file?")
     assert not a.abstained and "update-mime-database" in a.text
     # "xdg" and "mime" are both in the manual ("XDG_DATA_HOME", "mime subdirectory"), never joined
-    a = _ask(engine, "Which xdg-mime command sets the default application for a file type?")
+    a = ask_evidence(engine, "Which xdg-mime command sets the default application for a file type?")
     assert a.abstained and a.abstain_reason == "subject_not_in_documents" and a.missing_subject == "xdg-mime"
 
 

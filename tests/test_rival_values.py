@@ -11,7 +11,7 @@ import pytest
 from citeqa.answer.asked import names
 from citeqa.core.tables import is_header_line
 from citeqa.engine import Citeqa
-from tests.conftest import make_settings
+from tests.conftest import ask_evidence, one_document
 
 REPORT = """# Heron models: technical report
 
@@ -38,38 +38,30 @@ Heron-S needs 14 times fewer steps than the baseline to reach the 72.2% accuracy
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    root = tmp_path_factory.mktemp("report")
-    (root / "docs").mkdir()
-    (root / "docs" / "heron_report.md").write_text(REPORT, encoding="utf-8")
-    with Citeqa(make_settings(root / "data"), embedder=embedder) as qa:
-        assert not qa.ingest([root / "docs"]).failed
+    with one_document(tmp_path_factory.mktemp("report"), embedder, "heron_report.md", REPORT) as qa:
         yield qa
 
 
-def _ask(engine: Citeqa, question: str):
-    return engine.ask(question, generate="never")
-
-
 def test_a_size_named_gets_its_own_value_not_the_familys(engine: Citeqa) -> None:
-    a = _ask(engine, "What pass@1 does Heron 7B reach on MATH?")
+    a = ask_evidence(engine, "What pass@1 does Heron 7B reach on MATH?")
     assert not a.abstained and "9.8" in a.quoted, a.text
     # the family's 22.7 is the 70B's: the 13B's is not in the report
-    a = _ask(engine, "What pass@1 does Heron 13B reach on MATH?")
+    a = ask_evidence(engine, "What pass@1 does Heron 13B reach on MATH?")
     assert a.abstained and "22.7" not in a.quoted, a.text
 
 
 def test_a_value_asked_in_a_unit_needs_that_unit(engine: Citeqa) -> None:
-    a = _ask(engine, "How large is the Heron corpus in terabytes?")
+    a = ask_evidence(engine, "How large is the Heron corpus in terabytes?")
     assert a.abstained and not a.quoted, a.text  # "600 programming languages" is no size in TB
 
 
 def test_a_value_named_in_the_question_picks_the_result(engine: Citeqa) -> None:
-    a = _ask(engine, "How many steps did Heron-S need to reach its 69.8% accuracy?")
+    a = ask_evidence(engine, "How many steps did Heron-S need to reach its 69.8% accuracy?")
     assert a.abstained and "14 times" not in a.quoted, a.text  # that is the 72.2% run
 
 
 def test_a_default_is_not_a_limit(engine: Citeqa) -> None:
-    a = _ask(engine, "What is the maximum indent a rule may have?")
+    a = ask_evidence(engine, "What is the maximum indent a rule may have?")
     assert a.abstained and "defaults to 0" not in a.quoted, a.text
 
 
