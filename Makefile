@@ -21,7 +21,7 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml scripts/install_llama.sh scripts/llama_flags.sh scripts/llama_server.cmake scripts/install_ocr.sh
 	$(call step,[2/5] torch (CPU),1 min)
 	$(BIN)/pip install -q torch==2.13.0
-	$(call step,[3/5] llama-cpp-python,10 s from the cache in ~/.cache/citeqa/wheels; about 15 min compiling llama.cpp the first time)
+	$(call step,[3/5] llama-cpp-python,10 s from the cache in ~/.cache/citeqa/wheels; about 5 min compiling llama.cpp the first time)
 	scripts/install_llama.sh $(BIN)/python
 	$(call step,[4/5] citeqa and its dependencies,1-2 min)
 	$(BIN)/pip install -q -e .
@@ -34,7 +34,7 @@ $(VENV)/.installed-test: $(VENV)/.installed scripts/install_llama_server.sh scri
 	$(BIN)/pip install -q -e ".[dev]"
 	$(call step,[test 2/3] Chromium for the browser tests,1 min; nothing if installed)
 	scripts/install_browser.sh $(BIN)/python
-	$(call step,[test 3/3] llama-server,5 s from the cache; about 3 min building from the llama.cpp compile of step 3)
+	$(call step,[test 3/3] llama-server,5 s from the cache; about 1 min building from the llama.cpp compile of step 3)
 	scripts/install_llama_server.sh $(BIN)/python
 	touch $@
 

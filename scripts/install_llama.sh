@@ -49,7 +49,7 @@ dir="$WHEELS/llama-$key"
 if [ "$REBUILD" = "--rebuild" ] || ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   step_start=$(date +%s)
   echo "==> compiling llama.cpp $VERSION for llama-cpp-python and llama-server ($cmake_args)"
-  echo "    expected: about 15 min on 2 cores (once per machine; cached in $dir)"
+  echo "    expected: about 5 min on 2 cores (once per machine; cached in $dir)"
   # The build tree must stay usable after pip's isolated build environment is gone, so CMake and
   # Ninja come from the system or this virtualenv, never from that environment.
   tools=()

@@ -39,7 +39,7 @@ elif [ ! -x "$built" ]; then
   fi
   step_start=$(date +%s)
   echo "==> building llama-server from the same llama.cpp compile (its own sources only)"
-  echo "    expected: about 3 min on 2 cores (once per machine; cached in $(dirname "$built"))"
+  echo "    expected: about 1 min on 2 cores (once per machine; cached in $(dirname "$built"))"
   export PATH="$BIN:$PATH"  # the cmake and ninja install_llama.sh used, if they came from pip
   log="$tree/server-build.log"
   if ! cmake --build "$tree/build" --target llama-server -j "$(nproc)" >"$log" 2>&1; then
