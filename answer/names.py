@@ -145,9 +145,15 @@ class Names:
         return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
 
     def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
-        if mentions(name, sentence) or mentions(name, hit.text) or mentions_in_name(name, PurePath(hit.source).stem):
+        if mentions(name, sentence) or mentions_in_name(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
+        if mentions(name, hit.text):
+            return True
+        if strict and _OWN_WORK.search(sentence) and len(where) < TOPIC:
+            # "We start base model training with a 4k context window" reports the authors' own
+            # work: GPT-4, named on the same page five passages away, is not what it is about
+            return any(i == 0 or abs(i - hit.index) <= NEAR for i, _ in where)
         if not strict:  # any mention in the document; none anywhere: the name is left out
             return bool(where) or not self.found.get(name.parts)
         if len(where) >= TOPIC and _setting_row(sentence):
@@ -160,6 +166,7 @@ class Names:
 
 # A document that names a subject in this many passages is about it throughout.
 TOPIC = 5
+_OWN_WORK = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
 
 
 def _setting_row(sentence: str) -> bool:
@@ -305,6 +312,8 @@ def other_size(asked: Sequence[Name], question: str, quote: str, *, value: bool 
     `value` asked of a numbered subject ("What pass@1 does WizardMath 13B reach?"), a quote that
     names the family without the number ("WizardMath ... 22.7 vs. 13.5 on MATH") is about
     another size too: the paper's own, most often."""
+    if value and _other_sized(question, quote):
+        return True
     subject = next((n for n in asked if not n.context), None)
     if subject is None:
         return False
@@ -320,6 +329,25 @@ def other_size(asked: Sequence[Name], question: str, quote: str, *, value: bool 
         sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
         numbers = {m.group(1) or m.group(2) for m in sized}
     return bool(numbers) and size.group(1) not in numbers
+
+
+# A thing sized in the question by a number made an adjective: "the 34-layer plain baseline",
+# "a 5-shot prompt", "the 8-bit model".
+_SIZED = re.compile(r"(?<![\w.])(\d{1,5})[-‐]([a-z]{3,12})\b")
+
+
+def _other_sized(question: str, quote: str) -> bool:
+    """Whether `quote` gives a value of another size of the thing the question sizes, and none of
+    its size: "the 152-layer ResNet (11.3 billion FLOPs)" for "How many FLOPs does the 34-layer
+    plain baseline require?" (the question need not name the thing), or the row "ResNet: # layers
+    1202 · ... error (%) 7.93" for the 110-layer ResNet's error."""
+    asked = {(m.group(2), m.group(1)) for m in _SIZED.finditer(question)}
+    if not asked:
+        return False
+    stated = {(m.group(2), m.group(1)) for m in _SIZED.finditer(quote)}
+    for word, _ in asked:  # a table's cell under its header: "# layers 1202"
+        stated |= {(word, m.group(1)) for m in re.finditer(rf"\b{word}s?\s+(\d{{1,5}})(?![\w.,])", quote)}
+    return any(w == word and n != number for word, number in asked for w, n in stated) and not asked & stated
 
 
 def names_family_only(name: Name, sentence: str) -> bool:

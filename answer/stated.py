@@ -12,8 +12,10 @@ import re
 
 from citeqa.answer.asked import AnswerType, Asked, normalised
 from citeqa.answer.evidence_text import numbers, states_number, stems, without_citations
+from citeqa.answer.given import FOUR_DIGIT_YEAR, given_counts, stated_counts
 from citeqa.answer.names import mentions
 from citeqa.answer.units import in_asked_unit, is_unit
+from citeqa.core.sentences import TABLE_ROW
 
 _MONTH = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -93,6 +95,9 @@ def states(kind: AnswerType, sentence: str) -> bool:
         )
     if kind == "date":  # not the year of a citation ("RMSProp (Tieleman & Hinton, 2012)"), nor a document's number
         plain = _NUMBERED_DOCUMENT.sub(" ", _POINTER.sub(" ", without_citations(sentence)))
+        if TABLE_ROW.fullmatch(sentence):
+            # a table's cells are measurements: "Steps to 72.2%: 106" is no year 106
+            return bool(FOUR_DIGIT_YEAR.search(plain) or _MONTH.search(sentence))
         return bool(_YEAR.search(plain) or _MONTH.search(sentence))
     # "who" questions are answered by roles as often as by names ("congresses and presidents"):
     # no test of the sentence.
@@ -132,6 +137,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         # accuracy?" is not answered by "... to reach the 72.2% accuracy" (not counts and years:
         # "10000 horsepower" is written "10,000 hp", "the 17th century" as "1672")
         return False
+    if what.kind == "quantity" and not row and not given_counts(_POINTER.sub(" ", what.measure)) <= stated_counts(_POINTER.sub(" ", f"{near} {sentence}")):
+        return False  # "How many GPU hours ... with only 5 passages?": not the run with 100 passages
     named = {p for n in what.names for p in n.parts}
     exact = frozenset(c for c in _compounds(what.measure) if re.split(r"[-@]", c)[0] not in named)  # not "Llama-2"
     said = _compounds(sentence) or (_compounds(near) if row else frozenset())
@@ -182,6 +189,8 @@ def _values_of_measure(what: Asked, sentence: str) -> bool:
         return False
     if _DURATION_ASKED.search(what.measure) and not _DURATION.search(adjectives):
         return False  # "How long did it take to train it?" is not answered by a row of its scores
+    if _FREQUENCY_ASKED.search(what.measure) and not _FREQUENCY.search(adjectives):
+        return False  # "How often are checkpoints evaluated?" is not answered by a row of scores
     if _SHARE_ASKED.search(what.measure) and not _SHARE.search(_OTHER_MEASURE.sub(" ", adjectives)):
         return False  # "What percentage of the training steps ...": "... 14 times fewer steps ... 72.2% accuracy"
     if not _RATIO_ASKED.search(what.measure):
@@ -198,6 +207,13 @@ _RATIO_ASKED = re.compile(
 )
 # A question about how much time something took, and the units such a time is given in.
 _DURATION_ASKED = re.compile(r"\bhow\s+long\s+(?:did|does|do|will|would|can|could)\b.{0,200}?\btake\b|\bhow\s+much\s+time\b", re.I)
+# "How often": a frequency is stated as a period or a rate ("every 500 steps", "twice a day").
+_FREQUENCY_ASKED = re.compile(r"\bhow\s+often\b|\bhow\s+frequently\b", re.I)
+_FREQUENCY = re.compile(
+    r"\b(?:every|each|per|times|once|twice|thrice|daily|weekly|monthly|yearly|annually|hourly|nightly"
+    r"|interval|intervals|frequency|after|a\s+(?:second|minute|hour|day|week|month|year))\b|/\s?(?:s|h|day|week|month|year)\b",
+    re.IGNORECASE,
+)
 _DURATION = re.compile(
     r"\b(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|decades?|centur(?:y|ies)|epochs?"
     r"|steps?|iterations?|updates?)\b|\d\s?(?:s|ms|h|d)\b",

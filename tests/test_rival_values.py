@@ -33,6 +33,8 @@ The Heron corpus spans over 600 programming languages and 40 licences.
 ## Training
 
 Heron-S needs 14 times fewer steps than the baseline to reach the 72.2% accuracy.
+Training Heron with 100 passages takes 425 GPU hours.
+The 152-layer network needs 11.3 billion FLOPs.
 """
 
 
@@ -58,6 +60,17 @@ def test_a_value_asked_in_a_unit_needs_that_unit(engine: Citeqa) -> None:
 def test_a_value_named_in_the_question_picks_the_result(engine: Citeqa) -> None:
     a = ask_evidence(engine, "How many steps did Heron-S need to reach its 69.8% accuracy?")
     assert a.abstained and "14 times" not in a.quoted, a.text  # that is the 72.2% run
+
+
+def test_a_count_or_size_the_question_gives_picks_the_result(engine: Citeqa) -> None:
+    a = ask_evidence(engine, "How many GPU hours does training Heron with 5 passages take?")
+    assert a.abstained and "425" not in a.quoted, a.text  # that is the run with 100 passages
+    a = ask_evidence(engine, "How many GPU hours does training Heron with 100 passages take?")
+    assert not a.abstained and "425 GPU hours" in a.quoted, a.text
+    a = ask_evidence(engine, "How many FLOPs does the 34-layer plain baseline need?")
+    assert a.abstained and "11.3" not in a.quoted, a.text  # the 152-layer network's
+    a = ask_evidence(engine, "How many FLOPs does the 152-layer network need?")
+    assert not a.abstained and "11.3 billion" in a.quoted, a.text
 
 
 def test_a_default_is_not_a_limit(engine: Citeqa) -> None:
