@@ -26,6 +26,11 @@ Trained with sigmoid units, Heron-S stops at a maximum accuracy of 69.8%.
 
 The indent of a rule defaults to 0 when it is missing.
 
+## Library
+
+Each configuration file gives the name, the version and the edition of Heron to use.
+The heron_parse function was added in version 2.3 of the library.
+
 ## Data
 
 The Heron corpus spans over 600 programming languages and 40 licences.
@@ -71,6 +76,14 @@ def test_a_count_or_size_the_question_gives_picks_the_result(engine: Citeqa) -> 
     assert a.abstained and "11.3" not in a.quoted, a.text  # the 152-layer network's
     a = ask_evidence(engine, "How many FLOPs does the 152-layer network need?")
     assert not a.abstained and "11.3 billion" in a.quoted, a.text
+
+
+def test_a_version_asked_is_a_version_stated(engine: Citeqa) -> None:
+    # a sentence that names "the version" states none; "72.2%" is no version either
+    a = ask_evidence(engine, "What is the minimum Heron version needed for the 2021 edition?")
+    assert "the version and the edition" not in a.quoted and "72.2%" not in a.quoted, a.text
+    a = ask_evidence(engine, "Which version of the library added the heron_parse function?")
+    assert not a.abstained and "version 2.3" in a.quoted, a.text
 
 
 def test_a_default_is_not_a_limit(engine: Citeqa) -> None:

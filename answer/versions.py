@@ -1,0 +1,55 @@
+"""Questions that ask for a version, release or edition ("Since which libtasn1 version ...?",
+"Which Python 3 version is the default in Debian 12?"): a sentence answers one only if it states
+one the question does not, a number ("3.7", "2024"), or for a release also a name ("bookworm")."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from citeqa.answer.evidence_text import without_citations
+
+_ASKS = re.compile(
+    r"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|has|had|have)\b)[\w.+-]+\s+){0,3}?(version|release|edition)s?\b(?!\s+(?:the|a|an|its|their)\b)"
+    r"|\bminimum\s+(?:[\w.+-]+\s+){0,2}?(version|release)\b",
+    re.IGNORECASE,
+)
+# A version as written: "3.7", "4.19.0", a year ("the 2024 edition"), or a number after a name or
+# after "version"/"release" ("Debian 11", "Python 3", "version 2"); not "32 bits", "72.2%" or
+# "Table 3-1".
+_VERSION = re.compile(
+    r"(?<![\w.])(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2}|(?:19|20)\d\d)(?![\w.]\d|\s?%)"
+    r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix)\b)[A-Z][\w+-]{0,30}|version|release|v)\s?(\d{1,4})\b(?![.-]\d)"
+)
+# A release's name: a word in brackets, or a capitalised word next to "release" ("the Debian 11
+# release (bullseye)", "the Jessie release").
+_RELEASE_NAME = re.compile(r"\(([a-z][a-z-]{2,20})\)|\b([A-Z][a-z]{2,20})\s+release\b|\brelease\s+([A-Z][a-z]{2,20})\b")
+
+
+def asked_version(question: str) -> str | None:
+    """"version", "release" or "edition" when `question` asks for one; None otherwise."""
+    m = _ASKS.search(question)
+    return (m.group(1) or m.group(2)).casefold() if m else None
+
+
+@functools.lru_cache(maxsize=65536)
+def states_version(question: str, sentence: str) -> bool:
+    """Whether `sentence` states a version, release or edition that `question` does not give."""
+    kind = asked_version(question)
+    if kind is None:
+        return True
+    given = _versions(question)
+    if _versions(without_citations(sentence)) - given:
+        return True
+    if kind != "release":
+        return False
+    words = {w.casefold() for w in re.findall(r"[\w-]+", question)}
+    names = [next(g for g in m.groups() if g) for m in _RELEASE_NAME.finditer(sentence)]
+    # and a capitalised word after a name the question gives: "Debian Stretch"
+    for w in set(re.findall(r"\b[A-Z][\w+-]+", question)):
+        names += re.findall(rf"\b{re.escape(w)}\s+([A-Z][a-z]{{2,20}})\b", sentence)
+    return any(n.casefold() not in words for n in names)
+
+
+def _versions(text: str) -> set[str]:
+    return {a or b for a, b in _VERSION.findall(text)}
