@@ -291,10 +291,20 @@ def names_rival(name: Name, sentence: str) -> bool:
     return any(not mentions(name, m.group(1)) for m in after.finditer(sentence))
 
 
+# An identifier with underscores and a number at its end: "asn1_der_decoding2".
+_NUMBERED_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+?[A-Za-z]\d{1,3}")
+
+
 def names_sibling(name: Name, sentence: str) -> bool:
     """Whether `sentence` names another member of the name's numbered family and not the name:
     its words with another number after them ("Stack v1" for "Stack v2", "ResNet-50" for
-    "ResNet-152"). Only for names that end in a number."""
+    "ResNet-152"), or an identifier without its number ("asn1_der_decoding" for
+    "asn1_der_decoding2"). Only for names that end in a number."""
+    if _NUMBERED_IDENTIFIER.fullmatch(name.text) and not mentions(name, sentence):
+        # "asn1_der_decoding()" is not "asn1_der_decoding2", the function that came after it
+        base = name.text.rstrip("0123456789")
+        if re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", sentence, re.IGNORECASE):
+            return True
     if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
         return False
     stem, number = name.parts[:-1], name.parts[-1]

@@ -106,6 +106,14 @@ def test_what_a_question_counts_and_names() -> None:
     assert not states("quantity", "CIFAR-10 with c64-c64-c128-1000 architecture. Dropout is applied to the input layer.")
 
 
+def test_a_function_without_its_number_is_another_function() -> None:
+    from citeqa.answer.names import names_sibling
+
+    subject = next(n for n in names("Since which version has asn1_der_decoding2 been available?") if "decoding2" in n.text)
+    assert names_sibling(subject, "Since libtasn1 3.7 the ider argument can be omitted in asn1_der_decoding() .")
+    assert not names_sibling(subject, "The asn1_der_decoding2 function was added in 4.0.")
+
+
 def test_header_lines_and_measures_in_capitals() -> None:
     assert is_header_line("Model | Steps to | 72.2% | Max accuracy")
     assert not is_header_line("BN-Baseline: Steps to 13.3 · 72.2% 106 · Max accuracy 72.7%")
