@@ -55,8 +55,9 @@ _MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
     r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
     r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+"
-    # a software setting's level ("What compression level", "What debhelper compat level")
-    r"|level)s?\b",
+    # a software setting's level ("What compression level", "What debhelper compat level"), and
+    # numbers a system assigns ("What uid does www-data have?", "Which port ...")
+    r"|level|uid|gid|pid|port|exit\s+(?:code|status))s?\b",
     re.IGNORECASE,
 )
 # A parameter named by its symbol asks for its value: "What is the default epsilon in Adam?",

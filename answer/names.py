@@ -56,20 +56,30 @@ _GREEK_NAMED = re.compile(
 _LETTER_DIGIT = re.compile(r"[^\W\d_]\d")
 
 
+_ENGLISH_ENDING = re.compile(r"(?:s|ing|ion|ism|ic|ed|er|ly|ness|ment|able|ity|ive|ous|al|ist|ize|izer|ise)$")
+
+
 def is_identifier(token: str) -> bool:
     """A software name written in lower case: joined by underscores ("asn1_create_element"), a word
     that runs letters into digits ("libtasn1"), or
     by hyphens with a part that is a letter-digit mix or a short word outside common English
-    ("xdg-mime", "go-enry", "update-mime-database"). Not English compounds: "so-called",
+    ("xdg-mime", "go-enry", "update-mime-database", "systemd-network"), or a library ("libgomp").
+    Not English compounds: "so-called",
     "non-deterministic", "mid-1970s" (on SQuAD's questions, none of its 66 hyphenated words
     counts)."""
     if "_" in token.strip("_") or (re.fullmatch(r"[a-z]{2,}\d+[a-z\d]*", token) and not _GREEK_NAMED.match(token)):
         return True  # or a word that runs letters into digits: "libtasn1", "mp3" (not "beta2": β2)
+    words = bundled.embedder_words()
+    if re.fullmatch(r"lib[a-z]{2,12}", token) and token not in words:
+        return True  # a library: "libgomp", "libgccjit" (not "library", "liberty")
     if "-" not in token.strip("-"):
         return False
-    words = bundled.embedder_words()
     return any(
-        _LETTER_DIGIT.search(part) or (part.isalpha() and len(part) <= 4 and part.casefold() not in words)
+        _LETTER_DIGIT.search(part)
+        or (part.isalpha() and len(part) <= 4 and part.casefold() not in words)
+        # a short word outside the vocabulary that no English ending explains: "systemd"
+        # (not "non-deterministic", "complexity-theoretic", "non-condensing": SQuAD's)
+        or (part.isalpha() and len(part) <= 8 and part.casefold() not in words and not _ENGLISH_ENDING.search(part))
         for part in token.split("-")
         if part
     )
