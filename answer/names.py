@@ -145,7 +145,10 @@ class Names:
         the document ("How many Walloons and Huguenots emigrated to England and Ireland?").
         A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
         v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
-        first = next((n for n in asked if not n.context), None)
+        # the first subject name, or a software name in lower case when there is one: in "How
+        # many API entry points did libgomp gain?" libgomp, not the API of many
+        subject = [n for n in asked if not n.context]
+        first = next((n for n in subject if n.text.islower() and is_identifier(n.text)), next(iter(subject), None))
         if any(names_sibling(n, sentence) for n in asked if not n.context):
             return False
         if any(names_rival(n, sentence) for n in asked):
@@ -264,9 +267,10 @@ def mentions(name: Name, text: str) -> bool:
     ("EU" for "European Union")."""
     if _is_acronym(name.text) and name.text.casefold() in _initials(text):
         return True
-    if name.text.islower() and len(name.parts) > 1 and re.search(r"[-_]", name.text):
+    if name.text.islower() and ((len(name.parts) > 1 and re.search(r"[-_]", name.text)) or is_identifier(name.text)):
         # a software name in lower case ("xdg-mime", "asn1_create_element") is named only with
-        # its words together: "the mime subdirectory of XDG_DATA_HOME" does not name xdg-mime
+        # its words together: "the mime subdirectory of XDG_DATA_HOME" does not name xdg-mime;
+        # and exactly: "libgccjit" is not "libgomp"
         joined = r"[-_\s]?".join(re.escape(p) for p in name.parts)
         return re.search(rf"(?<![\w-]){joined}(?![\w-])", text.casefold()) is not None
     # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math", "BLEU"
