@@ -57,7 +57,7 @@ _MEASURE = re.compile(
     r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+"
     # a software setting's level ("What compression level", "What debhelper compat level"), and
     # numbers a system assigns ("What uid does www-data have?", "Which port ...")
-    r"|level|uid|gid|pid|port|exit\s+(?:code|status))s?\b",
+    r"|level|uid|gid|pid|port|exit\s+(?:code|status)|interval|timeout|delay|threshold)s?\b",
     re.IGNORECASE,
 )
 # A parameter named by its symbol asks for its value: "What is the default epsilon in Adam?",

@@ -40,7 +40,7 @@ from citeqa.answer.evidence_text import (
 )
 from citeqa.answer.names import Names, mentions, other_size
 from citeqa.answer.stated import answers, beside_previous, repeats
-from citeqa.answer.versions import states_version
+from citeqa.answer.versions import other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
 from citeqa.core.tables import is_header_line, row_label, row_start
 from citeqa.core.types import Evidence, Hit
@@ -319,6 +319,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and not other_size(asked.names, asked.question, quote, value=asked.kind in ("quantity", "date"))
         and not repeats(asked, quote)
         and states_version(asked.measure, quote)
+        and not other_version(asked.question, quote)
     )
 
 

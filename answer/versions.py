@@ -53,3 +53,17 @@ def states_version(question: str, sentence: str) -> bool:
 
 def _versions(text: str) -> set[str]:
     return {a or b for a, b in _VERSION.findall(text)}
+
+
+# A version the question gives, after a name or "version"/"release": "diffutils 2.8.6", "GCC 12.1".
+_GIVEN_VERSION = re.compile(r"(?:\b(?:version|release|v)\s?|\b[A-Za-z][\w+-]{1,30}\s)(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2})(?![\w.]\d|\s?%)", re.I)
+
+
+@functools.lru_cache(maxsize=65536)
+def other_version(question: str, sentence: str) -> bool:
+    """Whether `sentence` is about another version than the one `question` gives: "release 2.8.7
+    (2004-04-13)" does not date diffutils 2.8.6."""
+    given = set(_GIVEN_VERSION.findall(question))
+    stated = set(_GIVEN_VERSION.findall(without_citations(sentence)))
+    return bool(given and stated) and not given & stated
+

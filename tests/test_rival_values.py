@@ -31,6 +31,11 @@ The indent of a rule defaults to 0 when it is missing.
 Each configuration file gives the name, the version and the edition of Heron to use.
 The heron_parse function was added in version 2.3 of the library.
 
+## Releases
+
+Noteworthy changes in release 2.8.7 (2004-04-13): the release contains no user-visible changes.
+The rescan setting holds the default interval between automatic checks for configuration changes.
+
 ## Data
 
 The Heron corpus spans over 600 programming languages and 40 licences.
@@ -84,6 +89,16 @@ def test_a_version_asked_is_a_version_stated(engine: Citeqa) -> None:
     assert "the version and the edition" not in a.quoted and "72.2%" not in a.quoted, a.text
     a = ask_evidence(engine, "Which version of the library added the heron_parse function?")
     assert not a.abstained and "version 2.3" in a.quoted, a.text
+
+
+def test_another_release_and_a_setting_without_its_value(engine: Citeqa) -> None:
+    a = ask_evidence(engine, "On what date was Heron 2.8.6 released?")
+    assert a.abstained and "2004-04-13" not in a.quoted, a.text  # that is release 2.8.7
+    a = ask_evidence(engine, "On what date was Heron 2.8.7 released?")
+    assert not a.abstained and "2004-04-13" in a.quoted, a.text
+    # "the default interval" names the setting and states no value of it
+    a = ask_evidence(engine, "What is the default rescan interval in seconds?")
+    assert a.abstained and "rescan setting" not in a.quoted, a.text
 
 
 def test_a_default_is_not_a_limit(engine: Citeqa) -> None:
