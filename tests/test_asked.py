@@ -77,7 +77,10 @@ def test_the_subject_must_be_near_the_quote() -> None:
     lr = "We use a constant learning rate of 10−4."
     assert not found.about(q.names, _hit("fid.pdf", 9, lr, 4), lr)
     assert found.about(q.names, _hit("fid.pdf", 5, lr, 3), lr)  # two passages from one naming BERT
-    assert found.about(q.names, _hit("fid.pdf", 9, lr, 2), lr)  # on the page that names it
+    plain = "A constant learning rate of 10−4 is used."
+    assert found.about(q.names, _hit("fid.pdf", 9, plain, 2), plain)  # on the page that names it
+    # but "We use ..." there reports the authors' own model, six passages from the one naming BERT
+    assert not found.about(q.names, _hit("fid.pdf", 9, lr, 2), lr)
     assert found.about(q.names, _hit("fid.pdf", 9, "BERT is fine-tuned. " + lr, 4), lr)  # its passage names it
     assert Names({("bert",): {"x.pdf": frozenset({(7, 1)})}}).about(q.names, _hit("/docs/bert_paper.pdf", 20, lr), lr)
     assert Names({("bert",): {"b.pdf": frozenset({(0, 1)})}}).about(q.names, _hit("b.pdf", 20, lr, 9), lr)  # title
