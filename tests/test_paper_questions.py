@@ -98,6 +98,9 @@ def test_a_value_of_another_thing_on_the_same_page_is_no_answer(papers: Citeqa) 
     # "how often" is answered by a period or a rate, not by a row of scores
     a = papers.ask("How often are Fusion-in-Decoder checkpoints evaluated during training?")
     assert "TriviaQA EM" not in a.quoted and (a.abstained or "every" in a.quoted), a.text
+    # "This model has 3.8 billion FLOPs." is the 50-layer ResNet named two sentences before it
+    a = papers.ask("How many FLOPs does the 152-layer ResNet need?")
+    assert "11.3 billion" in a.quoted and "3.8 billion" not in a.quoted, a.text
     # "it" is the 110-layer ResNet: not the row of the 1202-layer one
     q = "What CIFAR-10 test error does the 110-layer ResNet reach?"
     a = papers.ask("How many parameters does it have?", history=[("user", q), ("assistant", papers.ask(q).text)])
