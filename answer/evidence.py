@@ -318,7 +318,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and names.about(asked.names, hit, quote)
         and not other_size(asked.names, asked.question, quote, value=asked.kind in ("quantity", "date"))
         # "This model has 3.8 billion FLOPs." is the 50-layer ResNet of the sentence before it
-        and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _previous(hit.text, sent.start), value=True))
+        and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _beside(hit.text, sent.start, sent.end, 2, after=False), value=True))
         and not repeats(asked, quote)
         and states_version(asked.measure, quote)
         and not other_version(asked.question, quote)
@@ -326,14 +326,6 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
 
 
 _ANAPHOR = re.compile(r"(?:This|That|These|Those|It|Its|The\s+same)\b")
-
-
-def _previous(text: str, start: int, size: int = 2) -> str:
-    """The `size` sentences before the one that starts at `start` in `text` (what "This model"
-    points back to: "... resulting in a 50-layer ResNet. We use option B ... This model ...")."""
-    spans = sentence_spans(text)
-    i = next((k for k, (s, e) in enumerate(spans) if s <= start < e), 0)
-    return " ".join(text[s:e] for s, e in spans[max(0, i - size) : i])
 
 
 def _row_of(asked: Asked, quote: str) -> bool:
@@ -344,13 +336,15 @@ def _row_of(asked: Asked, quote: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _beside(text: str, start: int, end: int, size: int = 1) -> str:
-    """The `size` sentences before and after the one at start:end of `text`."""
+def _beside(text: str, start: int, end: int, size: int = 1, *, after: bool = True) -> str:
+    """The `size` sentences before and (unless not `after`) after the one at start:end of `text`.
+    Before only is what "This model" points back to: "... resulting in a 50-layer ResNet. We use
+    option B ... This model has 3.8 billion FLOPs."."""
     spans = sentence_spans(text)
     i = next((k for k, (s, e) in enumerate(spans) if s <= start < e), None)
     if i is None:
         return ""
-    return " ".join(text[s:e] for s, e in spans[max(0, i - size) : i + size + 1] if (s, e) != spans[i])
+    return " ".join(text[s:e] for s, e in spans[max(0, i - size) : i + (size + 1 if after else 0)] if (s, e) != spans[i])
 
 
 def shown_count(
