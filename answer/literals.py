@@ -1,0 +1,74 @@
+"""What a question gives or asks for as literal text: a quoted string ("In the example that times
+'wc /etc/hosts', ...") picks the passage it asks about, and "Which option / environment variable /
+format specifier ...?" asks for a name written as code ("--time-unit=B", "BC_ENV_ARGS", "%M").
+Pure functions over text; every pattern is linear in its input (bounded repetitions)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+# "Which option ...", "What environment variable ...", "Which format specifier ...": a name that
+# is written as code. Not "variable" alone: papers ask "Which variables are normalized?" of
+# symbols written as math.
+_ASKS_CODE = re.compile(
+    r"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|do|does|did|can|should|must)\b)[\w-]+\s+){0,3}?"
+    r"(?:option|flag|specifier|environment\s+variable|macro|placeholder)s?\b",
+    re.IGNORECASE,
+)
+# A name written as code: an option ("-i", "--no-ignore-case", "--time-unit=B"), a format
+# specifier ("%M"), a name with an underscore ("BC_ENV_ARGS", "asn1_der_decoding"), a word in
+# capitals ("TIME", "FC_DEBUG"), a call ("wait3()") or a setting ("max_tokens=").
+_CODE = re.compile(
+    r"(?<![\w-])--?[A-Za-z][\w-]{0,40}(?:=\S{1,40})?"
+    r"|%[A-Za-z]"
+    r"|\b[A-Za-z][A-Za-z0-9]{0,40}_[\w]{1,40}"
+    r"|\b[A-Z][A-Z0-9]{1,40}\b"
+    r"|\b\w{1,40}\(\)"
+    r"|\b\w{1,40}="
+)
+# A quoted string of the question: 'sleep 4', "wc /etc/hosts", `make -j`. An apostrophe after a
+# letter ("the manual's example") opens nothing. Only literal text counts, with a digit or a sign
+# that words do not have: a quoted title or term ("On the Computational Complexity of Algorithms",
+# "Huguenot") names a subject, and SQuAD answers it sentences away from where the title is given.
+_QUOTED = re.compile(r"(?<!\w)['‘\"“`]([^'‘’\"“”`\n]{2,80})['’\"”`](?!\w)")
+_LITERAL = re.compile(r"[\d/\\=_<>|$%*~#{}\[\]]|(?<!\w)-|\w\.\w")
+_SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def asks_code(question: str) -> bool:
+    """Whether `question` asks for a name written as code (an option, a variable, a specifier)."""
+    return bool(_ASKS_CODE.search(question))
+
+
+@functools.lru_cache(maxsize=65536)
+def states_code(question: str, sentence: str) -> bool:
+    """Whether `sentence` answers a question for an option, variable or specifier: it writes one
+    as code that the question does not ("Which option overrides an earlier -i?" is not answered by
+    a sentence that only repeats "-i"). True of questions that ask for no such name."""
+    if not asks_code(question):
+        return True
+    given = {m.casefold() for m in _CODE.findall(question)}
+    return any(m.casefold() not in given for m in _CODE.findall(sentence))
+
+
+def _plain(text: str) -> str:
+    return _SPACE.sub(" ", text.translate(_QUOTES)).casefold()
+
+
+def quoted(question: str) -> tuple[str, ...]:
+    """The quoted strings of `question`, as the documents would print them."""
+    found = (q.strip().rstrip("?!.,;:") for q in _QUOTED.findall(question))
+    return tuple(q for q in found if _LITERAL.search(q))
+
+
+@functools.lru_cache(maxsize=65536)
+def gives_quoted(question: str, text: str) -> bool:
+    """Whether `text` (a sentence with those before it) holds every string `question` quotes: the
+    value asked "in the example that times 'wc /etc/hosts'" is not that of another example."""
+    strings = quoted(question)
+    if not strings:
+        return True
+    plain = _plain(text)
+    return all(_plain(s) in plain for s in strings)
