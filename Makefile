@@ -47,12 +47,14 @@ run: install
 	$(BIN)/citeqa ingest sample_docs
 	$(BIN)/citeqa app --host $(HOST) --port $(PORT)
 
+# Test files run on TEST_WORKERS workers (each loads the models once: about 1.5 GB of memory each).
+TEST_WORKERS ?= 2
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install-test
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+	$(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -44,28 +44,32 @@ def adopt_orphans() -> bool:
         return False
 
 
-def _adopted(child: psutil.Process, seen: set[int], since: float) -> bool:
+def _adopted(child: psutil.Process, seen: set[int], since: float, earlier: frozenset[int]) -> bool:
     """Whether `child` of this process is a descendant of the command measured: seen in its
-    tree, or a zombie started since it began (too short-lived to be seen)."""
+    tree, or started since it began and not a child this process had before (one the poller
+    never saw: on a loaded machine a parent can start it and exit within one poll)."""
     import psutil
 
     try:
-        return child.pid in seen or (child.status() == psutil.STATUS_ZOMBIE and child.create_time() >= since)
+        return child.pid in seen or (child.pid not in earlier and child.create_time() >= since)
     except psutil.Error:
         return False
 
 
-def reap_adopted(seen: set[int], since: float, wait_s: float = ORPHANS_WAIT_S) -> list[int]:
+def reap_adopted(
+    seen: set[int], since: float, earlier: frozenset[int] = frozenset(), wait_s: float = ORPHANS_WAIT_S
+) -> list[int]:
     """Wait for the descendants of a command that exited which this process adopted (`since`:
-    when it began, in time.time()), so that their CPU time enters RUSAGE_CHILDREN. Returns the
-    pids still running after `wait_s` (left behind)."""
+    when it began, in time.time(); `earlier`: this process's children before it began), so that
+    their CPU time enters RUSAGE_CHILDREN. Returns the pids still running after `wait_s` (left
+    behind)."""
     import psutil
 
     deadline = time.monotonic() + wait_s
     while True:
         left = []
         for c in psutil.Process().children():
-            if _adopted(c, seen, since):
+            if _adopted(c, seen, since, earlier):
                 with contextlib.suppress(ChildProcessError):
                     if os.waitpid(c.pid, os.WNOHANG) == (0, 0):
                         left.append(c.pid)
@@ -111,6 +115,7 @@ def run_measured(cmd: list[str], child_env: dict[str, str], *, check: bool = Tru
     adopt_orphans()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time() - 1  # create_time() is rounded to clock ticks
+    earlier = frozenset(c.pid for c in psutil.Process().children())
     t0 = time.perf_counter()
     child = subprocess.Popen(cmd, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     peak = 0
@@ -134,7 +139,7 @@ def run_measured(cmd: list[str], child_env: dict[str, str], *, check: bool = Tru
         sys.stderr.write(err[-4000:])
         raise SystemExit(f"{' '.join(cmd[:5])}... exited {child.returncode}")
     seen.discard(child.pid)
-    left = reap_adopted(seen, started)
+    left = reap_adopted(seen, started, earlier)
     if left:
         print(f"warning: {' '.join(cmd[:5])}... left {len(left)} process(es) running: {left}", file=sys.stderr)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -243,6 +243,14 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         yield server
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with slow tests first, each file's own order kept: `make test` runs the files on two
+    workers (pytest-xdist, --dist loadfile), and a long file started last would leave one worker
+    idle while the other finishes it."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import shutil
 
