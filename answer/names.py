@@ -149,7 +149,7 @@ class Names:
         # many API entry points did libgomp gain?" libgomp, not the API of many
         subject = [n for n in asked if not n.context]
         first = next((n for n in subject if n.text.islower() and is_identifier(n.text)), next(iter(subject), None))
-        if any(names_sibling(n, sentence) for n in asked if not n.context):
+        if any(names_sibling(n, sentence) for n in asked):
             return False
         if any(names_rival(n, sentence) for n in asked):
             return False

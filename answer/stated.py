@@ -38,8 +38,8 @@ _POINTER = re.compile(
     # learning rates", "2. Training instruction reward model"
     r"|^\s*\d{1,2}(?:\.\d{1,2}){0,3}\.?\s+(?=[A-Z])"
     # and numbers that are part of a name: "top-5", "ResNet-50/101/152", "CIFAR-10", "β2", "GPT-3",
-    # "ASN.1", "X.509", "GSM8k"
-    r"|(?<![\w.])[^\W\d_]{1,30}(?:[-‐]|\.(?=\d))?\d{1,4}(?:\.\d{1,2})?[a-z]{0,2}(?:/\d{1,4}){0,5}\b"
+    # "ASN.1", "X.509", "GSM8k", "pass@1", "mAP@[.5, .95]"
+    r"|(?<![\w.])[^\W\d_]{1,30}(?:[-‐]|\.(?=\d))?\d{1,4}(?:\.\d{1,2})?[a-z]{0,2}(?:/\d{1,4}){0,5}\b|\b[^\W\d_]{1,30}@\[?[\d.,:\s]{1,16}\]?"
     # and identifiers written with underscores ("ASN1_MAX_NAME_SIZE", "top_k")
     r"|(?<![\w.])[^\W_]{0,40}(?:_[^\W_]{0,40}){1,8}"
     # and a year in the name of a dataset or contest: "ImageNet 2012", "PASCAL VOC 2007/2012"
@@ -65,6 +65,8 @@ _NUMBER_WORD = re.compile(
     r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
     re.IGNORECASE,
 )
+# "First, it retrieves ...": the order of an argument's steps, no quantity.
+_ORDER_WORD = re.compile(r"^\W{0,3}(?:first|second|third|secondly|thirdly)\s*,", re.I)
 # A value stated by comparison ("in less than quadratic time", "lower than for internal combustion").
 _COMPARED = re.compile(r"\b(?:less|more|fewer|faster|slower|lower|higher|larger|smaller|greater|longer|shorter)\s+than\b", re.I)
 # Greek letters as papers print them and as users type them ("β2" is "beta2").
@@ -90,7 +92,7 @@ def states(kind: AnswerType, sentence: str) -> bool:
     if kind == "quantity":  # nor a reference mark ("GSM8k [42] and MATH [43]")
         return (
             states_number(_POINTER.sub(" ", without_citations(sentence)))
-            or bool(_NUMBER_WORD.search(sentence))
+            or bool(_NUMBER_WORD.search(_ORDER_WORD.sub(" ", sentence)))
             or bool(_COMPARED.search(sentence))
         )
     if kind == "date":  # not the year of a citation ("RMSProp (Tieleman & Hinton, 2012)"), nor a document's number
@@ -246,8 +248,8 @@ _CHANGE = re.compile(
     re.IGNORECASE,
 )
 _CHANGE_ASKED = re.compile(
-    r"\b(?:improve\w*|increase\w*|reduc\w*|decreas\w*|gain\w*|drop\w*|boost\w*|fewer|more|less|better|worse|faster"
-    r"|slower|higher|lower|change\w*|differ\w*|compared?|relative|outperform\w*|speed-?up)\b|\bhow\s+much\b",
+    r"\b(?:improve\w*|increase\w*|reduc\w*|decreas\w*|gain\w*|drop\w*|boost\w*|fewer|more|less|better|worse|(?-i:faster)"
+    r"|slower|higher|lower|change\w*|differ\w*|compared?|relative|outperform\w*|speed-?up)\b|\bhow\s+much\b",  # not "Faster R-CNN"
     re.IGNORECASE,
 )
 # ("Top-5 error" in a table's header too; not names such as "CIFAR-10", "ResNet-50", "VGG-16")

@@ -39,7 +39,7 @@ def states_version(question: str, sentence: str) -> bool:
     if kind is None:
         return True
     given = _versions(question)
-    if _versions(without_citations(sentence)) - given:
+    if _versions(_SECTION_NUMBER.sub(r"\1 ", without_citations(sentence))) - given:
         return True
     if kind != "release":
         return False
@@ -49,6 +49,10 @@ def states_version(question: str, sentence: str) -> bool:
     for w in set(re.findall(r"\b[A-Z][\w+-]+", question)):
         names += re.findall(rf"\b{re.escape(w)}\s+([A-Z][a-z]{{2,20}})\b", sentence)
     return any(n.casefold() not in words for n in names)
+
+
+# A section's number where a heading starts ("[Contents] 1.1 Description bc ..."): no version.
+_SECTION_NUMBER = re.compile(r"(^|[\]).:;]\s?)\s*\d{1,2}(?:\.\d{1,2}){1,3}\s+(?=[A-Z][a-z]{2,})")
 
 
 def _versions(text: str) -> set[str]:

@@ -115,3 +115,11 @@ def test_a_which_question_quotes_the_sentence_with_the_asked_thing(papers: Citeq
     a = ask_evidence(papers, "Which retrieval method does Fusion-in-Decoder use for SQuAD?")
     assert not a.abstained and "with BM25 for SQuAD" in a.quoted, a.text
     assert "we refer to it as" not in a.quoted, a.text
+
+
+def test_a_backbone_of_another_depth_and_a_gain_are_no_answer(papers: Citeqa) -> None:
+    # The paper gives Faster R-CNN's COCO results with ResNet-101 (a sibling of ResNet-152 named
+    # in the question's context) and a 6.0% increase of mAP@[.5, .95] (a change, and "Faster" in
+    # the method's name asks for none).
+    a = ask_evidence(papers, "What COCO mAP does Faster R-CNN reach with a ResNet-152 backbone?")
+    assert a.abstained and "ResNet-101" not in a.quoted and "6.0% increase" not in a.quoted, a.text
