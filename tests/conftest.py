@@ -69,6 +69,17 @@ def one_document(root: Path, embedder, name: str, text: str) -> Iterator:
         yield qa
 
 
+def document_engine(name: str, text: str):
+    """A module-scoped `engine` fixture for a test file: a Citeqa engine over one document."""
+
+    @pytest.fixture(scope="module")
+    def engine(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator:
+        with one_document(tmp_path_factory.mktemp("document"), embedder, name, text) as qa:
+            yield qa
+
+    return engine
+
+
 def ask_evidence(engine, question: str):
     """The evidence answer to `question`, as `citeqa ask --no-generate` gives it."""
     return engine.ask(question, generate="never")

@@ -4,12 +4,10 @@ ingest, real index, the bundled embedder."""
 
 from __future__ import annotations
 
-import pytest
-
 from citeqa.answer.stated import states
 from citeqa.answer.versions import states_version
 from citeqa.engine import Citeqa
-from tests.conftest import ask_evidence, one_document
+from tests.conftest import ask_evidence, document_engine
 
 MANUAL = """# The calc command manual
 
@@ -24,10 +22,7 @@ Each input line may hold at most 2048 characters.
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    with one_document(tmp_path_factory.mktemp("calc"), embedder, "calc_manual.md", MANUAL) as qa:
-        yield qa
+engine = document_engine("calc_manual.md", MANUAL)
 
 
 def test_a_section_number_is_no_release(engine: Citeqa) -> None:

@@ -4,11 +4,9 @@ sentence that writes one. Real ingest, real index, the bundled embedder."""
 
 from __future__ import annotations
 
-import pytest
-
 from citeqa.answer.literals import asks_code, gives_quoted, quoted, states_code
 from citeqa.engine import Citeqa
-from tests.conftest import ask_evidence, one_document
+from tests.conftest import ask_evidence, document_engine
 
 FILLER = "\n\n".join(
     f"Note {i}. The timer reads the clock before and after the command and reports what the kernel counted."
@@ -38,10 +36,7 @@ If no format is given on the command line, the STOPWATCH_FORMAT environment vari
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    with one_document(tmp_path_factory.mktemp("manual"), embedder, "stopwatch.md", MANUAL) as qa:
-        yield qa
+engine = document_engine("stopwatch.md", MANUAL)
 
 
 def test_a_quoted_example_picks_the_value(engine: Citeqa) -> None:

@@ -5,12 +5,10 @@ last update does not date the first version. Real ingest, real index, the bundle
 
 from __future__ import annotations
 
-import pytest
-
 from citeqa.answer.asked import names
 from citeqa.answer.stated import states
 from citeqa.engine import Citeqa
-from tests.conftest import ask_evidence, one_document
+from tests.conftest import ask_evidence, document_engine
 
 MANUAL = """# Libfoo reference manual
 
@@ -38,10 +36,7 @@ $ foo-check package.xml
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    with one_document(tmp_path_factory.mktemp("manual"), embedder, "libfoo_manual.md", MANUAL) as qa:
-        yield qa
+engine = document_engine("libfoo_manual.md", MANUAL)
 
 
 def test_a_value_the_manual_states_is_quoted(engine: Citeqa) -> None:

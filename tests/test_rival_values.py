@@ -6,12 +6,10 @@ real index, the bundled embedder."""
 
 from __future__ import annotations
 
-import pytest
-
 from citeqa.answer.asked import names
 from citeqa.core.tables import is_header_line
 from citeqa.engine import Citeqa
-from tests.conftest import ask_evidence, one_document
+from tests.conftest import ask_evidence, document_engine
 
 REPORT = """# Heron models: technical report
 
@@ -48,10 +46,7 @@ The 152-layer network needs 11.3 billion FLOPs.
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    with one_document(tmp_path_factory.mktemp("report"), embedder, "heron_report.md", REPORT) as qa:
-        yield qa
+engine = document_engine("heron_report.md", REPORT)
 
 
 def test_a_size_named_gets_its_own_value_not_the_familys(engine: Citeqa) -> None:

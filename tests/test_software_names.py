@@ -4,12 +4,10 @@ quoted, exactly: "libgccjit" is not "libgomp". Real ingest, real index, the bund
 
 from __future__ import annotations
 
-import pytest
-
 from citeqa.answer.asked import names
 from citeqa.answer.names import is_identifier, mentions
 from citeqa.engine import Citeqa
-from tests.conftest import ask_evidence, one_document
+from tests.conftest import ask_evidence, document_engine
 
 FILLER = "\n\n".join(
     f"Section {i}. The compiler driver reads its options in order and later ones override earlier ones."
@@ -37,10 +35,7 @@ The nobody user has uid 65534 on every system.
 """
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, embedder):
-    with one_document(tmp_path_factory.mktemp("notes"), embedder, "toolchain_notes.md", NOTES) as qa:
-        yield qa
+engine = document_engine("toolchain_notes.md", NOTES)
 
 
 def test_another_librarys_value_is_no_answer(engine: Citeqa) -> None:
