@@ -40,6 +40,7 @@ from citeqa.answer.evidence_text import (
 )
 from citeqa.answer.literals import gives_quoted, states_code
 from citeqa.answer.names import Names, mentions, other_size
+from citeqa.answer.people import names_someone
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.answer.versions import other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
@@ -325,6 +326,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and states_version(asked.measure, quote)
         and not other_version(asked.question, quote)
         and states_code(asked.question, quote)
+        and names_someone(asked.question, quote)
         and gives_quoted(asked.question, f"{_beside(hit.text, sent.start, sent.end, 2)} {quote}")
     )
 
