@@ -38,7 +38,7 @@ from citeqa.answer.evidence_text import (
     stems,
     topic_stems,
 )
-from citeqa.answer.literals import gives_quoted, states_code
+from citeqa.answer.literals import gives_quoted, quoted, states_code
 from citeqa.answer.names import Names, mentions, other_size
 from citeqa.answer.people import names_someone
 from citeqa.answer.stated import answers, beside_previous, repeats
@@ -327,7 +327,8 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and not other_version(asked.question, quote)
         and states_code(asked.question, quote)
         and names_someone(asked.question, quote)
-        and gives_quoted(asked.question, f"{_beside(hit.text, sent.start, sent.end, 2)} {quote}")
+        # the window is built only for a question that quotes literal text (most quote none)
+        and (not quoted(asked.question) or gives_quoted(asked.question, f"{_beside(hit.text, sent.start, sent.end, 2)} {quote}"))
     )
 
 

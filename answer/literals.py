@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import re
 
+from citeqa.answer.asked import normalised
+
 # "Which option ...", "What environment variable ...", "Which format specifier ...": a name that
 # is written as code. Not "variable" alone: papers ask "Which variables are normalized?" of
 # symbols written as math.
@@ -33,7 +35,6 @@ _CODE = re.compile(
 # "Huguenot") names a subject, and SQuAD answers it sentences away from where the title is given.
 _QUOTED = re.compile(r"(?<!\w)['‘\"“`]([^'‘’\"“”`\n]{2,80})['’\"”`](?!\w)")
 _LITERAL = re.compile(r"[\d/\\=_<>|$%*~#{}\[\]]|(?<!\w)-|\w\.\w")
-_SPACE = re.compile(r"\s+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
@@ -54,9 +55,10 @@ def states_code(question: str, sentence: str) -> bool:
 
 
 def _plain(text: str) -> str:
-    return _SPACE.sub(" ", text.translate(_QUOTES)).casefold()
+    return normalised(text.translate(_QUOTES))
 
 
+@functools.lru_cache(maxsize=4096)
 def quoted(question: str) -> tuple[str, ...]:
     """The quoted strings of `question`, as the documents would print them."""
     found = (q.strip().rstrip("?!.,;:") for q in _QUOTED.findall(question))
