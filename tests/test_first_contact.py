@@ -114,6 +114,7 @@ def test_after_ingest_ask_answers_from_another_directory_and_info_counts(user_ho
     assert not (tmp_path / "fresh").exists()
 
 
+@pytest.mark.timed
 def test_info_is_quick_and_loads_no_model(tmp_path: Path) -> None:
     """`citeqa info` in a fresh process: the heavy libraries stay unimported, and it answers in
     about a second on a busy 2-core machine (0.3 s when idle)."""

@@ -9,7 +9,7 @@ pytest.importorskip("hypothesis")
 
 from bench import fuzz
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timed]  # growth ratios of measured times
 
 
 def test_no_generated_input_takes_more_than_linear_time() -> None:

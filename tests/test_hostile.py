@@ -202,6 +202,7 @@ def test_fields_have_maximum_lengths_named_by_their_settings(api: Server) -> Non
 # -- 2. a busy writer never starves readers ------------------------------------------------------
 
 
+@pytest.mark.timed
 def test_readers_answer_while_uploads_queue(api: Server, tmp_path: Path) -> None:
     """One larger ingest, then 45 small uploads at once: the line holds 1 + 3, the rest get 429 with
     Retry-After at once, and /healthz, the list and search answer within 1 s throughout (before,

@@ -26,6 +26,8 @@ from citeqa.ingest.pipeline import parse_with
 from citeqa.retrieval.sources import check_globs, glob_matcher
 from citeqa.retrieval.tokenizer import load as load_tokenizer
 
+pytestmark = pytest.mark.timed  # growth ratios of measured times: run alone on several workers
+
 BOUND = 2.0
 _WORDS = ["the", "lake", "was", "surveyed", "in", "spring", "and", "its", "depth", "measured", "at", "forty", "points"]
 
