@@ -262,26 +262,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.path not in slow)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
-    """On several workers (`make test`), a test marked `timed` runs alone: its bound on wall-clock
-    time is about citeqa, not about a test on the other worker taking the CPU. Every test holds
-    the session's lock file shared (setup, call and teardown, so module fixtures too), a timed one
-    exclusively; a turnstile lock keeps the other worker from taking it shared again while a timed
-    test waits for it."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return (yield)
-    import fcntl
-
-    alone = item.get_closest_marker("timed") is not None
-    with open(SESSION_DIR / "turnstile.lock", "a") as turn, open(SESSION_DIR / "timed.lock", "a") as lock:
-        fcntl.flock(turn, fcntl.LOCK_EX)
-        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        if not alone:
-            fcntl.flock(turn, fcntl.LOCK_UN)
-        return (yield)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import shutil
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -114,10 +114,9 @@ def test_after_ingest_ask_answers_from_another_directory_and_info_counts(user_ho
     assert not (tmp_path / "fresh").exists()
 
 
-@pytest.mark.timed
 def test_info_is_quick_and_loads_no_model(tmp_path: Path) -> None:
-    """`citeqa info` in a fresh process: the heavy libraries stay unimported, and it answers in
-    about a second on a busy 2-core machine (0.3 s when idle)."""
+    """`citeqa info` in a fresh process: the heavy libraries stay unimported, and it takes about
+    0.3 s of CPU (the child's CPU time: a test on another worker takes wall-clock time, not this)."""
     from tests.serving import env
 
     data = tmp_path / "data"
@@ -127,9 +126,10 @@ def test_info_is_quick_and_loads_no_model(tmp_path: Path) -> None:
         "heavy = {'torch', 'sentence_transformers', 'llama_cpp', 'pymilvus', 'transformers', 'onnxruntime'}\n"
         "print(sorted(heavy & set(sys.modules)), file=sys.stderr)\n"
     )
-    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env(data), cwd=REPO, timeout=60)
-    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["documents"] == 0
     assert r.stderr.strip().splitlines()[-1] == "[]"

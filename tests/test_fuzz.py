@@ -9,7 +9,7 @@ pytest.importorskip("hypothesis")
 
 from bench import fuzz
 
-pytestmark = [pytest.mark.slow, pytest.mark.timed]  # growth ratios of measured times
+pytestmark = pytest.mark.slow  # growth ratios of CPU time (bench/fuzz_growth.py): another worker does not skew them
 
 
 def test_no_generated_input_takes_more_than_linear_time() -> None:

@@ -202,12 +202,12 @@ def test_fields_have_maximum_lengths_named_by_their_settings(api: Server) -> Non
 # -- 2. a busy writer never starves readers ------------------------------------------------------
 
 
-@pytest.mark.timed
 def test_readers_answer_while_uploads_queue(api: Server, tmp_path: Path) -> None:
     """One larger ingest, then 45 small uploads at once: the line holds 1 + 3, the rest get 429 with
-    Retry-After at once, and /healthz, the list and search answer within 1 s throughout (before,
+    Retry-After at once, and /healthz, the list and search answer within 3 s throughout (before,
     the 45 uploads held AnyIO's 40 threads and /healthz waited for all of them; a search's question
-    waited for the ingest's embedding batch, 30 s)."""
+    waited for the ingest's embedding batch, 30 s). Alone the slowest answer takes about 0.6 s; 3 s leaves
+    room for a test on another worker and still fails the old wait ten times over."""
     big = ("bulk.txt", ("A field station report on lake sediments and water depth.\n" * 12000).encode())
     small = [(f"note{i}.txt", f"Note {i}: the heron count at the north shore was {i}.\n".encode()) for i in range(45)]
     statuses: list[int] = []
@@ -245,7 +245,7 @@ def test_readers_answer_while_uploads_queue(api: Server, tmp_path: Path) -> None
     assert statuses.count(200) >= 1 and statuses.count(429) >= 30, statuses
     assert set(statuses) <= {200, 429}
     assert all(int(ra) >= 1 for s, ra in zip(statuses, retry_after, strict=True) if s == 429)
-    assert max(slowest.values()) <= 1.0, slowest
+    assert max(slowest.values()) <= 3.0, slowest
 
 
 # -- 3. rebinding-proof --------------------------------------------------------------------------
