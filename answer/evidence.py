@@ -39,8 +39,10 @@ from citeqa.answer.evidence_text import (
     topic_stems,
 )
 from citeqa.answer.literals import gives_quoted, quoted, states_code
-from citeqa.answer.names import Names, mentions, other_size
+from citeqa.answer.mentions import mentions
+from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
+from citeqa.answer.siblings import other_size
 from citeqa.answer.stated import answers, beside_previous, repeats
 from citeqa.answer.versions import other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans

@@ -13,7 +13,7 @@ import re
 from citeqa.answer.asked import AnswerType, Asked, normalised
 from citeqa.answer.evidence_text import numbers, states_number, stems, without_citations
 from citeqa.answer.given import FOUR_DIGIT_YEAR, given_counts, stated_counts
-from citeqa.answer.names import mentions
+from citeqa.answer.mentions import mentions
 from citeqa.answer.units import in_asked_unit, is_unit
 from citeqa.core.sentences import TABLE_ROW
 

@@ -255,7 +255,7 @@ def test_a_followup_with_its_own_question_is_measured_by_its_own_words() -> None
 
 
 def test_a_sentence_about_a_sibling_of_the_subject_is_not_about_it() -> None:
-    from citeqa.answer.names import names_sibling
+    from citeqa.answer.siblings import names_sibling
 
     q = asked("How many programming languages does The Stack v2 cover?")
     v1 = "The community previously released The Stack v1, a 6.4 TB dataset in 384 programming languages."
@@ -341,7 +341,7 @@ def test_a_followup_with_new_words_may_quote_the_previous_sentence() -> None:
 
 
 def test_a_name_in_capitals_is_written_so() -> None:
-    from citeqa.answer.names import mentions
+    from citeqa.answer.mentions import mentions
 
     math = names("In what year was the MATH benchmark released?")[0]
     assert mentions(math, "WizardMath is evaluated on GSM8k and MATH.")

@@ -117,7 +117,7 @@ def test_what_a_question_counts_and_names() -> None:
 
 
 def test_a_function_without_its_number_is_another_function() -> None:
-    from citeqa.answer.names import names_sibling
+    from citeqa.answer.siblings import names_sibling
 
     subject = next(n for n in names("Since which version has asn1_der_decoding2 been available?") if "decoding2" in n.text)
     assert names_sibling(subject, "Since libtasn1 3.7 the ider argument can be omitted in asn1_der_decoding() .")

@@ -5,7 +5,7 @@ quoted, exactly: "libgccjit" is not "libgomp". Real ingest, real index, the bund
 from __future__ import annotations
 
 from citeqa.answer.asked import names
-from citeqa.answer.names import is_identifier, mentions
+from citeqa.answer.mentions import is_identifier, mentions
 from citeqa.engine import Citeqa
 from tests.conftest import ask_evidence, document_engine
 

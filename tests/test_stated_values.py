@@ -5,7 +5,8 @@ subject, a value about a name the page mentions only in passing). Pure functions
 from __future__ import annotations
 
 from citeqa.answer.asked import asked
-from citeqa.answer.names import mentions, other_size
+from citeqa.answer.mentions import mentions
+from citeqa.answer.siblings import other_size
 from citeqa.answer.stated import answers
 
 

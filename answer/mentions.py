@@ -1,0 +1,184 @@
+"""How a passage names what a question asks about: a `Name` is written as the user wrote it
+("ResNet-152") and kept as the words that make it up; a passage names it when it has all of them,
+however it joins or spells them ("152-layer ResNet", "StarCoder2", "Hervé", "European Union" for
+"EU"). Pure functions over text, cached."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from citeqa.core import bundled
+
+
+@dataclass(frozen=True)
+class Name:
+    """A name the question asks about, as written ("ResNet-152") and as the words that make it up
+    in lower case ("resnet", "152"), which a passage must all have to name it. A name after a
+    preposition such as "on" or "with" ("... on ImageNet", "compared with SGD") sets the context
+    rather than the subject (`context`): the document must mention it, not the passage."""
+
+    text: str
+    parts: tuple[str, ...]
+    context: bool = False
+    preposition: str = ""  # the word a context name follows in the question ("on")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The words to look the name up by in the index: its longest alphabetic word, and that
+        word without a plural "s" ("GPUs": the documents may say "GPU")."""
+        alpha = [p for p in self.parts if any(c.isalpha() for c in p)] or list(self.parts)
+        key = max(alpha, key=len)
+        return tuple(dict.fromkeys((key, _fold(key))))
+
+
+_GREEK_NAMED = re.compile(
+    r"(?:alpha|beta|gamma|delta|epsilon|zeta|eta|theta|iota|kappa|lambda|mu|nu|xi|pi|rho|sigma|tau|phi|chi|psi|omega)\d"
+)
+# A letter then a digit in one word part ("asn1", "x86"), not a number's suffix ("1970s", "10th").
+_LETTER_DIGIT = re.compile(r"[^\W\d_]\d")
+
+
+_ENGLISH_ENDING = re.compile(r"(?:s|ing|ion|ism|ic|ed|er|ly|ness|ment|able|ity|ive|ous|al|ist|ize|izer|ise)$")
+
+
+def is_identifier(token: str) -> bool:
+    """A software name written in lower case: joined by underscores ("asn1_create_element"), a word
+    that runs letters into digits ("libtasn1"), or
+    by hyphens with a part that is a letter-digit mix or a short word outside common English
+    ("xdg-mime", "go-enry", "update-mime-database", "systemd-network"), or a library ("libgomp").
+    Not English compounds: "so-called",
+    "non-deterministic", "mid-1970s" (on SQuAD's questions, none of its 66 hyphenated words
+    counts)."""
+    if "_" in token.strip("_") or (re.fullmatch(r"[a-z]{2,}\d+[a-z\d]*", token) and not _GREEK_NAMED.match(token)):
+        return True  # or a word that runs letters into digits: "libtasn1", "mp3" (not "beta2": β2)
+    words = bundled.embedder_words()
+    if re.fullmatch(r"lib[a-z]{2,12}", token) and token not in words:
+        return True  # a library: "libgomp", "libgccjit" (not "library", "liberty")
+    if "-" not in token.strip("-"):
+        return False
+    return any(
+        _LETTER_DIGIT.search(part)
+        or (part.isalpha() and len(part) <= 4 and part.casefold() not in words)
+        # a short word outside the vocabulary that no English ending explains: "systemd"
+        # (not "non-deterministic", "complexity-theoretic", "non-condensing": SQuAD's)
+        or (part.isalpha() and len(part) <= 8 and part.casefold() not in words and not _ENGLISH_ENDING.search(part))
+        for part in token.split("-")
+        if part
+    )
+
+
+def name_parts(text: str) -> tuple[str, ...]:
+    return tuple(p for p in re.split(r"[^\w+@]+|_+", text.casefold()) if p)
+
+
+def _fold(word: str) -> str:
+    """A plural folded as citeqa.answer.citations folds it: "GPUs" is "GPU"."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}|(?=(?:[a-z]?[A-Z]){2})[A-Z][A-Za-z]{1,4}")  # "EU", and "FiD"
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:of|for|and|the)\s+)?[A-Z][a-z]+){1,4}")
+# A name hyphenated from words, the first capitalised: "Fusion-in-Decoder" ("FiD").
+_HYPHENATED = re.compile(r"\b[A-Z][a-z]{1,20}(?:-[A-Za-z][a-z]{0,20}){1,4}\b")
+
+
+def _is_acronym(text: str) -> bool:
+    return _ACRONYM.fullmatch(text) is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _initials(text: str) -> frozenset[str]:
+    """The acronyms that runs of capitalised words in `text` make ("European Union": eu; "Court of
+    Justice": cj and coj), and hyphenated names ("Fusion-in-Decoder": fid and fd)."""
+    out = set()
+    for m in [*_CAPITALISED.finditer(text), *_HYPHENATED.finditer(text)]:
+        words = re.split(r"[\s-]+", m.group())
+        out.add("".join(w[0] for w in words if w[0].isupper()).casefold())
+        out.add("".join(w[0] for w in words).casefold())
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_fold(_plain(p)) for p in name_parts(text))
+
+
+def _capital_words(text: str) -> frozenset[str]:
+    return frozenset(_fold(_plain(w.casefold())) for w in re.findall(r"[^\W\d_]+", text) if w.isupper())
+
+
+def mentions_in_name(name: Name, file_name: str) -> bool:
+    """`mentions` for a file's name, whatever its case."""
+    return mentions(Name(name.text.casefold(), name.parts), file_name)
+
+
+def _plain(word: str) -> str:
+    """Without accents: "Hervé" is written "Herve" too."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _matches(part: str, words: frozenset[str]) -> bool:
+    """A name's word among `words`, or a longer or shorter form of it ("Africa" for "African",
+    "European" for "Europe", "Designation" for "Designated": at least five letters, and all but
+    the last three shared), or it misspelt by one letter (`_one_typo`)."""
+    if part in words:
+        return True
+    if len(part) < 4 or any(c.isdigit() for c in part):
+        return False  # a number is written as it is: "CIFAR-100" is not "CIFAR-10"
+    stem = part[: max(4, len(part) - 3)]
+    return any(
+        (len(part) >= 5 and len(w) >= 5 and w.startswith(stem) and abs(len(w) - len(part)) <= 3)
+        or _one_typo(part, w)
+        for w in words
+    )
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """`b` is `a` with two letters swapped ("TEFU", "TFEU") or, for words of six letters or more,
+    one letter added, dropped or changed ("Hatmanis", "Hartmanis"): a name misspelt in a question."""
+    if a == b or abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True
+        return len(a) >= 6 and len(diff) == 1
+    if min(len(a), len(b)) < 6:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1 :]
+
+
+def mentions(name: Name, text: str) -> bool:
+    """All of the name's words are in `text` ("152-layer ResNet" names ResNet-152), or its words
+    run together ("StarCoder2" for "StarCoder 2"), or the name is an acronym of words in `text`
+    ("EU" for "European Union")."""
+    if _is_acronym(name.text) and name.text.casefold() in _initials(text):
+        return True
+    if name.text.islower() and ((len(name.parts) > 1 and re.search(r"[-_]", name.text)) or is_identifier(name.text)):
+        # a software name in lower case ("xdg-mime", "asn1_create_element") is named only with
+        # its words together: "the mime subdirectory of XDG_DATA_HOME" does not name xdg-mime;
+        # and exactly: "libgccjit" is not "libgomp"
+        joined = r"[-_\s]?".join(re.escape(p) for p in name.parts)
+        return re.search(rf"(?<![\w-]){joined}(?![\w-])", text.casefold()) is not None
+    # a name in capitals is written so in the text: "MATH" (a benchmark) is not "math", "BLEU"
+    # not "bleu" (a file name, "bert_paper.pdf", is read in any case: `mentions_in_name`)
+    capitals = len(name.text) >= 3 and name.text.isalpha() and name.text.isupper()
+    words = _capital_words(text) if capitals else _words(text)
+    if all(_matches(_fold(_plain(p)), words) for p in name.parts):
+        return True
+    joined = _fold(_plain("".join(name.parts)))
+    return len(name.parts) > 1 and joined in words
+
+
+# A name written as a dataset, benchmark or method is ("ImageNet", "CIFAR-10", "GSM8k", "MATH",
+# "SGD"): a capital and then another capital or a digit.
+MARKED = r"[A-Z][\w-]{0,30}?[A-Z0-9][\w-]{0,30}"
+
+
+def is_marked(name: Name) -> bool:
+    return re.fullmatch(MARKED, name.text) is not None

@@ -1,0 +1,103 @@
+"""Sentences about a neighbour of the question's subject: another member of its numbered family
+("ResNet-50" for ResNet-152, "StarCoder" for StarCoder2, "SHA256" for SHA224), another size of it
+("the 110-layer ResNet"), or a rival name in the place of its context ("... on ImageNet" for the
+networks "on CIFAR-10"). A quote about a neighbour reads like an answer about the subject: the
+worst answer citeqa can give. Pure functions over text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from citeqa.answer.mentions import MARKED, Name, mentions, name_parts
+from citeqa.core.sentences import TABLE_ROW
+from citeqa.core.tables import row_label
+
+_NUMBERED = re.compile(r"v?\d+(?:\.\d+)?[a-z]?")
+
+
+def names_rival(name: Name, sentence: str) -> bool:
+    """Whether `sentence`, not naming the question's context name, names another in its place,
+    after the same preposition: "... the deepest network ever presented on ImageNet" is not about
+    the networks "on CIFAR-10", nor "... on GSM8k" about the score "on MATH"."""
+    if not name.preposition or mentions(name, sentence):
+        return False
+    after = re.compile(rf"\b{re.escape(name.preposition)}\s+(?:the\s+)?({MARKED})\b")
+    return any(not mentions(name, m.group(1)) for m in after.finditer(sentence))
+
+
+# An identifier with underscores and a number at its end: "asn1_der_decoding2".
+_NUMBERED_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+?[A-Za-z]\d{1,3}")
+
+
+def names_sibling(name: Name, sentence: str) -> bool:
+    """Whether `sentence` names another member of the name's numbered family and not the name:
+    its words with another number after them ("Stack v1" for "Stack v2", "ResNet-50" for
+    "ResNet-152"), or an identifier without its number ("asn1_der_decoding" for
+    "asn1_der_decoding2"). Only for names that end in a number."""
+    if _NUMBERED_IDENTIFIER.fullmatch(name.text) and not mentions(name, sentence):
+        # "asn1_der_decoding()" is not "asn1_der_decoding2", the function that came after it
+        base = name.text.rstrip("0123456789")
+        if re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", sentence, re.IGNORECASE):
+            return True
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+        return False
+    stem, number = name.parts[:-1], name.parts[-1]
+    words = name_parts(sentence)
+    n = len(stem)
+    return any(
+        words[i : i + n] == stem and i + n < len(words) and _NUMBERED.fullmatch(words[i + n]) and words[i + n] != number
+        for i in range(len(words) - n)
+    )
+
+
+def other_size(asked: Sequence[Name], question: str, quote: str, *, value: bool = False) -> bool:
+    """Whether `quote` is about another size of the question's subject: "the 110-layer ResNet" is
+    not "our ResNet-101", "the 56-layer ResNet" or the table row labelled "ResNet 32". For a
+    `value` asked of a numbered subject ("What pass@1 does WizardMath 13B reach?"), a quote that
+    names the family without the number ("WizardMath ... 22.7 vs. 13.5 on MATH") is about
+    another size too: the paper's own, most often."""
+    if value and _other_sized(question, quote):
+        return True
+    subject = next((n for n in asked if not n.context), None)
+    if subject is None:
+        return False
+    if value and names_family_only(subject, quote):
+        return True
+    name = re.escape(subject.text)
+    size = re.search(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+(?:" + name + r")\b", question)
+    if size is None:
+        return False
+    if TABLE_ROW.fullmatch(quote):
+        numbers = set(re.findall(r"(?<![\w.])\d{1,5}(?![\w.])", row_label(quote)))
+    else:
+        sized = re.finditer(r"\b(\d{1,5})[-‐][a-z]{2,12}\s+" + name + r"|\b" + name + r"[-‐ ]?(\d{1,5})\b", quote, re.I)
+        numbers = {m.group(1) or m.group(2) for m in sized}
+    return bool(numbers) and size.group(1) not in numbers
+
+
+# A thing sized in the question by a number made an adjective: "the 34-layer plain baseline",
+# "a 5-shot prompt", "the 8-bit model".
+_SIZED = re.compile(r"(?<![\w.])(\d{1,5})[-‐]([a-z]{3,12})\b")
+
+
+def _other_sized(question: str, quote: str) -> bool:
+    """Whether `quote` gives a value of another size of the thing the question sizes, and none of
+    its size: "the 152-layer ResNet (11.3 billion FLOPs)" for "How many FLOPs does the 34-layer
+    plain baseline require?" (the question need not name the thing), or the row "ResNet: # layers
+    1202 · ... error (%) 7.93" for the 110-layer ResNet's error."""
+    asked = {(m.group(2), m.group(1)) for m in _SIZED.finditer(question)}
+    if not asked:
+        return False
+    stated = {(m.group(2), m.group(1)) for m in _SIZED.finditer(quote)}
+    for word, _ in asked:  # a table's cell under its header: "# layers 1202"
+        stated |= {(word, m.group(1)) for m in re.finditer(rf"\b{word}s?\s+(\d{{1,5}})(?![\w.,])", quote)}
+    return any(w == word and n != number for word, number in asked for w, n in stated) and not asked & stated
+
+
+def names_family_only(name: Name, sentence: str) -> bool:
+    """Whether `sentence` names the family of a numbered name and not the name: "WizardMath" for
+    "WizardMath 13B", "ResNet" for "ResNet-152" (not "the 152-layer ResNet", which names it)."""
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+        return False
+    return mentions(Name(" ".join(name.parts[:-1]), name.parts[:-1]), sentence)
