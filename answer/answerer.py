@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from citeqa.answer.citations import best_quote, looks_abstained, parse_markers, strip_invalid
-from citeqa.answer.evidence import shown_count, window
+from citeqa.answer.evidence import shown_count
+from citeqa.answer.evidence_text import window
 from citeqa.answer.model_gate import ModelGate, wait_for_turn
 from citeqa.answer.prompt import NOT_IN_DOCS, evidence_prompt, quote_stops
 from citeqa.answer.sentence_buffer import SentenceBuffer

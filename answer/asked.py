@@ -22,7 +22,7 @@ AnswerType = Literal["quantity", "date", "person", "other"]
 
 # A token of a question: words with inner hyphens, dots, slashes or pluses kept whole ("ResNet-152",
 # "GPT-3.5", "pass@1", "C++"). Bounded repetitions only: linear on any input.
-_TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
+TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
 _CAMEL = re.compile(r"^.[^\s]*[A-Z]")  # a capital after the first letter: "ImageNet", "BERT"
 # A plural acronym names a kind of thing, not a subject: "GPUs", "FLOPs", "LLMs".
 _COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
@@ -159,6 +159,10 @@ class Asked:
 
 
 
+# A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
+_SIZE = re.compile(r"\d{1,4}(?:\.\d{1,2})?[BM]")
+
+
 def _is_name_token(token: str, first: bool) -> bool:
     if token.casefold().strip("'’s") in _NOT_NAMES or _COMMON_ACRONYM.fullmatch(token):
         return False
@@ -172,13 +176,15 @@ def names(question: str) -> tuple[Name, ...]:
     ("Kestrel K2", "Fusion-in-Decoder", "BERT", "The Stack v2" as "Stack v2"), with a lower-case
     version or number right after them ("Llama 2", "Stack v2"). The question's first word counts
     only with an inner capital ("ResNet-50's ...")."""
-    tokens = [m.group() for m in _TOKEN.finditer(question)]
+    tokens = [m.group() for m in TOKEN.finditer(question)]
     out: list[Name] = []
     run: list[str] = []
     context = False  # the run follows a preposition of context ("on ImageNet")
     preposition = ""
 
     def close() -> None:
+        if len(run) > 1 and _SIZE.fullmatch(run[0]):
+            run.append(run.pop(0))  # "the 13B WizardMath model" asks about "WizardMath 13B"
         if run:
             text = " ".join(run)
             out.append(Name(text, name_parts(text), context, preposition if context else ""))
@@ -188,7 +194,7 @@ def names(question: str) -> tuple[Name, ...]:
         tok = re.sub(r"['’]s$", "", tok)
         size = re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,2}", tok)  # "13B", "1.5B": a size of the name before it
         # (and a software name stands alone: "libtasn1's asn1_get_length_der" is two)
-        if run and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size) or is_identifier(run[-1])):
+        if run and not _SIZE.fullmatch(run[0]) and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size) or is_identifier(run[-1])):
             # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
             # written with inner capitals, are two names
             close()
@@ -266,12 +272,12 @@ def focus(question: str) -> frozenset[str]:
     if found is None:
         return frozenset()
     phrase, verb = found
-    phrase = " ".join(w for w in _TOKEN.findall(phrase) if not stems(w) & _WHICH_VALUE)
+    phrase = " ".join(w for w in TOKEN.findall(phrase) if not stems(w) & _WHICH_VALUE)
     # "How many days ...", "How many times ...": what is counted, type word or not
     verb = verb or bool(_HOW_MANY.search(question))
     chosen = set(_asked_words(question, phrase, verb))
     # "step size" is also written "stepsize"
-    parts = [w for w in _TOKEN.findall(phrase) if stems(w)]
+    parts = [w for w in TOKEN.findall(phrase) if stems(w)]
     if chosen and len(parts) >= 2:
         chosen |= stems(parts[0] + parts[1])
     return frozenset(chosen)
@@ -292,7 +298,7 @@ def asked_phrase(question: str) -> str:
     if found is None:
         return ""
     named = {p for n in names(question) for p in n.parts}
-    return " ".join(w for w in _TOKEN.findall(found[0]) if w.casefold() not in named)
+    return " ".join(w for w in TOKEN.findall(found[0]) if w.casefold() not in named)
 
 
 def _phrase(question: str) -> tuple[str, bool] | None:
@@ -306,7 +312,7 @@ def _phrase(question: str) -> tuple[str, bool] | None:
     if m is None:
         return None
     phrase = m.group("what")
-    last = _TOKEN.findall(phrase)[-1:]
+    last = TOKEN.findall(phrase)[-1:]
     if m.re is _WHAT_TYPE and last and stems(last[0]) <= _TYPE_WORDS:
         # "What value of beta2 ...", "What default value of epsilon ...", "What fraction of the
         # training steps ...": the asked thing is what the type word is of.
@@ -318,7 +324,7 @@ def _phrase(question: str) -> tuple[str, bool] | None:
         named = {p for n in names(question) for p in n.parts}
         rest = re.match(r"\s*\w+\s+(.*)", question[m.end() :])
         clause = re.split(r"\b(?:in|on|at|for|with|of|from|by|to|when|if|than|after|before)\b|[,;?]", rest.group(1) if rest else "")[0]
-        return " ".join(w for w in _TOKEN.findall(clause) if w.casefold() not in named), True
+        return " ".join(w for w in TOKEN.findall(clause) if w.casefold() not in named), True
     return phrase, False
 
 
@@ -355,10 +361,8 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
     before = answer_type(previous)
     swapped = _swapped_subject(question, previous)
     if swapped is not None:
-        return Asked(
-            swapped, answer_type(swapped), focus(swapped), names(swapped), answer, True,
-            previous_kind=before, swapped_in=names(question)[0],
-        )  # fmt: skip
+        kind = answer_type(swapped)
+        return Asked(swapped, kind, focus(swapped), names(swapped), answer, True, previous_kind=before, swapped_in=names(question)[0])
     # A follow-up that asks its own question ("And when was that measured?", "How many steps was
     # it trained for?") wants its own kind of answer about its own asked thing; one that only names
     # a thing ("And epsilon?", "And the ensemble?") wants the previous kind of answer about that
@@ -370,16 +374,21 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
         kind, what = answer_type(previous), stems(head) or stems(question)
         named = stems(" ".join(p for n in names(previous) for p in n.parts))
         also = stems(previous) - named - _TYPE_WORDS - _HOW_WORDS - what
-        return Asked(
-            f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True, also, before
-        )
+        return Asked(f"{previous} {question.strip()}", kind, what, _names_of(question, previous), answer, True, also, before)
     return Asked(
-        f"{previous} {question.strip()}", kind, what, names(question) or names(previous), answer, True,
+        f"{previous} {question.strip()}", kind, what, _names_of(question, previous), answer, True,
         previous_kind=before, measured=question, previous_focus=focus(previous),
     )  # fmt: skip
 
 
-# -- does a sentence state it ------------------------------------------------------------------
+
+def _names_of(question: str, previous: str) -> tuple[Name, ...]:
+    """A follow-up's names: its own, or the previous question's subject where it names its subject
+    by a pronoun ("How many times fewer steps than Inception did it need?" after BN-x30's accuracy)."""
+    own = names(question)
+    if own and not (all(n.preposition for n in own) and re.search(r"\b(?:it|its|they|their|them)\b", question, re.I)):
+        return own
+    return (*(n for n in names(previous) if not n.context), *(Name(n.text, n.parts, True, n.preposition) for n in own))
 
 
 _QUOTED = re.compile(r"“([^”]{1,2000})”")
@@ -389,12 +398,3 @@ def normalised(text: str) -> str:
     """`text` with its white space folded and its case too, to compare quotes as shown."""
     return " ".join(text.split()).casefold()
 
-
-def without_names(question: str, asked_names: tuple[Name, ...]) -> str:
-    """`question` with the names it asks about taken out ("What weight decay did the ImageNet
-    ResNets use?": "What weight decay did the use?"), to search by what it asks of them."""
-    out = question
-    for n in asked_names:
-        out = re.sub(re.escape(n.text) + r"(?:['’]s)?", " ", out, flags=re.IGNORECASE)
-    out = " ".join(out.split())
-    return out if _TOKEN.search(out) else ""

@@ -8,13 +8,14 @@ The engine builds one Asker and calls it once per question.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from citeqa.answer.answerer import Answerer, Clock
-from citeqa.answer.asked import Asked, asked, asked_phrase, without_names
+from citeqa.answer.asked import TOKEN, Asked, asked, asked_phrase
 from citeqa.answer.byline import asks_authors, byline, of_a_document
 from citeqa.answer.conversation import previous_question, search_queries
 from citeqa.answer.evidence import (
@@ -26,7 +27,9 @@ from citeqa.answer.evidence import (
     to_embed,
     with_evidence_passages,
 )
+from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
+from citeqa.answer.people import names_someone
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
 from citeqa.core.settings import RetrievalMode
@@ -227,8 +230,8 @@ class Asker:
         source = (titled or list(within[:1]) or [h.source for h in retrieved.hits[:1]] or [None])[0]
         opening = self.library.opening(source) if source else None
         span = byline(opening.text) if opening is not None else None
-        if opening is None or span is None:
-            return None
+        if opening is None or span is None or not names_someone(what.question, opening.text[span[0] : span[1]]):
+            return None  # (a manual's title and "Table of Contents" are no byline: they name no one)
         n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == opening.chunk_id), len(retrieved.hits) + 1)
         hit = retrieved.hits[n - 1] if n <= len(retrieved.hits) else opening
         return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
@@ -263,3 +266,13 @@ def _best_of(*selections: Sequence[Evidence], limit: int = 3) -> tuple[Evidence,
         if key not in best or ev.score > best[key].score:
             best[key] = ev
     return tuple(sorted(best.values(), key=lambda e: -e.score)[:limit])
+
+
+def without_names(question: str, asked_names: tuple[Name, ...]) -> str:
+    """`question` with the names it asks about taken out ("What weight decay did the ImageNet
+    ResNets use?": "What weight decay did the use?"), to search by what it asks of them."""
+    out = question
+    for n in asked_names:
+        out = re.sub(re.escape(n.text) + r"(?:['’]s)?", " ", out, flags=re.IGNORECASE)
+    out = " ".join(out.split())
+    return out if TOKEN.search(out) else ""

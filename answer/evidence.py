@@ -37,14 +37,16 @@ from citeqa.answer.evidence_text import (
     states_number,
     stems,
     topic_stems,
+    with_antecedent,
 )
 from citeqa.answer.literals import gives_quoted, quoted, states_code
 from citeqa.answer.mentions import mentions
 from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
+from citeqa.answer.repeats import beside_previous, repeats
 from citeqa.answer.siblings import other_size
-from citeqa.answer.stated import answers, beside_previous, repeats
-from citeqa.answer.versions import other_version, states_version
+from citeqa.answer.stated import answers
+from citeqa.answer.versions import asked_version, other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
 from citeqa.core.tables import is_header_line, row_label, row_start
 from citeqa.core.types import Evidence, Hit
@@ -293,12 +295,16 @@ def select(
     scored.sort(key=lambda ev: -ev.score)
     out: list[Evidence] = []
     seen: set[str] = set()
-    for ev in scored:
-        key = " ".join(ev.quote.split()).casefold()
-        if key in seen or (out and (ev.hit.chunk_id, ev.start) not in on_topic):
+    for found in scored:
+        key = " ".join(found.quote.split()).casefold()
+        if key in seen or (out and (found.hit.chunk_id, found.start) not in on_topic):
             continue
-        if any(o.hit.chunk_id == ev.hit.chunk_id and o.start < ev.end and ev.start < o.end for o in out):
-            continue  # a line of a list already quoted with the sentence that introduces it, or that sentence
+        # "That command is now removed." is shown with the sentence it points back to, where that
+        # is not quoted already; a line of a list already quoted with the sentence that introduces
+        # it, or that sentence, is not quoted again
+        free = (e for e in (with_antecedent(found), found) if not any(o.hit.chunk_id == e.hit.chunk_id and o.start < e.end and e.start < o.end for o in out))
+        if (ev := next(free, None)) is None:
+            continue
         seen.add(key)
         out.append(ev)
         if len(out) == limit:
@@ -320,7 +326,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         # Top-1 error (%) on ImageNet validation. | plain | ResNet"): they say what its cells
         # measure ("18 layers: plain 27.94 · ResNet 27.88")
         (answers(asked, quote, hit.text[: sent.start], row=True) if sent.row else answers(asked, quote, _beside(hit.text, sent.start, sent.end)))
-        and names.about(asked.names, hit, quote)
+        and names.about(asked.names, hit, quote, all_near=asked_version(asked.measure) is not None)
         and not other_size(asked.names, asked.question, quote, value=asked.kind in ("quantity", "date"))
         # "This model has 3.8 billion FLOPs." is the 50-layer ResNet of the sentence before it
         and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _beside(hit.text, sent.start, sent.end, 2, after=False), value=True))
@@ -390,13 +396,3 @@ def _word_weights(words: frozenset[str], pool: Sequence[frozenset[str]]) -> dict
     every sentence has ("model", the paper's own name) tells them apart less than a rare one."""
     n = len(pool)
     return {w: math.log(1 + n / (1 + sum(1 for sw in pool if w in sw))) for w in words}
-
-
-def window(ev: Evidence, size: int = 1) -> tuple[int, int]:
-    """Offsets of the evidence sentence with up to `size` sentences on each side, in its passage."""
-    spans = sentence_spans(ev.hit.text)
-    i = next((k for k, (s, e) in enumerate(spans) if s <= ev.start < e or (s >= ev.start and e <= ev.end)), None)
-    if i is None:
-        return ev.start, ev.end
-    lo, hi = max(0, i - size), min(len(spans) - 1, i + size)
-    return min(spans[lo][0], ev.start), max(spans[hi][1], ev.end)

@@ -4,6 +4,7 @@ table rather than state something. Pure functions over text, cached."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import threading
@@ -13,7 +14,8 @@ from pathlib import PurePath
 import snowballstemmer
 
 from citeqa.answer.citations import content_word_set
-from citeqa.core.sentences import TABLE_ROW
+from citeqa.core.sentences import TABLE_ROW, sentence_spans
+from citeqa.core.types import Evidence
 
 _HYPHENATED = re.compile(r"\w+(?:-\w+)+")
 _local = threading.local()  # a snowball stemmer keeps state while it stems: one per thread
@@ -147,3 +149,36 @@ _MARKDOWN_HEADING = re.compile(r"#{1,6}\s")
 # A paper's run-in heading, split from its paragraph: "Deeper Bottleneck Architectures.", "Identity
 # vs. Projection Shortcuts." (every word capitalised but short function words; at most six words).
 _RUN_IN = re.compile(r"[A-Z][\w-]*(?:\s+(?:[A-Z][\w-]*|vs\.|of|and|for|the|in|on|with|to|a)){1,5}\.")
+
+
+def window(ev: Evidence, size: int = 1) -> tuple[int, int]:
+    """Offsets of the evidence (a sentence, or one with the sentence it points back to) with up
+    to `size` sentences on each side, in its passage."""
+    spans = sentence_spans(ev.hit.text)
+    inside = [k for k, (s, e) in enumerate(spans) if s <= ev.start < e or (s >= ev.start and e <= ev.end)]
+    if not inside:
+        return ev.start, ev.end
+    lo, hi = max(0, inside[0] - size), min(len(spans) - 1, inside[-1] + size)
+    return min(spans[lo][0], ev.start), max(spans[hi][1], ev.end)
+
+
+# A sentence that opens by pointing back ("That command is now removed.", "It reaches 74.8% ..."):
+# alone it does not say what it is about.
+_POINTS_BACK = re.compile(r"(?:This|That|These|Those|It|They|Its|Their)\b")
+MAX_ANTECEDENT = 300  # characters: a longer sentence before it is shown as it is, not added
+
+
+def with_antecedent(ev: Evidence) -> Evidence:
+    """`ev` with the sentence before it in its passage, when it opens by pointing back to it (not a
+    table's row, nor a sentence after a heading or a row)."""
+    if not _POINTS_BACK.match(ev.quote):
+        return ev
+    spans = sentence_spans(ev.hit.text)
+    i = next((k for k, (s, _) in enumerate(spans) if s == ev.start), None)
+    if not i:
+        return ev
+    start, end = spans[i - 1]
+    before = ev.hit.text[start:end]
+    if end - start > MAX_ANTECEDENT or TABLE_ROW.fullmatch(before) or not before.rstrip().endswith((".", ":", ";")):
+        return ev
+    return dataclasses.replace(ev, start=start, quote=ev.hit.text[start : ev.end])

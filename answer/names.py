@@ -66,7 +66,7 @@ class Names:
         common = set.intersection(*(set(self.found.get(n.parts, {})) for n in subject))
         return tuple(sorted(common))
 
-    def about(self, asked: Sequence[Name], hit: Hit, sentence: str) -> bool:
+    def about(self, asked: Sequence[Name], hit: Hit, sentence: str, *, all_near: bool = False) -> bool:
         """Whether `sentence` of passage `hit` is about every name the question asks about: the
         sentence or its passage names it, or its page or a passage within NEAR of it does, or the
         document's file name or opening passage (title, abstract) does; for a name of the
@@ -76,7 +76,9 @@ class Names:
         The question's first subject name must be near; the others, like names of its context, in
         the document ("How many Walloons and Huguenots emigrated to England and Ireland?").
         A sentence that names a sibling of the subject instead of it ("The Stack v1" for The Stack
-        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names."""
+        v2, "ResNet-50" for ResNet-152) is about the sibling, whatever its passage names.
+        `all_near`: every subject name must be near, as the first must ("Since which Nettle version
+        is SHAKE-256 available?" is not answered by another function's Nettle 3.0 pages away)."""
         # the first subject name, or a software name in lower case when there is one: in "How
         # many API entry points did libgomp gain?" libgomp, not the API of many
         subject = [n for n in asked if not n.context]
@@ -87,9 +89,14 @@ class Names:
             return False
         if TABLE_ROW.fullmatch(sentence) and any(n.context and is_marked(n) and not mentions(n, hit.text) for n in asked):
             return False  # a row of a table with no column or caption for "on HotpotQA"
-        return all(self._near(n, hit, sentence, strict=n is first) for n in asked)
+        # (the feature a version question asks about must be near itself: an opening passage that
+        # names it is a manual's table of contents, which names every feature)
+        return all(
+            self._near(n, hit, sentence, strict=n is first or (all_near and not n.context), opening=not all_near or n is first)
+            for n in asked
+        )
 
-    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool) -> bool:
+    def _near(self, name: Name, hit: Hit, sentence: str, *, strict: bool, opening: bool = True) -> bool:
         if mentions(name, sentence) or mentions_in_name(name, PurePath(hit.source).stem):
             return True
         where = self.found.get(name.parts, {}).get(hit.source, frozenset())
@@ -106,7 +113,7 @@ class Names:
             # names Fusion-in-Decoder throughout: a row labelled by a setting, not by a method,
             # reports the paper's own
             return True
-        return any(i == 0 or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
+        return any((opening and i == 0) or abs(i - hit.index) <= NEAR or (hit.page and p == hit.page) for i, p in where)
 
 
 # A document that names a subject in this many passages is about it throughout.

@@ -14,6 +14,10 @@ _ASKS_MAKER = re.compile(
 )
 # A capitalised word that is not all capitals ("Nelson", "Kingma"; not "GNU", "BSD").
 _CAPITALISED = re.compile(r"\b[A-Z][a-z][\w'’-]*")
+# Words a document's own structure is capitalised with: "Table of Contents" names no one.
+_STRUCTURE = frozenset(
+    "table contents chapter section figure index appendix introduction overview abstract references preface summary".split()  # noqa: SIM905
+)
 
 
 def asks_maker(question: str) -> bool:
@@ -29,4 +33,4 @@ def names_someone(question: str, sentence: str) -> bool:
         return True
     asked = {w.casefold() for w in re.findall(r"[\w'’-]+", question)}
     words = _CAPITALISED.findall(sentence.strip()[1:])
-    return any(w.casefold() not in asked for w in words)
+    return any(w.casefold() not in asked and w.casefold() not in _STRUCTURE for w in words)

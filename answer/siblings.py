@@ -30,17 +30,48 @@ def names_rival(name: Name, sentence: str) -> bool:
 _NUMBERED_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+?[A-Za-z]\d{1,3}")
 
 
+# A name that runs its letters into its number: "StarCoder2", "SHA224", "GPT4" (not "x86_64").
+_GLUED = re.compile(r"([A-Za-z][A-Za-z-]*[A-Za-z])(\d{1,4}(?:\.\d{1,3})?)")
+
+
+# A constant's name: "SHA3_256_BLOCK_SIZE".
+_CONSTANT = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _glued_numbers(name: Name, sentence: str) -> tuple[str, list[str]] | None:
+    """For a name like "StarCoder2": its number, and the numbers its letters have in `sentence`
+    ("" where they have none: "StarCoder"; "3" in "SHA3_512"; "256" in "SHA-256")."""
+    m = _GLUED.fullmatch(name.text)
+    if m is None:
+        return None
+    stem, number = m.groups()
+    found = re.findall(rf"(?<![\w-]){re.escape(stem)}[-‐ ]?(\d{{1,4}}(?:\.\d{{1,3}})?)?(?![A-Za-z\d])", sentence, re.IGNORECASE)
+    return number, found
+
+
 def names_sibling(name: Name, sentence: str) -> bool:
     """Whether `sentence` names another member of the name's numbered family and not the name:
     its words with another number after them ("Stack v1" for "Stack v2", "ResNet-50" for
     "ResNet-152"), or an identifier without its number ("asn1_der_decoding" for
-    "asn1_der_decoding2"). Only for names that end in a number."""
-    if _NUMBERED_IDENTIFIER.fullmatch(name.text) and not mentions(name, sentence):
+    "asn1_der_decoding2"), or a name run into another number ("SHA256" or "SHA3_512" for
+    "SHA224"), or an identifier that shares its first part ("SHA3_256_DIGEST_SIZE" for
+    "SHA3_256_BLOCK_SIZE"). Only for names that end in a number, and identifiers."""
+    if mentions(name, sentence):
+        return False
+    if (glued := _glued_numbers(name, sentence)) and any(n and n != glued[0] for n in glued[1]):
+        return True
+    if _CONSTANT.fullmatch(name.text):
+        # (a constant, not a function: a library's functions share a prefix, "asn1_get_tag_der"
+        # and "asn1_get_length_der", and a sentence cut from a manual often runs into the next)
+        head = re.escape(name.text.split("_")[0])
+        if any(o != name.text for o in re.findall(rf"(?<![\w.]){head}(?:_[A-Z0-9]+)+(?![\w])", sentence)):
+            return True
+    if _NUMBERED_IDENTIFIER.fullmatch(name.text):
         # "asn1_der_decoding()" is not "asn1_der_decoding2", the function that came after it
         base = name.text.rstrip("0123456789")
         if re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", sentence, re.IGNORECASE):
             return True
-    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]):
         return False
     stem, number = name.parts[:-1], name.parts[-1]
     words = name_parts(sentence)
@@ -97,7 +128,10 @@ def _other_sized(question: str, quote: str) -> bool:
 
 def names_family_only(name: Name, sentence: str) -> bool:
     """Whether `sentence` names the family of a numbered name and not the name: "WizardMath" for
-    "WizardMath 13B", "ResNet" for "ResNet-152" (not "the 152-layer ResNet", which names it)."""
+    "WizardMath 13B", "ResNet" for "ResNet-152" (not "the 152-layer ResNet", which names it),
+    "StarCoder" for "StarCoder2"."""
+    if (glued := _glued_numbers(name, sentence)) and "" in glued[1] and not mentions(name, sentence):
+        return True
     if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
         return False
     return mentions(Name(" ".join(name.parts[:-1]), name.parts[:-1]), sentence)

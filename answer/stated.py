@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import re
 
-from citeqa.answer.asked import AnswerType, Asked, normalised
+from citeqa.answer.asked import AnswerType, Asked
 from citeqa.answer.evidence_text import numbers, states_number, stems, without_citations
 from citeqa.answer.given import FOUR_DIGIT_YEAR, given_counts, stated_counts
-from citeqa.answer.mentions import mentions
 from citeqa.answer.units import in_asked_unit, is_unit
 from citeqa.core.sentences import TABLE_ROW
+from citeqa.core.tables import CELL_SEP, LABEL_SEP
 
 _MONTH = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar|apr(?:il)?|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
@@ -48,8 +48,8 @@ _POINTER = re.compile(
 )
 # A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
 _YEAR = re.compile(
-    # not a count of things ("1000 classes", "500 images", "a 152-layer net")
-    r"(?<![\d.,])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)(?![-‐][a-z])(?!\d|\s(?!(?:this|thus|his|was|has|its|less|unless|across)\b)[a-z]{2,20}s\b)"
+    # not a count of things ("1000 classes", "500 images", "a 152-layer net"), nor an escape ("\203")
+    r"(?<![\d.,\\])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)(?![-‐][a-z])(?!\d|\s(?!(?:this|thus|his|was|has|its|less|unless|across)\b)[a-z]{2,20}s\b)"
     r"|\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
     r"|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth)\s+centur(?:y|ies)\b"
     r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|morning|evening|night|noon"
@@ -124,8 +124,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
         return False  # "indent defaults to 0" does not give the maximum indent
     if what.kind == "date" and _other_end(what.measure, sentence):
         return False  # "last updated 2 October 2018" does not date the first version
-    words = _stems_of(sentence) | _stems_of(near)
-    if what.also and not what.also & _stems_of(sentence):
+    words = stems_of(sentence) | stems_of(near)
+    if what.also and not what.also & stems_of(sentence):
         return False
     if what.kind not in ("quantity", "date"):
         # No test of the words: answers to "what"/"which" questions paraphrase them ("In what
@@ -146,9 +146,11 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
     said = _compounds(sentence) or (_compounds(near) if row else frozenset())
     if exact and not exact & said:
         return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
+    if row and exact and _blank(exact, sentence):
+        return False  # "GoogLeNet ensemble: ... Top-1 error - · Top-5 error 6.67%" gives no top-1 error
     asked_split = _splits(what.measure)
-    if asked_split and (stated_split := _splits(sentence)) and not asked_split & stated_split:
-        return False  # "test error" is not stated by "training error <0.1%"
+    if asked_split and (stated_split := _splits(sentence) or (_splits(near) if row else frozenset())) and not asked_split & stated_split:
+        return False  # "test error" is not stated by "training error <0.1%", nor by a row of validation errors
     named = not what.focus or bool(what.focus & words)
     return named and counts(what, sentence)
 
@@ -186,13 +188,15 @@ def _values_of_measure(what: Asked, sentence: str) -> bool:
     error or a rate, unless that word is what is asked ("How many layers ...": "a 34-layer net").
     An error, accuracy or other ratio is written with a percent sign, a decimal point or "percent"
     ("7.93%", "0.25", "45 percent"): a bare count ("50k training images") is not one."""
-    adjectives = _NUMBER_ADJECTIVE.sub(lambda m: m.group() if _stems_of(m.group(1)) & what.focus else " ", sentence)
+    adjectives = _NUMBER_ADJECTIVE.sub(lambda m: m.group() if stems_of(m.group(1)) & what.focus else " ", sentence)
     if not states(what.kind, adjectives):
         return False
     if _DURATION_ASKED.search(what.measure) and not _DURATION.search(adjectives):
         return False  # "How long did it take to train it?" is not answered by a row of its scores
     if _FREQUENCY_ASKED.search(what.measure) and not _FREQUENCY.search(adjectives):
         return False  # "How often are checkpoints evaluated?" is not answered by a row of scores
+    if _TIMES_ASKED.search(what.measure) and not _TIMES.search(adjectives):
+        return False  # "How many times fewer steps ...?" is not answered by "... after 31 · 106 steps"
     if _SHARE_ASKED.search(what.measure) and not _SHARE.search(_OTHER_MEASURE.sub(" ", adjectives)):
         return False  # "What percentage of the training steps ...": "... 14 times fewer steps ... 72.2% accuracy"
     if not _RATIO_ASKED.search(what.measure):
@@ -221,6 +225,9 @@ _DURATION = re.compile(
     r"|steps?|iterations?|updates?)\b|\d\s?(?:s|ms|h|d)\b",
     re.IGNORECASE,
 )
+# "How many times fewer/faster ...": a multiple is stated as one ("5 times fewer", "14x", "twice").
+_TIMES_ASKED = re.compile(r"\bhow\s+many\s+times\s+(?:more|less|fewer|faster|slower|larger|smaller|higher|lower|bigger)\b", re.I)
+_TIMES = re.compile(r"\d\s*(?:times|×|x)(?!\w)|\b(?:twice|thrice|double|triple|quadruple|half)\b", re.I)
 # A share of something ("What percentage of the training steps ...") is stated as one: "7% of the
 # training steps", "for 96.93% of repositories", "half of", "one third of".
 _SHARE_ASKED = re.compile(r"\b(?:percentage|percent|fraction|share|proportion)\s+of\b", re.IGNORECASE)
@@ -265,6 +272,12 @@ _SPLIT_OF = {"testing": "test", "train": "training", "val": "validation", "dev":
 
 
 @functools.lru_cache(maxsize=65536)
+def _blank(asked: frozenset[str], row: str) -> bool:
+    """Whether a table row's cells under the asked measure hold no number ("Top-1 error -")."""
+    cells = [c for c in row.partition(LABEL_SEP)[2].split(CELL_SEP) if _compounds(c) & asked]
+    return bool(cells) and not any(re.search(r"\d", _COMPOUND.sub(" ", c)) for c in cells)
+
+
 def _splits(text: str) -> frozenset[tuple[str, str]]:
     """The (data split, measure) pairs `text` names: "top-5 validation error" is ("validation", "error")."""
     return frozenset(
@@ -280,7 +293,7 @@ def _compounds(text: str) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=65536)
-def _stems_of(text: str) -> frozenset[str]:
+def stems_of(text: str) -> frozenset[str]:
     """Stems of `text` with Greek letters spelt out and table headers' abbreviations in full."""
     if not text:
         return frozenset()
@@ -313,50 +326,6 @@ _IN_FULL = {
 _ABBREVIATED = re.compile(r"\b(err|acc|params?|val|avg|perf|eval)\b\.?", re.IGNORECASE)
 
 
-def beside_previous(what: Asked, near: str) -> bool:
-    """Whether a sentence stands beside one quoted in the previous answer ("And when was that
-    measured?": the sentence before "... maximum depth as 47 metres" says "The 2023 sonar survey
-    mapped the whole basin")."""
-    quotes = what.previous_quotes
-    near = normalised(near)
-    return bool(quotes) and any(q in near for q in quotes)
-
-
-def repeats(what: Asked, sentence: str) -> bool:
-    """Whether `sentence` was already the answer to the question a follow-up follows: asked again,
-    it would answer the previous question, not this one. Unless the follow-up only names a new
-    thing and the sentence names it too ("And epsilon?" after beta1: "... β1 = 0.9, β2 = 0.999 and
-    ϵ = 10−8" answers both), or asks a new kind of answer that the sentence states."""
-    if not what.previous_answer or (what.also and what.focus & _stems_of(sentence)):
-        return False
-    if what.swapped_in is not None and mentions(what.swapped_in, sentence):
-        return False  # "... +24.8 (81.6 vs. 56.8) on GSM8k, and +9.2 (22.7 vs. 13.5) on MATH" for "And on MATH?"
-    new = what.focus - what.previous_focus
-    if what.measured and new and new & _stems_of(sentence):
-        # "And what momentum?" after the weight decay: "We use a weight decay of 0.0001 and a
-        # momentum of 0.9" answers both.
-        return False
-    if what.previous_kind is not None and what.previous_kind != what.kind and states(what.kind, sentence):
-        # "Since when?" after "Who is the station director?": the quoted "... director is Dr.
-        # Ingrid Valtonen, who has led the station since 2016" answers the new kind of question.
-        return False
-    if what.measured and _new_words(what) & _stems_of(sentence):
-        # "What context window does its base model training start with?" after "What context
-        # window is StarCoder2 fine-tuned with?": the quoted "We start base model training with a
-        # 4k context window and subsequently fine-tune ... with a 16k context window" answers both
-        return False
-    return normalised(sentence) in what.previous_text
-
-
-def _new_words(what: Asked) -> frozenset[str]:
-    """The words of a follow-up's own question that the question before it did not have."""
-    before = what.question[: len(what.question) - len(what.measured)]
-    return frozenset(stems(what.measured) - stems(before) - _PRONOUN_STEMS)
-
-
-_PRONOUN_STEMS = frozenset(stems("it its they them their this that these those one ones"))
-
-
 _HOW_MANY_ASKED = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*")
 _COUNT_WORDS = frozenset(
@@ -381,7 +350,7 @@ def counts(what: Asked, sentence: str) -> bool:
     # "How many rounds of Evol-Instruct evolution ...?" counts rounds: "two evolution lines" does not
     head = _COUNTED_OF.search(what.measure)  # (of a unit, what it measures: "pounds of steam")
     focus = (stems(head.group(1)) & what.focus) if head and not is_unit(head.group(1).split()[0]) else frozenset()
-    counted = [bool(_stems_of(w) & (focus or what.focus)) for w in words]
+    counted = [bool(stems_of(w) & (focus or what.focus)) for w in words]
     def before(i: int) -> int:
         # "Huguenot refugees, an estimated total of 75,000 to 100,000 people": a number of people
         # may count what was named a few words before it
@@ -397,4 +366,4 @@ def counts(what: Asked, sentence: str) -> bool:
 
 def symbol_stems(symbols: tuple[str, ...]) -> frozenset[str]:
     """Symbols as `answers` reads them in a sentence ("α" is "alpha")."""
-    return _stems_of(" ".join(symbols))
+    return stems_of(" ".join(symbols))

@@ -16,10 +16,10 @@ _ASKS = re.compile(
 )
 # A version as written: "3.7", "4.19.0", a year ("the 2024 edition"), or a number after a name or
 # after "version"/"release" ("Debian 11", "Python 3", "version 2"); not "32 bits", "72.2%" or
-# "Table 3-1".
+# "Table 3-1", nor a name's number after a hyphen ("SHA-3", "CIFAR-10": names, not versions).
 _VERSION = re.compile(
     r"(?<![\w.])(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2}|(?:19|20)\d\d)(?![\w.]\d|\s?%)"
-    r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix)\b)[A-Z][\w+-]{0,30}|version|release|v)\s?(\d{1,4})\b(?![.-]\d)"
+    r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix)\b)[A-Z][\w+-]{0,30}(?<!-)|version|release|v)\s?(\d{1,4})\b(?![.-]\d)"
 )
 # A release's name: a word in brackets, or a capitalised word next to "release" ("the Debian 11
 # release (bullseye)", "the Jessie release").

@@ -144,7 +144,7 @@ def test_a_date_is_a_year_a_month_or_a_day() -> None:
 
 
 def _selectable(q: Asked, sentence: str) -> bool:
-    from citeqa.answer.stated import repeats
+    from citeqa.answer.repeats import repeats
 
     return answers(q, sentence) and not repeats(q, sentence)
 
@@ -332,7 +332,7 @@ def test_counted_type_words_headings_and_multiples() -> None:
 
 
 def test_a_followup_with_new_words_may_quote_the_previous_sentence() -> None:
-    from citeqa.answer.stated import repeats
+    from citeqa.answer.repeats import repeats
 
     quote = "We start base model training with a 4k context window and subsequently fine-tune the model with a 16k context window."
     history = [("user", "What context window is StarCoder2 fine-tuned with?"), ("assistant", f"Quoted: [1] “{quote}” (s.pdf, p. 2)")]

@@ -17,9 +17,8 @@ from citeqa.answer.evidence import (
     select,
     shown_count,
     to_embed,
-    window,
 )
-from citeqa.answer.evidence_text import asks_quantity, compound_share, is_label, states_number, stems
+from citeqa.answer.evidence_text import asks_quantity, compound_share, is_label, states_number, stems, window
 from citeqa.answer.prompt import NOT_IN_DOCS
 from citeqa.core.events import Done, EvidenceReady
 from citeqa.core.sentences import scorable_spans, sentence_spans
@@ -145,7 +144,8 @@ def test_select_prefers_the_sentence_with_the_question_words() -> None:
     vectors = np.eye(3, dtype=np.float32)
     q = np.array([0.5, 0.5, 0.5], dtype=np.float32)  # equally close to all three
     (best, *_) = select("What is the maximum depth of the lake?", q, [hit], {"c": (spans, vectors)})
-    assert best.quote == "Its maximum depth is 47 metres." and hit.text[best.start : best.end] == best.quote
+    # "Its" points back: the sentence it points to is shown with it
+    assert best.quote == "The lake is cold. Its maximum depth is 47 metres." and hit.text[best.start : best.end] == best.quote
     assert window(best) == (0, len(hit.text))  # with one sentence on each side
 
 

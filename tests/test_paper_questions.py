@@ -123,3 +123,20 @@ def test_a_backbone_of_another_depth_and_a_gain_are_no_answer(papers: Citeqa) ->
     # the method's name asks for none).
     a = ask_evidence(papers, "What COCO mAP does Faster R-CNN reach with a ResNet-152 backbone?")
     assert a.abstained and "ResNet-101" not in a.quoted and "6.0% increase" not in a.quoted, a.text
+
+
+def test_a_value_of_the_family_is_no_answer_for_a_size_written_before_the_name(papers: Citeqa) -> None:
+    # "the 13B WizardMath model" asks about WizardMath 13B: the paper's own scores ("+9.2 (22.7
+    # vs. 13.5) on MATH") are its largest model's; and StarCoder's release date is not StarCoder2's.
+    a = ask_evidence(papers, "What pass@1 does the 13B WizardMath model get on MATH?")
+    assert a.abstained and "22.7" not in a.quoted, a.text
+    a = ask_evidence(papers, "Which is the best validation accuracy that BN-x30 reached?")
+    assert not a.abstained and "74.8%" in a.quoted and "BN-x5 needs" not in a.quoted, a.text
+
+
+def test_a_followup_asking_with_another_setting_does_not_quote_the_previous_row(papers: Citeqa) -> None:
+    first = "What top-5 validation error does a single BN-Inception model get with a single crop?"
+    before = ask_evidence(papers, first)
+    assert "7.82%" in before.quoted, before.text
+    a = papers.ask("And with multi-crop testing?", history=[("user", first), ("assistant", before.text)], generate="never")
+    assert "7.82%" not in a.quoted, a.text

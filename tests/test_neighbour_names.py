@@ -1,0 +1,89 @@
+"""Quotes about a neighbour of the asked subject are no answer (#21), as pure functions: a name
+run into another number ("SHA256" for SHA224, "StarCoder" for StarCoder2), a sibling constant,
+a size written before the name, a name's number after a hyphen read as a version, an escape read
+as a year, an empty table cell, a byline that names no one; and a sentence that points back is
+shown with the sentence it points to."""
+
+from __future__ import annotations
+
+from citeqa.answer.asked import asked
+from citeqa.answer.evidence_text import with_antecedent
+from citeqa.answer.people import names_someone
+from citeqa.answer.repeats import repeats
+from citeqa.answer.siblings import names_family_only, names_sibling
+from citeqa.answer.stated import answers, states
+from citeqa.answer.versions import states_version
+from citeqa.core.types import Evidence, Hit
+
+
+def _name(question: str, text: str):
+    return next(n for n in asked(question).names if n.text == text)
+
+
+def test_a_name_run_into_another_number_is_a_sibling() -> None:
+    sha = _name("How long is a SHA224 digest in Nettle?", "SHA224")
+    assert names_sibling(sha, "The size of a SHA3_512 digest, i.e. 64.")
+    assert names_sibling(sha, "SHA-256 is the one to use.")
+    assert not names_sibling(sha, "The size of a SHA224 digest, i.e. 28.")
+    assert not names_sibling(sha, "SHA224_DIGEST_SIZE octets are written.")
+    starcoder = _name("On what date was StarCoder2 released?", "StarCoder2")
+    assert names_family_only(starcoder, "the community released StarCoder on May 4th, 2023")
+    assert not names_family_only(starcoder, "StarCoder2 was released in February 2024")
+    assert not names_family_only(starcoder, "StarCoderBase-15B is older")
+
+
+def test_a_sibling_constant_is_no_answer_but_a_library_function_prefix_is_shared() -> None:
+    block = _name("What is the numeric value of SHA3_256_BLOCK_SIZE in Nettle?", "SHA3_256_BLOCK_SIZE")
+    assert names_sibling(block, "Constant: SHA3_256_DIGEST_SIZE The size of a SHA3_256 digest, i.e., 32.")
+    assert not names_sibling(block, "Constant: SHA3_256_BLOCK_SIZE The block size, 136.")
+    length = _name("What value does asn1_get_length_der return when the length is indefinite?", "asn1_get_length_der")
+    assert not names_sibling(length, "Returns: -1 on indefinite length. [Function] int asn1_get_tag_der (const unsigned char * der)")
+
+
+def test_a_size_before_the_name_is_part_of_it() -> None:
+    (wizard, context) = asked("What pass@1 does the 13B WizardMath model get on MATH?").names
+    assert (wizard.text, wizard.parts, context.text) == ("WizardMath 13B", ("wizardmath", "13b"), "MATH")
+    assert names_family_only(wizard, "WizardMath observe +9.2 (22.7 vs. 13.5) on MATH.")
+
+
+def test_a_names_number_after_a_hyphen_is_no_version_and_an_escape_no_year() -> None:
+    question = "Since which Nettle version is SHAKE-256 available?"
+    assert not states_version(question, "Nettle also provides a SHA-3 extendable-output function (XOF), SHAKE-256.")
+    assert states_version(question, "SHAKE-256 was added in Nettle 3.9.")
+    assert not states("date", "LC_ALL=ja_JP.shiftjis sed $'/[\\203]/]/p'")
+    assert states("date", "In 711 the Umayyads crossed into Iberia.")
+
+
+def test_an_empty_cell_and_a_times_question() -> None:
+    top1 = asked("What top-1 error did the GoogLeNet ensemble get?")
+    assert not answers(top1, "GoogLeNet ensemble: Resolution 224 · Crops 144 · Top-1 error - · Top-5 error 6.67%", row=True)
+    assert answers(top1, "BN-Inception ensemble: Resolution 224 · Crops 144 · Top-1 error 20.1% · Top-5 error 4.9%", row=True)
+    times = asked("How many times fewer steps than Inception did BN-x30 need?")
+    assert not answers(times, "Inception reached the accuracy of 72.2% after 31 million training steps.")
+    assert answers(times, "BN-x30 reaches 72.2% in 5 times fewer steps than Inception.")
+
+
+def test_a_followup_with_another_setting_is_not_answered_by_the_previous_row() -> None:
+    row = "BN-Inception single crop: Resolution 224 · Crops 1 · Models 1 · Top-1 error 25.2% · Top-5 error 7.82%"
+    first = "What top-5 validation error does a single BN-Inception model get with a single crop?"
+    history = [("user", first), ("assistant", f"“{row}” [1]")]
+    assert repeats(asked("And with multi-crop testing?", history), row)
+    large = "We consider two model sizes, base and large, containing respectively 220M and 770M parameters."
+    history = [("user", "How many parameters does the base Fusion-in-Decoder model have?"), ("assistant", f"“{large}” [1]")]
+    assert not repeats(asked("And the large one?", history), large)
+
+
+def test_a_table_of_contents_names_no_author() -> None:
+    question = "Who originally wrote the Nettle manual?"
+    assert not names_someone(question, "Nettle: a low-level cryptographic library Table of Contents")
+    assert names_someone(question, "Originally written 2001 by Niels Möller, updated 2017.")
+
+
+def test_a_sentence_that_points_back_is_shown_with_the_one_before() -> None:
+    text = 'The "L" command has been listed as a failed experiment for 10 years. That command is now removed.'
+    hit = Hit(chunk_id="c", source="news.pdf", page=4, text=text, score=1.0)
+    start = text.index("That")
+    ev = with_antecedent(Evidence(n=1, hit=hit, start=start, end=len(text), quote=text[start:], score=1.0))
+    assert ev.quote == text and ev.start == 0
+    plain = Evidence(n=1, hit=hit, start=0, end=start - 1, quote=text[: start - 1], score=1.0)
+    assert with_antecedent(plain) == plain
