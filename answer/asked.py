@@ -53,7 +53,7 @@ _VERBS = r"(?:do|does|did|is|are|was|were|has|have|had|can|could|will|would|shou
 # a measure named a few words after "what" or "which" ("What dropout rate ...", "Which top-5 error ...").
 _MEASURE = re.compile(
     r"\b(?:what|which)\s+(?:(?!" + _VERBS + r"\b)[\w@.+-]+\s+){0,2}?(?:rate|size|value|number|amount|error|accuracy|score|depth|width"
-    r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed"
+    r"|height|length|ratio|percentage|proportion|fraction|count|loss|dimension|budget|cost|price|temperature|speed|stepsize"
     r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+"
     # a software setting's level ("What compression level", "What debhelper compat level"), and
     # numbers a system assigns ("What uid does www-data have?", "Which port ...")
@@ -374,7 +374,7 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
         kind, what = answer_type(previous), stems(head) or stems(question)
         named = stems(" ".join(p for n in names(previous) for p in n.parts))
         also = stems(previous) - named - _TYPE_WORDS - _HOW_WORDS - what
-        return Asked(f"{previous} {question.strip()}", kind, what, _names_of(question, previous), answer, True, also, before)
+        return Asked(f"{previous} {question.strip()}", kind, what, _names_of(question, previous), answer, True, also, before, previous_focus=focus(previous))
     return Asked(
         f"{previous} {question.strip()}", kind, what, _names_of(question, previous), answer, True,
         previous_kind=before, measured=question, previous_focus=focus(previous),

@@ -30,8 +30,11 @@ from citeqa.answer.evidence import (
 from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
 from citeqa.answer.people import names_someone
+from citeqa.answer.releases import heading_above, lists_change
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
+from citeqa.answer.versions import asked_version
+from citeqa.core.sentences import sentence_spans
 from citeqa.core.settings import RetrievalMode
 from citeqa.core.types import Evidence, History, Hit
 
@@ -60,6 +63,8 @@ class Library(Protocol):
 
     def opening(self, source: str) -> Hit | None: ...
 
+    def passages(self, source: str) -> list[Hit]: ...
+
     def require_documents(self) -> None: ...
 
     def sentence_vectors(self, hits: Sequence[Hit], only: dict[str, list[tuple[int, int]]] | None = None) -> SentenceVectors: ...
@@ -80,8 +85,9 @@ class _Found:
     relevant: bool
 
 
-# A byline answers a question about authors outright: it is shown whatever the scores of the
-# sentences that merely share the question's words.
+# A byline answers a question about authors outright, and a change listed under its release's
+# heading a question about the release it came in: shown whatever the scores of the sentences
+# that merely share the question's words.
 BYLINE_SCORE = 2.0
 
 
@@ -135,6 +141,11 @@ class Asker:
             relevant, evidence = True, (authors,)
         else:
             evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+        if not missing and authors is None and (asked_version(what.measure) or what.kind == "date") and (listed := self.release_notes(what, names, retrieved)):
+            # "Which sed release introduced the --debug option?": the change's line, under its
+            # release's heading, over any sentence that merely states a version
+            retrieved = dataclasses.replace(retrieved, hits=(*retrieved.hits, listed[0].hit)) if listed[0].n > len(retrieved.hits) else retrieved
+            relevant, evidence = True, listed
         if what.measured and not missing and authors is None:
             # A follow-up that asks its own question ("How many passages does it use at test
             # time?" after "Which lab did the Fusion-in-Decoder authors work at?") is also scored
@@ -235,6 +246,28 @@ class Asker:
         n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == opening.chunk_id), len(retrieved.hits) + 1)
         hit = retrieved.hits[n - 1] if n <= len(retrieved.hits) else opening
         return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
+
+    def release_notes(self, what: Asked, names: Names, retrieved: Retrieved) -> tuple[Evidence, ...]:
+        """For a question that asks which release or version, or when: the first line of the top passages
+        that lists a change with the question's key terms, and the heading of the release it is
+        listed under (citeqa.answer.releases), which may be a passage or two before it."""
+        for n, hit in enumerate(retrieved.hits[:EMBEDDED_PASSAGES], 1):
+            for start, end in sentence_spans(hit.text):
+                line = hit.text[start:end]
+                date = what.kind == "date" and not asked_version(what.measure)
+                if not lists_change(what.measure, line, date=date) or not names.about(what.names, hit, line):
+                    continue
+                found = heading_above(what.measure, self.library.passages(hit.source), hit, start, date=date)
+                if found is None:
+                    continue
+                head, (s, e) = found
+                at = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == head.chunk_id), len(retrieved.hits) + 1)
+                head = retrieved.hits[at - 1] if at <= len(retrieved.hits) else head
+                return (
+                    Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),
+                    Evidence(n=n, hit=hit, start=start, end=end, quote=line, score=BYLINE_SCORE),
+                )
+        return ()
 
     def names(self, what: Asked) -> Names:
         """Where the index mentions each name `what` asks about (citeqa.answer.names)."""

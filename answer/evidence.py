@@ -43,6 +43,7 @@ from citeqa.answer.literals import gives_quoted, quoted, states_code
 from citeqa.answer.mentions import mentions
 from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
+from citeqa.answer.releases import has_terms
 from citeqa.answer.repeats import beside_previous, repeats
 from citeqa.answer.siblings import other_size
 from citeqa.answer.stated import answers
@@ -51,29 +52,13 @@ from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, senten
 from citeqa.core.tables import is_header_line, row_label, row_start
 from citeqa.core.types import Evidence, Hit
 
-# Passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K). Only the
-# passages quoted join the sources, so the answer still lists top_k passages. On SQuAD, with the
-# `Scorer` below, evidence@1/2/3: 8 passages 0.806 / 0.891 / 0.921, 20 passages 0.807 / 0.892 / 0.923
-# (there the answer is rarely deeper; in papers, whose wording differs more from the question's,
-# it more often is). Every sentence of the first EMBEDDED_PASSAGES is embedded (relevance needs
-# most of them anyway); of the passages after them only the DEEP_SENTENCES sentences with the most
-# of the question's words (`to_embed`): on SQuAD 8 or more scored exactly as embedding them all,
-# 0 lost 0.002 of evidence@2. Selection took about 0.03 s more than over 8 passages (median over
-# the paper questions, models loaded).
-EVIDENCE_POOL = 20
-EMBEDDED_PASSAGES = 8
-DEEP_SENTENCES = 16
-# A third evidence sentence is shown when it scores within this of the first (`shown_count`). On
-# SQuAD a second sentence adds the answer for 8.5% of questions. A third within 0.1 of the first
-# joined 7.7% of answers and added the answer to 15% of those (10% within 0.05, 16% from 0.05 to
-# 0.1); from 0.1 to 0.15 it would add it for only 7.7%, less often than a second sentence does.
-# Answers grew 4% (410 to 426 characters on average) and held a gold answer for 0.864 of the
-# answerable questions instead of 0.852.
-THIRD_WITHIN = 0.1
-# A sentence after the best is quoted only if it scores at least this. On SQuAD, none of the 37
-# second sentences scoring under 0.5 held an answer the first did not (of those from 0.5 to 0.6,
-# 2 of 51); in PDFs and Markdown what scores that low is markup or debris near a good sentence.
-QUOTE_FLOOR = 0.5
+# The constants' measurements (SQuAD evidence@1/2/3, answer length, time) are in bench/README.md,
+# "Evidence pool and how many sentences are quoted".
+EVIDENCE_POOL = 20  # passages searched for evidence, whatever the number shown as sources (CITEQA_TOP_K)
+EMBEDDED_PASSAGES = 8  # every sentence of these is embedded; of the passages after them only
+DEEP_SENTENCES = 16  # the sentences with the most of the question's words (`to_embed`)
+THIRD_WITHIN = 0.1  # a third sentence is quoted when it scores within this of the first (`shown_count`)
+QUOTE_FLOOR = 0.5  # a sentence after the best is quoted only if it scores at least this
 
 # chunk id → (spans of the passage's sentences with vectors, their unit-length embeddings, one row each)
 SentenceVectors = Mapping[str, tuple[Sequence[tuple[int, int]], np.ndarray]]
@@ -81,34 +66,11 @@ SentenceVectors = Mapping[str, tuple[Sequence[tuple[int, int]], np.ndarray]]
 
 @dataclass(frozen=True)
 class Scorer:
-    """Evidence weights, calibrated on SQuAD (1,062 answerable questions, default hybrid retrieval).
-
-    First (top 4 passages, a grid of lexical 0-1.4, rank 0-0.07, cosine of the neighbours 0-0.2,
-    with and without idf): evidence@1/2/3 0.768 / 0.855 / 0.884 with lexical 0.7, rank 0.02, idf;
-    0.657 / 0.794 / 0.848 for the cosine alone; a neighbour's cosine did not help. Over 8 passages,
-    with file-name words discounted (`topic`, tried 0.15-1): 0.778 / 0.873 / 0.901. Then, each
-    step measured on its own over the 8 passages:
-    - words stemmed (Snowball): 0.798 / 0.883 / 0.911;
-    - then a grid of lexical 0.7/0.9, number 0-0.3, neighbour 0-0.3, a number bonus for every
-      question 0/0.05, rank 0.01/0.02, 8/20 passages; the best: lexical 0.9, number 0.2, neighbour
-      0.2, no bonus for numbers outside quantity questions, rank 0.02, 20 passages: 0.807 / 0.892 /
-      0.923. Around it: number 0 0.801 / 0.891 / 0.918, neighbour 0 0.803 / 0.884 / 0.918,
-      lexical 0.7 0.799 / 0.893 / 0.924, a bonus for every question 0.803 / 0.891 / 0.924.
-    - then a hyphenated name's words sharing one weight (`compound`): SQuAD 0.807 / 0.893 / 0.924
-      (111 of its questions have such a name; one fewer at @1), the first 24 paper questions of
-      bench/paper_questions.jsonl 0.583 / 0.667 / 0.750 instead of 0.583 / 0.625 / 0.667. Chosen
-      from those papers' misses, so measured again on 14 new paper questions written afterwards
-      (the h-* ones): 0.714 / 0.857 / 0.929 either way.
-    - tried and left out: a bonus for the question's word pairs in order (0.1-0.3: evidence@2
-      0.888), the passage's fused retrieval score instead of its rank (0.807 / 0.897 / 0.931 at
-      best, but its scale differs with each retrieval mode and fusion); more quantity question
-      forms ("what is the population ...") and counting only numbers the question does not state
-      (no change); the share of the question's words elsewhere in the passage (0.05-0.3: at best
-      no change); question words that most of a document's retrieved passages have, discounted
-      as file-name words are (0.895 at evidence@2, within noise).
-    `label` is the former heading penalty, now also given to captions and number runs: SQuAD has
-    neither, so it changes nothing there (it cannot be calibrated on it) and keeps figure captions
-    and axis labels of PDFs, which repeat a paper's key words, out of the evidence."""
+    """Evidence weights, calibrated on SQuAD (1,062 answerable questions, default hybrid retrieval):
+    each step of the calibration, and what was tried and left out, is in bench/README.md ("The
+    `Scorer` weights"). `label` is the former heading penalty, now also given to captions and
+    number runs: it keeps figure captions and axis labels of PDFs, which repeat a paper's key
+    words, out of the evidence."""
 
     lexical: float = 0.9
     neighbour: float = 0.2
@@ -332,6 +294,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _beside(hit.text, sent.start, sent.end, 2, after=False), value=True))
         and not repeats(asked, quote)
         and states_version(asked.measure, quote)
+        and (asked_version(asked.measure) is None or has_terms(asked.measure, quote))
         and not other_version(asked.question, quote)
         and states_code(asked.question, quote)
         and names_someone(asked.question, quote)

@@ -162,9 +162,11 @@ def window(ev: Evidence, size: int = 1) -> tuple[int, int]:
     return min(spans[lo][0], ev.start), max(spans[hi][1], ev.end)
 
 
-# A sentence that opens by pointing back ("That command is now removed.", "It reaches 74.8% ..."):
-# alone it does not say what it is about.
-_POINTS_BACK = re.compile(r"(?:This|That|These|Those|It|They|Its|Their)\b")
+# A sentence that opens by pointing back to a thing named before it ("That command is now
+# removed.", "This model has 3.8 billion FLOPs."): alone it does not say what it is about. (Not
+# "It ...": shown with the sentence before it, a quote changes what a follow-up searches for, and
+# on the tuning sets that lost an answer to gain none.)
+_POINTS_BACK = re.compile(r"(?:This|That|These|Those)\s+[a-z]{2,20}\b")
 MAX_ANTECEDENT = 300  # characters: a longer sentence before it is shown as it is, not added
 
 

@@ -125,8 +125,8 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
     if what.kind == "date" and _other_end(what.measure, sentence):
         return False  # "last updated 2 October 2018" does not date the first version
     words = stems_of(sentence) | stems_of(near)
-    if what.also and not what.also & stems_of(sentence):
-        return False
+    if what.also and not (what.also & stems_of(sentence) and (what.kind != "quantity" or not what.previous_focus or what.previous_focus & words)):
+        return False  # "And at level 9?" after xz -6's dictionary size: a sentence about level 9's dictionary
     if what.kind not in ("quantity", "date"):
         # No test of the words: answers to "what"/"which" questions paraphrase them ("In what
         # country is Normandy located?": "... a region in France"). Requiring one of the question's

@@ -16,11 +16,17 @@ _ASKS = re.compile(
 )
 # A version as written: "3.7", "4.19.0", a year ("the 2024 edition"), or a number after a name or
 # after "version"/"release" ("Debian 11", "Python 3", "version 2"); not "32 bits", "72.2%" or
-# "Table 3-1", nor a name's number after a hyphen ("SHA-3", "CIFAR-10": names, not versions).
+# "Table 3-1", "December 2008", nor a number run into a name or after a hyphen ("LZMA2", "SHA-3",
+# "CIFAR-10": names, not versions).
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _VERSION = re.compile(
     r"(?<![\w.])(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2}|(?:19|20)\d\d)(?![\w.]\d|\s?%)"
-    r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix)\b)[A-Z][\w+-]{0,30}(?<!-)|version|release|v)\s?(\d{1,4})\b(?![.-]\d)"
+    r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix|" + _MONTHS + r")\b)[A-Z][\w+-]{0,30}(?<![-\d])\s"
+    r"|(?:version|release|v)\s?)(\d{1,4})\b(?![.-]\d)"
 )
+# A bare year ("released in 2008") dates a release; it is no version ("Which XZ Utils version ...").
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_DATED = re.compile(r"(?<!\d)(?:19|20)\d\d-\d\d-\d\d(?!\d)")
 # A release's name: a word in brackets, or a capitalised word next to "release" ("the Debian 11
 # release (bullseye)", "the Jessie release").
 _RELEASE_NAME = re.compile(r"\(([a-z][a-z-]{2,20})\)|\b([A-Z][a-z]{2,20})\s+release\b|\brelease\s+([A-Z][a-z]{2,20})\b")
@@ -39,7 +45,10 @@ def states_version(question: str, sentence: str) -> bool:
     if kind is None:
         return True
     given = _versions(question)
-    if _versions(_SECTION_NUMBER.sub(r"\1 ", without_citations(sentence))) - given:
+    stated = _versions(_SECTION_NUMBER.sub(r"\1 ", without_citations(sentence))) - given
+    if kind == "version" and not _DATED.search(sentence):  # "the 2023-09-06 version of the dataset"
+        stated = {v for v in stated if not _YEAR.fullmatch(v)}
+    if stated:
         return True
     if kind != "release":
         return False

@@ -91,6 +91,13 @@ class Joined:
                 return _tagged(name, [hit])[0]
         return None
 
+    def passages(self, source: str) -> list[Hit]:
+        for name, r in self.parts.items():
+            hits = r.passages(source)
+            if hits:
+                return _tagged(name, hits)
+        return []
+
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
         if not words:
             return []

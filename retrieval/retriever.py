@@ -185,6 +185,10 @@ class Retriever:
         """The first passage of a document (citeqa.retrieval.store.Store.opening)."""
         return self.store.opening(source)
 
+    def passages(self, source: str) -> list[Hit]:
+        """A document's passages in reading order (citeqa.retrieval.store.Store.passages)."""
+        return self.store.passages(source)
+
     def mentions(self, words: Sequence[str]) -> list[list[Hit]]:
         """For each word, the passages whose text has it (citeqa.retrieval.search.Searcher.mentions)."""
         return self.searcher.mentions(words) if words else []

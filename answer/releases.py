@@ -1,0 +1,97 @@
+"""Release notes (NEWS files, changelogs): a change is listed under the heading of its release
+("* Noteworthy changes in release 4.6 (2018-12-19) [stable]", "version 1.31 - Sergey
+Poznyakoff, 2019-01-02"), and the line that lists it ("New option, --debug: ...") names no
+version. "Which sed release introduced the --debug option?" is answered by the two together: the
+line that names what the question names, and the heading above it in the same passage, both
+quoted. Pure functions over text, linear patterns."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+from citeqa.answer.stated import states
+from citeqa.answer.versions import asked_version, states_version
+from citeqa.core import bundled
+from citeqa.core.types import Hit
+
+# A release's heading: a short line that starts with "release", "version", "changes in" or a
+# NEWS file's "Noteworthy changes in release", and a version.
+_HEADING = re.compile(
+    r"^[ \t*#=-]{0,6}(?:noteworthy\s+changes\s+in\s+release|(?:user-visible\s+)?changes\s+in(?:\s+version)?|release|version|v)"
+    r"\s{0,3}v?\d{1,4}(?:\.\d{1,4}){1,3}\b[^\n]{0,80}$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# The terms that tie a listed change to a question: an option ("--debug", "-K"), or a word that is
+# no English word, written in lower case ("zstd", in "zstd-compressed archives"; not "LGPL", a name).
+_OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]{0,40}")
+_WORD = re.compile(r"(?<![\w-])[a-z][a-z0-9]{2,20}(?![\w])")
+
+
+# The product a version is asked or given of ("Which sed release ...", "... to build grep 3.8?").
+_PRODUCT = re.compile(r"([\w.+-]+)\s+(?:(?:version|release|edition)s?\b|v?\d{1,4}(?:\.\d{1,4})+)", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def key_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The options of `question`, and its words that are no English word, less the product whose
+    version it asks: a listed change must have every option, or where there is none, one such word."""
+    options = frozenset(m.group().rstrip("-") for m in _OPTION.finditer(question))
+    products = {m.group(1).casefold() for m in _PRODUCT.finditer(question)}
+    words = bundled.embedder_words()
+    odd = frozenset(
+        w for w in _WORD.findall(_OPTION.sub(" ", question)) if w.isalpha() and w not in words and w not in products
+    )
+    return options, odd
+
+
+def lists_change(question: str, line: str, *, date: bool = False) -> bool:
+    """Whether `line` lists a change that a question asking which release or version
+    (citeqa.answer.versions), or when (`date`), is about: it states no version (no date), and has
+    every option of the question, or where there is none, one of its non-English words
+    (`key_terms`)."""
+    if not any(key_terms(question)) or (states("date", line) if date else asked_version(question) is None or states_version(question, line)):
+        return False
+    return has_terms(question, line)
+
+
+@functools.lru_cache(maxsize=65536)
+def has_terms(question: str, line: str) -> bool:
+    """Whether `line` has the key terms of `question` (`key_terms`): every option, written exactly
+    ("-J" is not "-j"), or where there is none, one of its non-English words. True of questions
+    with none. "Which sed release introduced the --debug option?" is not answered by a release
+    heading that lists other changes."""
+    options, odd = key_terms(question)
+    if options:
+        return all(re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", line) for t in options)
+    folded = line.casefold()
+    return not odd or any(re.search(rf"(?<![\w-]){re.escape(t)}(?![\w])", folded) for t in odd)
+
+
+# A document with fewer release headings than this is no release notes: a manual's "Version 3.8"
+# title line does not date every feature it describes.
+MIN_HEADINGS = 3
+
+
+def heading_above(
+    question: str, passages: Sequence[Hit], hit: Hit, start: int, *, date: bool = False
+) -> tuple[Hit, tuple[int, int]] | None:
+    """The release heading that the line at `start` of `hit` is listed under: the last one above it
+    in its document (`passages`, in reading order), in that passage or one before it, when the
+    document is release notes (MIN_HEADINGS) and the heading states a version the question does not
+    give (a date, for a `date` question). The passage it is in, and its span there."""
+    found: list[tuple[Hit, re.Match[str]]] = []
+    for p in passages:
+        mine = p.chunk_id == hit.chunk_id
+        found += [(p, m) for m in _HEADING.finditer(p.text, 0, start if mine else len(p.text)) if not mine or m.end() < start]
+        if mine:
+            break
+    else:
+        return None  # the line's own passage is not among the document's
+    total = sum(1 for p in passages for _ in _HEADING.finditer(p.text))
+    if not found or total < MIN_HEADINGS:
+        return None
+    head, m = found[-1]
+    says = states("date", m.group()) if date else states_version(question, m.group())
+    return (head, (m.start(), m.end())) if says else None
