@@ -10,7 +10,8 @@ import re
 
 # "Who wrote ...", "Who are the authors of ...", "List the authors of ...".
 _ASKS_AUTHORS = re.compile(
-    r"^\s*(?:and\s+)?who\b.{0,80}\b(?:wrote|write|authored|authors?)\b|\b(?:written|authored)\s+by\b|\bauthors?\s+of\b"
+    # (not "Who do the Adam authors credit with ...?": the authors there do something, they are not asked)
+    r"^\s*(?:and\s+)?who\b.{0,80}\b(?:wrote|write|authored|authors?(?=\s+of\b|\s*[?.]|\s*$))\b|\b(?:written|authored)\s+by\b|\bauthors?\s+of\b"
     r"|\b(?:name|names|list)\s+(?:of\s+)?the\s+authors?\b",
     re.IGNORECASE,
 )

@@ -20,11 +20,16 @@ _UNITS = {
     "liter": ("lit(?:er|re)s?", "l"), "litre": ("lit(?:er|re)s?", "l"), "gallon": ("gallons?", "gal"),
 }  # fmt: skip
 _IN_UNIT = re.compile(r"\bin\s+(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")s?\b(?!\s+of\b)", re.I)
+# "How many terabytes ...": a count of a unit of size, length, mass or volume asks the value in it
+# (not of time: "How many years did the war last?" is answered by "from 1337 to 1453").
+_MEASURED = ("terabyte", "gigabyte", "megabyte", "kilobyte", "byte", "meter", "metre", "kilometer", "kilometre", "mile",
+             "foot", "inch", "kilogram", "gram", "pound", "ton", "tonne", "liter", "litre", "gallon", "watt")  # fmt: skip
+_HOW_MANY_UNIT = re.compile(r"\bhow\s+many\s+(" + "|".join(sorted(_MEASURED, key=len, reverse=True)) + r")s?\b", re.I)
 
 
 def in_asked_unit(question: str, sentence: str) -> bool:
     """Whether `sentence` gives a value in the unit `question` asks it in, if it asks one."""
-    m = _IN_UNIT.search(question)
+    m = _IN_UNIT.search(question) or _HOW_MANY_UNIT.search(question)
     if m is None:
         return True
     asked = m.group(1).casefold()

@@ -87,3 +87,15 @@ def test_a_sentence_that_points_back_is_shown_with_the_one_before() -> None:
     assert ev.quote == text and ev.start == 0
     plain = Evidence(n=1, hit=hit, start=0, end=start - 1, quote=text[: start - 1], score=1.0)
     assert with_antecedent(plain) == plain
+
+
+def test_a_count_of_a_unit_asks_the_value_in_it_and_authors_who_act_are_not_asked() -> None:
+    from citeqa.answer.byline import asks_authors
+    from citeqa.answer.units import in_asked_unit
+
+    question = "How many terabytes of source code does The Stack v2 contain?"
+    assert not in_asked_unit(question, "We train Code LLMs with 3B, 7B, and 15B parameters.")
+    assert in_asked_unit(question, "The Stack v2 is a 67.5 TB dataset.")
+    assert in_asked_unit("How many years did the war last?", "It lasted from 1337 to 1453.")  # a time: no unit needed
+    assert not asks_authors("Who do the Adam authors credit with coining the name Adam?")
+    assert asks_authors("Who are the authors of the Adam paper?") and asks_authors("Who wrote it?")
