@@ -137,15 +137,13 @@ class Asker:
         previous = what.question[: len(what.question) - len(what.measured)] if what.measured else ""
         authors = None if missing or not asks_authors(own, previous) else self.byline(what, names, within, retrieved)
         if authors is not None:  # "Who wrote the Adam paper?": its title page's byline
-            retrieved = dataclasses.replace(retrieved, hits=(*retrieved.hits, authors.hit)) if authors.n > len(retrieved.hits) else retrieved
-            relevant, evidence = True, (authors,)
+            retrieved, relevant, evidence = _with_passages(retrieved, (authors,)), True, (authors,)
         else:
             evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
         if not missing and authors is None and (asked_version(what.measure) or what.kind == "date") and (listed := self.release_notes(what, names, retrieved)):
             # "Which sed release introduced the --debug option?": the change's line, under its
             # release's heading, over any sentence that merely states a version
-            retrieved = dataclasses.replace(retrieved, hits=(*retrieved.hits, listed[0].hit)) if listed[0].n > len(retrieved.hits) else retrieved
-            relevant, evidence = True, listed
+            retrieved, relevant, evidence = _with_passages(retrieved, listed), True, listed
         if what.measured and not missing and authors is None:
             # A follow-up that asks its own question ("How many passages does it use at test
             # time?" after "Which lab did the Fusion-in-Decoder authors work at?") is also scored
@@ -243,26 +241,27 @@ class Asker:
         span = byline(opening.text) if opening is not None else None
         if opening is None or span is None or not names_someone(what.question, opening.text[span[0] : span[1]]):
             return None  # (a manual's title and "Table of Contents" are no byline: they name no one)
-        n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == opening.chunk_id), len(retrieved.hits) + 1)
-        hit = retrieved.hits[n - 1] if n <= len(retrieved.hits) else opening
+        n, hit = _numbered(retrieved, opening)
         return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
 
     def release_notes(self, what: Asked, names: Names, retrieved: Retrieved) -> tuple[Evidence, ...]:
         """For a question that asks which release or version, or when: the first line of the top passages
         that lists a change with the question's key terms, and the heading of the release it is
         listed under (citeqa.answer.releases), which may be a passage or two before it."""
+        date = what.kind == "date" and not asked_version(what.measure)
+        documents: dict[str, list[Hit]] = {}  # a document's passages, read once
         for n, hit in enumerate(retrieved.hits[:EMBEDDED_PASSAGES], 1):
             for start, end in sentence_spans(hit.text):
                 line = hit.text[start:end]
-                date = what.kind == "date" and not asked_version(what.measure)
                 if not lists_change(what.measure, line, date=date) or not names.about(what.names, hit, line):
                     continue
-                found = heading_above(what.measure, self.library.passages(hit.source), hit, start, date=date)
+                if hit.source not in documents:
+                    documents[hit.source] = self.library.passages(hit.source)
+                found = heading_above(what.measure, documents[hit.source], hit, start, date=date)
                 if found is None:
                     continue
                 head, (s, e) = found
-                at = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == head.chunk_id), len(retrieved.hits) + 1)
-                head = retrieved.hits[at - 1] if at <= len(retrieved.hits) else head
+                at, head = _numbered(retrieved, head)
                 return (
                     Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),
                     Evidence(n=n, hit=hit, start=start, end=end, quote=line, score=BYLINE_SCORE),
@@ -299,6 +298,19 @@ def _best_of(*selections: Sequence[Evidence], limit: int = 3) -> tuple[Evidence,
         if key not in best or ev.score > best[key].score:
             best[key] = ev
     return tuple(sorted(best.values(), key=lambda e: -e.score)[:limit])
+
+
+def _numbered(retrieved: Retrieved, hit: Hit) -> tuple[int, Hit]:
+    """The number [n] of passage `hit` among those retrieved (as retrieved), or the next number when
+    it was not retrieved (a byline's opening passage, a release's heading a passage or more above)."""
+    n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == hit.chunk_id), len(retrieved.hits) + 1)
+    return n, retrieved.hits[n - 1] if n <= len(retrieved.hits) else hit
+
+
+def _with_passages(retrieved: Retrieved, evidence: Sequence[Evidence]) -> Retrieved:
+    """`retrieved` with the passages of `evidence` that were not retrieved, numbered after them."""
+    extra = {ev.n: ev.hit for ev in evidence if ev.n > len(retrieved.hits)}
+    return dataclasses.replace(retrieved, hits=(*retrieved.hits, *(extra[n] for n in sorted(extra)))) if extra else retrieved
 
 
 def without_names(question: str, asked_names: tuple[Name, ...]) -> str:

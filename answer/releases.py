@@ -81,16 +81,13 @@ def heading_above(
     in its document (`passages`, in reading order), in that passage or one before it, when the
     document is release notes (MIN_HEADINGS) and the heading states a version the question does not
     give (a date, for a `date` question). The passage it is in, and its span there."""
-    found: list[tuple[Hit, re.Match[str]]] = []
-    for p in passages:
-        mine = p.chunk_id == hit.chunk_id
-        found += [(p, m) for m in _HEADING.finditer(p.text, 0, start if mine else len(p.text)) if not mine or m.end() < start]
-        if mine:
-            break
-    else:
-        return None  # the line's own passage is not among the document's
-    total = sum(1 for p in passages for _ in _HEADING.finditer(p.text))
-    if not found or total < MIN_HEADINGS:
+    headings = [(p, m) for p in passages for m in _HEADING.finditer(p.text)]
+    at = next((i for i, p in enumerate(passages) if p.chunk_id == hit.chunk_id), None)
+    if at is None or len(headings) < MIN_HEADINGS:
+        return None  # the line's own passage is not among the document's, or it is no release notes
+    before = {p.chunk_id for p in passages[:at]}
+    found = [(p, m) for p, m in headings if p.chunk_id in before or (p.chunk_id == hit.chunk_id and m.end() < start)]
+    if not found:
         return None
     head, m = found[-1]
     says = states("date", m.group()) if date else states_version(question, m.group())

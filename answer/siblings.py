@@ -130,8 +130,10 @@ def names_family_only(name: Name, sentence: str) -> bool:
     """Whether `sentence` names the family of a numbered name and not the name: "WizardMath" for
     "WizardMath 13B", "ResNet" for "ResNet-152" (not "the 152-layer ResNet", which names it),
     "StarCoder" for "StarCoder2"."""
-    if (glued := _glued_numbers(name, sentence)) and "" in glued[1] and not mentions(name, sentence):
+    if mentions(name, sentence):
+        return False
+    if (glued := _glued_numbers(name, sentence)) and "" in glued[1]:
         return True
-    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]) or mentions(name, sentence):
+    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]):
         return False
     return mentions(Name(" ".join(name.parts[:-1]), name.parts[:-1]), sentence)

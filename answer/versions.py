@@ -8,6 +8,7 @@ import functools
 import re
 
 from citeqa.answer.evidence_text import without_citations
+from citeqa.answer.given import FOUR_DIGIT_YEAR
 
 _ASKS = re.compile(
     r"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|did|does|do|has|had|have)\b)[\w.+-]+\s+){0,3}?(version|release|edition)s?\b(?!\s+(?:the|a|an|its|their)\b)"
@@ -24,14 +25,13 @@ _VERSION = re.compile(
     r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix|" + _MONTHS + r")\b)[A-Z][\w+-]{0,30}(?<![-\d])\s"
     r"|(?:version|release|v)\s?)(\d{1,4})\b(?![.-]\d)"
 )
-# A bare year ("released in 2008") dates a release; it is no version ("Which XZ Utils version ...").
-_YEAR = re.compile(r"(?:19|20)\d\d")
 _DATED = re.compile(r"(?<!\d)(?:19|20)\d\d-\d\d-\d\d(?!\d)")
 # A release's name: a word in brackets, or a capitalised word next to "release" ("the Debian 11
 # release (bullseye)", "the Jessie release").
 _RELEASE_NAME = re.compile(r"\(([a-z][a-z-]{2,20})\)|\b([A-Z][a-z]{2,20})\s+release\b|\brelease\s+([A-Z][a-z]{2,20})\b")
 
 
+@functools.lru_cache(maxsize=4096)
 def asked_version(question: str) -> str | None:
     """"version", "release" or "edition" when `question` asks for one; None otherwise."""
     m = _ASKS.search(question)
@@ -46,8 +46,10 @@ def states_version(question: str, sentence: str) -> bool:
         return True
     given = _versions(question)
     stated = _versions(_SECTION_NUMBER.sub(r"\1 ", without_citations(sentence))) - given
-    if kind == "version" and not _DATED.search(sentence):  # "the 2023-09-06 version of the dataset"
-        stated = {v for v in stated if not _YEAR.fullmatch(v)}
+    if kind == "version" and not _DATED.search(sentence):
+        # a bare year ("released in 2008") dates a release and is no version ("Which XZ Utils
+        # version ..."); a full date can be one ("the 2023-09-06 version of the dataset")
+        stated = {v for v in stated if not FOUR_DIGIT_YEAR.fullmatch(v)}
     if stated:
         return True
     if kind != "release":
