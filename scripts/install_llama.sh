@@ -49,7 +49,7 @@ dir="$WHEELS/llama-$key"
 if [ "$REBUILD" = "--rebuild" ] || ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   step_start=$(date +%s)
   echo "==> compiling llama.cpp $VERSION for llama-cpp-python and llama-server ($cmake_args)"
-  echo "    expected: about 5 min on 2 cores (once per machine; cached in $dir)"
+  echo "    expected: about 4 min on 2 cores (once per machine; cached in $dir)"
   # The build tree must stay usable after pip's isolated build environment is gone, so CMake and
   # Ninja come from the system or this virtualenv, never from that environment.
   tools=()
@@ -74,7 +74,8 @@ if [ "$REBUILD" = "--rebuild" ] || ! ls "$dir"/llama_cpp_python-*.whl >/dev/null
   echo "$rpath" >"$dir/build/citeqa-rpath"
   echo "    compiled in $(( $(date +%s) - step_start )) s"
 fi
-"$PY" -m pip install -q --no-deps --force-reinstall "$dir"/llama_cpp_python-*.whl
-"$PY" -m pip install -q "llama-cpp-python==$VERSION"  # its pure-Python dependencies
+# No byte-compilation of every file: see PIP_INSTALL in the Makefile.
+"$PY" -m pip install -q --no-compile --no-deps --force-reinstall "$dir"/llama_cpp_python-*.whl
+"$PY" -m pip install -q --no-compile "llama-cpp-python==$VERSION"  # its pure-Python dependencies
 decode_ok || { echo "llama-cpp-python installed but a test decode failed" >&2; exit 1; }
 echo "llama-cpp-python $VERSION installed and decoding"

@@ -28,3 +28,28 @@ function(citeqa_add_llama_server)
 endfunction()
 
 citeqa_add_llama_server()
+
+# Unity builds (one compiler run per batch of 16 sources, as llama.cpp already does for libllama)
+# for the two libraries with the most small sources: llama-common (51 sources, the largest part of
+# the compile) and mtmd (51). Measured on 2 cores, objects only: llama-common 98 s -> 48 s, mtmd
+# 48 s -> 30 s. json.cpp redefines `ordered_json`, and mtmd-helper refuses mtmd's internal headers,
+# so those compile on their own. Set when the top-level CMakeLists.txt is done, once the targets exist.
+function(citeqa_unity_build)
+  foreach(target llama-common mtmd)
+    if(TARGET ${target})
+      set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 16)
+    endif()
+  endforeach()
+  if(TARGET llama-common)
+    get_target_property(dir llama-common SOURCE_DIR)
+    set_source_files_properties(${dir}/json.cpp TARGET_DIRECTORY llama-common
+      PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
+  if(TARGET mtmd)
+    get_target_property(dir mtmd SOURCE_DIR)
+    set_source_files_properties(${dir}/mtmd-helper.cpp ${dir}/mtmd-helper-gen.cpp TARGET_DIRECTORY mtmd
+      PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+  endif()
+endfunction()
+
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL citeqa_unity_build)
