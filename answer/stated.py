@@ -48,8 +48,8 @@ _POINTER = re.compile(
 )
 # A year (1000-2099, "the 1990s"), a century or a weekday: what a date is stated with, besides a month.
 _YEAR = re.compile(
-    # not a count of things ("1000 classes", "500 images", "a 152-layer net"), nor an escape ("\203")
-    r"(?<![\d.,\\])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)(?![-‐][a-z])(?!\d|\s(?!(?:this|thus|his|was|has|its|less|unless|across)\b)[a-z]{2,20}s\b)"
+    # not a count of things ("1000 classes", "500 images", "a 152-layer net", "900B+ tokens"), nor an escape ("\203")
+    r"(?<![\d.,\\])(?:[1-9]\d{2}|1\d{3}|20\d{2})(?:s|'s)?(?![\d.,]\d)(?![-‐][a-z])(?![KMGTB](?:\+|\b))(?!\d|\s(?!(?:this|thus|his|was|has|its|less|unless|across)\b)[a-z]{2,20}s\b)"
     r"|\b(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
     r"|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth)\s+centur(?:y|ies)\b"
     r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|morning|evening|night|noon"

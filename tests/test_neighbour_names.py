@@ -52,6 +52,9 @@ def test_a_names_number_after_a_hyphen_is_no_version_and_an_escape_no_year() -> 
     assert states_version(question, "SHAKE-256 was added in Nettle 3.9.")
     assert not states("date", "LC_ALL=ja_JP.shiftjis sed $'/[\\203]/]/p'")
     assert states("date", "In 711 the Umayyads crossed into Iberia.")
+    # a count in billions is no year: "When was StarCoder released?" is not answered by it
+    assert not states("date", "With this new training set of 900B+ unique tokens, we develop the next StarCoder models.")
+    assert states("date", "The community released StarCoder in 2023, trained on 1T tokens.")
 
 
 def test_an_empty_cell_and_a_times_question() -> None:
