@@ -150,7 +150,7 @@ class Asked:
     @functools.cached_property
     def previous_quotes(self) -> frozenset[str]:
         """The sentences quoted in the previous answer (“...”), normalised."""
-        return frozenset(normalised(q) for q in _QUOTED.findall(self.previous_answer))
+        return frozenset(normalised(q) for q in QUOTED.findall(self.previous_answer))
 
     @functools.cached_property
     def previous_text(self) -> str:
@@ -391,7 +391,7 @@ def _names_of(question: str, previous: str) -> tuple[Name, ...]:
     return (*(n for n in names(previous) if not n.context), *(Name(n.text, n.parts, True, n.preposition) for n in own))
 
 
-_QUOTED = re.compile(r"“([^”]{1,2000})”")
+QUOTED = re.compile(r"“([^”]{1,2000})”")
 
 
 def normalised(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from citeqa.answer.answerer import Answerer, Clock
-from citeqa.answer.asked import TOKEN, Asked, asked, asked_phrase
+from citeqa.answer.asked import QUOTED, TOKEN, Asked, asked, asked_phrase, normalised
 from citeqa.answer.byline import asks_authors, byline, of_a_document
 from citeqa.answer.conversation import previous_question, search_queries
 from citeqa.answer.evidence import (
@@ -30,7 +30,7 @@ from citeqa.answer.evidence import (
 from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
 from citeqa.answer.people import names_someone
-from citeqa.answer.releases import heading_above, lists_change
+from citeqa.answer.releases import heading_above, lists_change, notes_of, release_heading
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
 from citeqa.answer.versions import asked_version
@@ -136,15 +136,17 @@ class Asker:
         own = what.measured or what.question  # a follow-up's own question, or the question
         previous = what.question[: len(what.question) - len(what.measured)] if what.measured else ""
         authors = None if missing or not asks_authors(own, previous) else self.byline(what, names, within, retrieved)
-        if authors is not None:  # "Who wrote the Adam paper?": its title page's byline
-            retrieved, relevant, evidence = _with_passages(retrieved, (authors,)), True, (authors,)
-        else:
-            evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
-        if not missing and authors is None and (asked_version(what.measure) or what.kind == "date") and (listed := self.release_notes(what, names, retrieved)):
+        # a byline, or a release's heading, is the answer outright: nothing more is chosen
+        outright = (authors,) if authors is not None else ()
+        if not missing and not outright and (asked_version(what.measure) or what.kind == "date"):
             # "Which sed release introduced the --debug option?": the change's line, under its
             # release's heading, over any sentence that merely states a version
-            retrieved, relevant, evidence = _with_passages(retrieved, listed), True, listed
-        if what.measured and not missing and authors is None:
+            outright = self.release_notes(what, names, retrieved)
+        if outright:  # "Who wrote the Adam paper?": its title page's byline
+            retrieved, relevant, evidence = _with_passages(retrieved, outright), True, outright
+        else:
+            evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+        if what.measured and not missing and not outright:
             # A follow-up that asks its own question ("How many passages does it use at test
             # time?" after "Which lab did the Fusion-in-Decoder authors work at?") is also scored
             # by its own words and the names it is about, not diluted by the question before it.
@@ -185,6 +187,10 @@ class Asker:
                 queries.append(" ".join(sorted(what.previous_quotes))[:2000])
         names = self.names(what)
         within = names.documents(what.names)
+        if what.followup and not what.names and what.previous_quotes:
+            # "When was that release out?" after a quote from strace's NEWS names nothing of its
+            # own: it is about what was quoted, and is answered in the documents quoted from
+            within = self._quoted_from(what.previous_quotes, mode, sources)
         if within and what.kind in ("quantity", "date"):
             # Within the documents that name the subject, its names are in nearly every passage
             # and rank none above another: "What weight decay did the ImageNet ResNets use?" is
@@ -214,6 +220,11 @@ class Asker:
         if names.missing(what.names):  # written otherwise in the passages found? ("Herve" for "Hervé")
             names = names.with_passages(what.names, retrieved.hits)
         return _Found(what, queries, names, within, symbols, retrieved, self.library.is_relevant(retrieved))
+
+    def _quoted_from(self, quotes: frozenset[str], mode: RetrievalMode | None, sources: Sequence[str]) -> tuple[str, ...]:
+        """The documents with a passage that holds one of `quotes` (normalised, `normalised`)."""
+        found = self.library.retrieve_fused(sorted(quotes), top_k=len(quotes) + 2, mode=mode, sources=sources)
+        return tuple(sorted({h.source for h in found.hits if any(q in normalised(h.text) for q in quotes)}))
 
     def select_evidence(
         self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None
@@ -250,6 +261,27 @@ class Asker:
         listed under (citeqa.answer.releases), which may be a passage or two before it."""
         date = what.kind == "date" and not asked_version(what.measure)
         documents: dict[str, list[Hit]] = {}  # a document's passages, read once
+        if date and (first := QUOTED.search(what.previous_answer)):
+            # "When was that release out?" after "Added -e trace=%clock option ...": the heading
+            # above the change the previous answer quoted first
+            line = normalised(first.group(1))
+            for hit in retrieved.hits:
+                start = next((s for s, e in sentence_spans(hit.text) if normalised(hit.text[s:e]) == line), None)
+                if start is None:
+                    continue
+                passages = documents.setdefault(hit.source, self.library.passages(hit.source))
+                if (found := heading_above(what.measure, passages, hit, start, date=True)) is not None:
+                    head, (s, e) = found
+                    at, head = _numbered(retrieved, head)
+                    return (Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),)
+                break
+        for n, hit in enumerate(retrieved.hits, 1) if date else ():
+            # "When did strace 5.10 come out?": that release's own heading, wherever it ranks
+            if (span := release_heading(what.measure, hit.text)) is None:
+                continue
+            if notes_of(what.measure, documents.setdefault(hit.source, self.library.passages(hit.source))):
+                s, e = span
+                return (Evidence(n=n, hit=hit, start=s, end=e, quote=hit.text[s:e], score=BYLINE_SCORE),)
         for n, hit in enumerate(retrieved.hits[:EMBEDDED_PASSAGES], 1):
             for start, end in sentence_spans(hit.text):
                 line = hit.text[start:end]

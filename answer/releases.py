@@ -24,9 +24,12 @@ _HEADING = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # The terms that tie a listed change to a question: an option ("--debug", "-K"), or a word that is
-# no English word, written in lower case ("zstd", in "zstd-compressed archives"; not "LGPL", a name).
+# no English word, written in lower case ("zstd", in "zstd-compressed archives"; not "LGPL", a name)
+# or with a capital inside ("LoongArch").
 _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]{0,40}")
 _WORD = re.compile(r"(?<![\w-])[a-z][a-z0-9]{2,20}(?![\w])")
+# and a name written with a capital inside it ("LoongArch", "PowerPC"): no English word either
+_INNER_CAPITAL = re.compile(r"(?<![\w-])[A-Za-z][a-z]{1,20}[A-Z][A-Za-z0-9]{0,20}(?![\w-])")
 
 
 # The product a version is asked or given of ("Which sed release ...", "... to build grep 3.8?").
@@ -42,18 +45,47 @@ def key_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
     words = bundled.embedder_words()
     odd = frozenset(
         w for w in _WORD.findall(_OPTION.sub(" ", question)) if w.isalpha() and w not in words and w not in products
-    )
+    ) | frozenset(w.casefold() for w in _INNER_CAPITAL.findall(_OPTION.sub(" ", question)) if w.casefold() not in products)
     return options, odd
 
 
+# A version question about a change: release notes list what was added, removed or changed. "What
+# is the minimum Linux kernel version strace requires on sparc?" asks a value, not when something
+# changed. ("When did quill get --trim?" asks when, always of a change.)
+_CHANGE_ASKED = re.compile(
+    r"\b(?:add(?:ed|s)?|introduc(?:ed|es?)|new|remov(?:ed|es?)|drop(?:ped|s)?|deprecat(?:ed|es?)|chang(?:ed|es?)"
+    r"|fix(?:ed|es)?|gain(?:ed|s)?|bec[oa]me|renam(?:ed|es?)|appear(?:ed|s)?|support(?:ed|s)?|since|first)\b",
+    re.IGNORECASE,
+)
+
+
 def lists_change(question: str, line: str, *, date: bool = False) -> bool:
-    """Whether `line` lists a change that a question asking which release or version
-    (citeqa.answer.versions), or when (`date`), is about: it states no version (no date), and has
-    every option of the question, or where there is none, one of its non-English words
-    (`key_terms`)."""
-    if not any(key_terms(question)) or (states("date", line) if date else asked_version(question) is None or states_version(question, line)):
+    """Whether `line` lists a change that a question asking which release or version something
+    changed in (citeqa.answer.versions), or when (`date`), is about: it states no version
+    (no date), and has every option of the question, or where there is none, one of its
+    non-English words (`key_terms`)."""
+    if not (date or _CHANGE_ASKED.search(question)) or not any(key_terms(question)):
+        return False
+    if states("date", line) if date else asked_version(question) is None or states_version(question, line):
         return False
     return has_terms(question, line)
+
+
+# The version a question gives: "When did strace 5.10 come out?"
+_VERSION_GIVEN = re.compile(r"(?<![\w.])v?(\d{1,4}(?:\.\d{1,4}){1,3})(?![\w.]*\d)")
+
+
+def release_heading(question: str, text: str) -> tuple[int, int] | None:
+    """For "When did strace 5.10 come out?", the span in `text` of the release heading of that very
+    version that states its date ("Noteworthy changes in release 5.10 (2020-12-14)"; not 5.1's)."""
+    given = {m.group(1) for m in _VERSION_GIVEN.finditer(question)}
+    if len(given) != 1:
+        return None
+    for m in _HEADING.finditer(text):
+        versions = {v.group(1) for v in _VERSION_GIVEN.finditer(m.group())}
+        if given & versions and states("date", m.group()):
+            return m.start(), m.end()
+    return None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -92,3 +124,14 @@ def heading_above(
     head, m = found[-1]
     says = states("date", m.group()) if date else states_version(question, m.group())
     return (head, (m.start(), m.end())) if says else None
+
+
+def notes_of(question: str, passages: Sequence[Hit]) -> bool:
+    """Whether a document (its `passages`) is the release notes of the product whose version
+    `question` gives: it has MIN_HEADINGS release headings and names the product ("strace" in "When
+    did strace 5.10 come out?"), so another program's release 5.10 does not answer."""
+    products = {m.group(1).casefold() for m in _PRODUCT.finditer(question)} - {"version", "release"}
+    if sum(1 for p in passages for _ in _HEADING.finditer(p.text)) < MIN_HEADINGS:
+        return False
+    return not products or any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", p.text.casefold()) for w in products for p in passages)
+

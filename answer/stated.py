@@ -26,12 +26,12 @@ _MONTH = re.compile(
     re.IGNORECASE,
 )
 
-# Numbers that point rather than state: "Figure 1(a)", "Table 2", "Section 3.1", "Eq. (5)", and
+# Numbers that point rather than state: "Figure 1(a)", "Table 2", "Section 3.1", "§2.1", "Eq. (5)", and
 # enumerations "1)", "(ii)". Bounded repetitions: linear on any input.
 _POINTER = re.compile(
     # a network written as its layers ("c64-c64-c128-1000"; first: the names below would take "c64")
     r"(?<![\w.-])[a-z]{1,8}\d{1,5}(?:-[a-z]{0,8}\d{1,5}[a-z]{0,3}){1,20}\b|"
-    r"\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?\s*"
+    r"(?:\b(?:fig(?:ure)?s?|tables?|tab|sec(?:tion)?s?|eqs?|equations?|alg(?:orithm)?s?|appendix|chapter|step)\.?|§)\s*"
     r"\(?\d{1,3}(?:\.\d{1,3}){0,3}\)?(?:\s*\(?[a-z]\))?"
     r"|(?:^|[\s(])\(?(?:\d{1,2}|[ivx]{1,4}|[a-h])\)(?=\s)"
     # and a heading's section number or a list item's: "3.3 Batch Normalization enables higher
@@ -65,8 +65,9 @@ _NUMBER_WORD = re.compile(
     r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
     re.IGNORECASE,
 )
-# "First, it retrieves ...": the order of an argument's steps, no quantity.
-_ORDER_WORD = re.compile(r"^\W{0,3}(?:first|second|third|secondly|thirdly)\s*,", re.I)
+# "First, it retrieves ...": the order of an argument's steps, no quantity; nor is the order of a
+# method or an approximation ("first order methods", "a second-order Taylor expansion").
+_ORDER_WORD = re.compile(r"^\W{0,3}(?:first|second|third|secondly|thirdly)\s*,|\b(?:first|second|third)[-\s]order\b", re.I)
 # A value stated by comparison ("in less than quadratic time", "lower than for internal combustion").
 _COMPARED = re.compile(r"\b(?:less|more|fewer|faster|slower|lower|higher|larger|smaller|greater|longer|shorter)\s+than\b", re.I)
 # Greek letters as papers print them and as users type them ("β2" is "beta2").

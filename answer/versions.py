@@ -18,12 +18,12 @@ _ASKS = re.compile(
 # A version as written: "3.7", "4.19.0", a year ("the 2024 edition"), or a number after a name or
 # after "version"/"release" ("Debian 11", "Python 3", "version 2"); not "32 bits", "72.2%" or
 # "Table 3-1", "December 2008", nor a number run into a name or after a hyphen ("LZMA2", "SHA-3",
-# "CIFAR-10": names, not versions).
+# "CIFAR-10": names, not versions), nor one before a hyphen and a word ("Added 64-bit ...").
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _VERSION = re.compile(
     r"(?<![\w.])(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2}|(?:19|20)\d\d)(?![\w.]\d|\s?%)"
     r"|(?<![\w.])(?:(?!(?:Table|Figure|Fig|Section|Chapter|Listing|Step|Appendix|" + _MONTHS + r")\b)[A-Z][\w+-]{0,30}(?<![-\d])\s"
-    r"|(?:version|release|v)\s?)(\d{1,4})\b(?![.-]\d)"
+    r"|(?:version|release|v)\s?)(\d{1,4})\b(?![.-]\d)(?![-‐][a-z])"
 )
 _DATED = re.compile(r"(?<!\d)(?:19|20)\d\d-\d\d-\d\d(?!\d)")
 # A release's name: a word in brackets, or a capitalised word next to "release" ("the Debian 11

@@ -55,6 +55,10 @@ def test_a_names_number_after_a_hyphen_is_no_version_and_an_escape_no_year() -> 
     # a count in billions is no year: "When was StarCoder released?" is not answered by it
     assert not states("date", "With this new training set of 900B+ unique tokens, we develop the next StarCoder models.")
     assert states("date", "The community released StarCoder in 2023, trained on 1T tokens.")
+    # nor is a section sign's number a quantity, nor the order of a method
+    assert not states("quantity", "We describe the data from Software Heritage (§2.1) and also GitHub issues.")
+    assert not states("quantity", "We compare Adam to other stochastic first order methods trained with dropout noise.")
+    assert states("quantity", "We compare 3 first-order methods.")
 
 
 def test_an_empty_cell_and_a_times_question() -> None:

@@ -5,7 +5,7 @@ answer. Real ingest, real index, the bundled embedder."""
 
 from __future__ import annotations
 
-from citeqa.answer.releases import key_terms, lists_change
+from citeqa.answer.releases import key_terms, lists_change, release_heading
 from citeqa.engine import Citeqa
 from tests.conftest import ask_evidence, document_engine
 
@@ -32,7 +32,17 @@ New option, --trim: remove trailing blanks from every line before the text is re
 
 quill now reads zstd-compressed input when given the -J option.
 
+Added 64-bit LoongArch architecture support.
+
+** Portability
+
+Fixed the build on sparc with older kernel headers.
+
 * Noteworthy changes in release 3.0 (2022-01-20) [stable]
+
+{_FILLER}
+
+* Noteworthy changes in release 3.10 (2023-09-30) [stable]
 
 {_FILLER}
 """
@@ -56,3 +66,27 @@ def test_another_option_is_no_answer(engine: Citeqa) -> None:
     assert key_terms("Which sed release introduced the --debug option?") == (frozenset({"--debug"}), frozenset())
     assert not lists_change("Which tar release added -J?", "such options as -z, -j, etc.")
     assert not lists_change("What is the minimum PCRE2 version needed to build grep 3.8?", "The build no longer relies on src/grep.")
+
+
+def test_the_date_of_a_given_release_is_its_own_heading(engine: Citeqa) -> None:
+    a = ask_evidence(engine, "When did quill 3.1 come out?")
+    assert not a.abstained and "release 3.1 (2022-10-02)" in a.quoted and "3.10" not in a.quoted, a.text
+    a = ask_evidence(engine, "When did quill 3.10 come out?")
+    assert not a.abstained and "release 3.10 (2023-09-30)" in a.quoted and "(2022-10-02)" not in a.quoted, a.text
+    assert release_heading("When did quill 3.1 come out?", "Noteworthy changes in release 3.10 (2023-09-30)") is None
+
+
+def test_a_name_with_an_inner_capital_ties_a_change_and_a_value_is_no_change(engine: Citeqa) -> None:
+    a = ask_evidence(engine, "Which quill release added support for the 64-bit LoongArch architecture?")
+    assert not a.abstained and "release 3.1 (2022-10-02)" in a.quoted and "LoongArch" in a.quoted, a.text
+    # asks a value, not when something changed: a listed fix on sparc, under its heading, is no answer
+    a = ask_evidence(engine, "What is the minimum Linux kernel version quill requires on sparc?")
+    assert "release 3.1" not in a.quoted, a.text
+
+
+def test_when_was_that_release_out_is_the_heading_above_the_quoted_change(engine: Citeqa) -> None:
+    first = engine.ask("Which option did quill add for removing trailing blanks?", generate="never")
+    assert "--trim" in first.quoted, first.text
+    a = engine.ask("When was that release out?", history=[("user", first.question), ("assistant", first.text)], generate="never")
+    assert not a.abstained and "release 3.2 (2023-04-11)" in a.quoted, a.text
+
