@@ -147,8 +147,10 @@ def answers(what: Asked, sentence: str, near: str = "", *, row: bool = False) ->
     said = _compounds(sentence) or (_compounds(near) if row else frozenset())
     if exact and not exact & said:
         return False  # "top-1 error" is not stated by "top-5 error of 4.49%"
-    if row and exact and _blank(exact, sentence):
+    if row and exact and _blank(exact, sentence, _split_words(what.measure)):
         return False  # "GoogLeNet ensemble: ... Top-1 error - · Top-5 error 6.67%" gives no top-1 error
+    if row and exact and not _kind_of_measure(what.measure) <= stems_of(f"{near} {sentence}"):
+        return False  # "top-5 localization error" is not stated by a row of top-5 (classification) errors
     asked_split = _splits(what.measure)
     if asked_split and (stated_split := _splits(sentence) or (_splits(near) if row else frozenset())) and not asked_split & stated_split:
         return False  # "test error" is not stated by "training error <0.1%", nor by a row of validation errors
@@ -273,10 +275,35 @@ _SPLIT_OF = {"testing": "test", "train": "training", "val": "validation", "dev":
 
 
 @functools.lru_cache(maxsize=65536)
-def _blank(asked: frozenset[str], row: str) -> bool:
-    """Whether a table row's cells under the asked measure hold no number ("Top-1 error -")."""
+def _blank(asked: frozenset[str], row: str, split: frozenset[str] = frozenset()) -> bool:
+    """Whether a table row's cells under the asked measure hold no number ("Top-1 error -"), and of
+    those, the cells of the asked data `split` where the row has them ("top-5 localization err val
+    - · top-5 localization err test 26.7" gives no validation error)."""
     cells = [c for c in row.partition(LABEL_SEP)[2].split(CELL_SEP) if _compounds(c) & asked]
+    cells = [c for c in cells if _split_words(c) & split] or cells
     return bool(cells) and not any(re.search(r"\d", _COMPOUND.sub(" ", c)) for c in cells)
+
+
+# A word between a measure's name and what it measures says which kind it is: "top-5 localization
+# error" (a data split is no kind: "top-1 validation error" is `_splits`' business).
+_MEASURE_KIND = re.compile(
+    r"(?<![\w@.-])(?:[a-z]{1,12}|[A-Z][a-z]{1,11})(?:-\d{1,4}|@\.?\d{1,3})\s+([a-z]{4,20})\s+(?:error|accuracy|err|rate|score|loss)s?\b",
+    re.IGNORECASE,
+)
+
+
+def _kind_of_measure(question: str) -> frozenset[str]:
+    """The stems of the words that say which kind of measure `question` asks ("localization")."""
+    words = {m.group(1).casefold() for m in _MEASURE_KIND.finditer(question)} - set(_SPLIT_OF) - set(_SPLIT_OF.values())
+    return stems_of(" ".join(sorted(words))) if words else frozenset()
+
+
+_SPLIT_WORD = re.compile(r"\b(?:test|testing|train|training|validation|val|dev|development)\b", re.IGNORECASE)
+
+
+def _split_words(text: str) -> frozenset[str]:
+    """The data splits `text` names ("val" is "validation")."""
+    return frozenset(_SPLIT_OF.get(w.casefold(), w.casefold()) for w in _SPLIT_WORD.findall(text))
 
 
 def _splits(text: str) -> frozenset[tuple[str, str]]:

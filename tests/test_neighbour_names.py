@@ -70,6 +70,18 @@ def test_an_empty_cell_and_a_times_question() -> None:
     assert answers(times, "BN-x30 reaches 72.2% in 5 times fewer steps than Inception.")
 
 
+def test_the_asked_splits_cell_and_the_asked_kind_of_measure() -> None:
+    val = asked("What top-5 localization error did GoogLeNet get on the ImageNet validation set?")
+    row = "GoogLeNet [44] (ILSVRC’14): top-5 localization err val - · top-5 localization err test 26.7"
+    assert not answers(val, row, row=True)  # the validation cell is empty; 26.7 is the test error
+    test = asked("What top-5 localization error did GoogLeNet get on the ImageNet test set?")
+    assert answers(test, row, row=True)
+    # a row of top-5 classification errors gives no top-5 localization error
+    caption = "Table 4. Error rates (%) of single-model results on the ImageNet validation set."
+    assert not answers(val, "GoogLeNet [44]: top-1 err. - · top-5 err. 9.15", caption, row=True)
+    assert answers(asked("What top-5 error did GoogLeNet get?"), "GoogLeNet [44]: top-1 err. - · top-5 err. 9.15", caption, row=True)
+
+
 def test_a_followup_with_another_setting_is_not_answered_by_the_previous_row() -> None:
     row = "BN-Inception single crop: Resolution 224 · Crops 1 · Models 1 · Top-1 error 25.2% · Top-5 error 7.82%"
     first = "What top-5 validation error does a single BN-Inception model get with a single crop?"
