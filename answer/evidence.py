@@ -45,7 +45,7 @@ from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
 from citeqa.answer.releases import has_terms
 from citeqa.answer.repeats import beside_previous, repeats
-from citeqa.answer.siblings import other_size
+from citeqa.answer.siblings import opens_with_other, other_size
 from citeqa.answer.stated import answers
 from citeqa.answer.versions import asked_version, other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
@@ -290,6 +290,7 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         (answers(asked, quote, hit.text[: sent.start], row=True) if sent.row else answers(asked, quote, _beside(hit.text, sent.start, sent.end)))
         and names.about(asked.names, hit, quote, all_near=asked_version(asked.measure) is not None)
         and not other_size(asked.names, asked.question, quote, value=asked.kind in ("quantity", "date"))
+        and not (asked.kind in ("quantity", "date") and opens_with_other(asked.names, quote))
         # "This model has 3.8 billion FLOPs." is the 50-layer ResNet of the sentence before it
         and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _beside(hit.text, sent.start, sent.end, 2, after=False), value=True))
         and not repeats(asked, quote)

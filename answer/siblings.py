@@ -137,3 +137,27 @@ def names_family_only(name: Name, sentence: str) -> bool:
     if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]):
         return False
     return mentions(Name(" ".join(name.parts[:-1]), name.parts[:-1]), sentence)
+
+
+# A sentence that opens with a name ("WizardMath observe ...", "BN-inception [16]: top-1 err. ..."):
+# that name is what it states a value of.
+_OPENING = re.compile(rf"^\W{{0,3}}(?:(?:The|Our|Specifically|However|Moreover|Overall),?\s+)?({MARKED})(?![\w-])")
+
+
+def opens_with_other(asked: Sequence[Name], sentence: str) -> bool:
+    """Whether `sentence` opens with a name that is none of the question's, and does not name its
+    subject: "WizardMath observe ... pass@1 ... (81.6 vs. 56.8) on GSM8k" gives WizardMath's value,
+    not Minerva's."""
+    subject = next((n for n in asked if not n.context), None)
+    if subject is None or mentions(subject, sentence):
+        return False
+    m = _OPENING.match(sentence)
+    # a model's name, written with lower-case letters and a capital or number inside ("WizardMath",
+    # "BN-inception"), not an acronym for a part or a step ("The RPN step and Fast R-CNN step ...")
+    if not m or not _MODEL_NAME.fullmatch(m.group(1)):
+        return False
+    parts = set(name_parts(m.group(1)))  # (a part of a name the question gives: "BN-x5-Sigmoid" of
+    return not any(mentions(n, m.group(1)) or parts <= set(n.parts) for n in asked)  # "Inception BN-x5-Sigmoid")
+
+
+_MODEL_NAME = re.compile(r"(?=[\w-]*[a-z])[A-Z][\w-]*?(?:[a-z][A-Z]|\d)[\w-]*|[A-Z]{2,5}-[a-z][\w-]*")

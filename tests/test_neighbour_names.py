@@ -118,3 +118,20 @@ def test_a_count_of_a_unit_asks_the_value_in_it_and_authors_who_act_are_not_aske
     assert in_asked_unit("How many years did the war last?", "It lasted from 1337 to 1453.")  # a time: no unit needed
     assert not asks_authors("Who do the Adam authors credit with coining the name Adam?")
     assert asks_authors("Who are the authors of the Adam paper?") and asks_authors("Who wrote it?")
+
+
+def test_a_sentence_that_opens_with_another_model_states_its_value() -> None:
+    from citeqa.answer.siblings import opens_with_other
+
+    deep = asked("What top-1 error does the Deep Image ensemble have on the ImageNet validation set?")
+    assert opens_with_other(deep.names, "BN-inception [16]: top-1 err. 21.99 · top-5 err. 5.81")
+    assert not opens_with_other(deep.names, "Deep Image ensemble: top-1 err. 19.2")
+    coco = asked("How many object categories does MS COCO have?")
+    assert opens_with_other(coco.names, "The ImageNet Detection (DET) task involves 200 object categories.")
+    assert not opens_with_other(coco.names, "The MS COCO dataset [26] involves 80 object categories.")
+    # an acronym for a part or a step is no other model; a name the question gives is its own
+    resnet = asked("What learning rate did the ResNet authors use first for their Faster R-CNN detector on COCO?")
+    assert not opens_with_other(resnet.names, "The RPN step and Fast R-CNN step are both trained with a learning rate of 0.001.")
+    sigmoid = asked("What accuracy does the sigmoid version of the batch-normalized Inception (BN-x5-Sigmoid) reach?")
+    assert not opens_with_other(sigmoid.names, "BN-x5-Sigmoid: Max accuracy 69.8%")
+

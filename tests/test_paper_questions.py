@@ -132,6 +132,9 @@ def test_a_value_of_the_family_is_no_answer_for_a_size_written_before_the_name(p
     assert a.abstained and "22.7" not in a.quoted, a.text
     a = ask_evidence(papers, "Which is the best validation accuracy that BN-x30 reached?")
     assert not a.abstained and "74.8%" in a.quoted and "BN-x5 needs" not in a.quoted, a.text
+    # a sentence that opens with another dataset or model gives its value, not the asked one's
+    a = ask_evidence(papers, "How many object categories does MS COCO have, according to the ResNet paper's detection appendix?")
+    assert not a.abstained and "80 object categories" in a.quoted and "200 object categories" not in a.quoted, a.text
 
 
 def test_a_followup_asking_with_another_setting_does_not_quote_the_previous_row(papers: Citeqa) -> None:
