@@ -30,7 +30,7 @@ from citeqa.answer.evidence import (
 from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
 from citeqa.answer.people import names_someone
-from citeqa.answer.releases import heading_above, lists_change, notes_of, release_heading
+from citeqa.answer.releases import given_version, heading_above, lists_change, notes_of, release_heading
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
 from citeqa.answer.versions import asked_version
@@ -275,13 +275,17 @@ class Asker:
                     at, head = _numbered(retrieved, head)
                     return (Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),)
                 break
-        for n, hit in enumerate(retrieved.hits, 1) if date else ():
-            # "When did strace 5.10 come out?": that release's own heading, wherever it ranks
-            if (span := release_heading(what.measure, hit.text)) is None:
+        for source in dict.fromkeys(h.source for h in retrieved.hits[:EMBEDDED_PASSAGES]) if date and given_version(what.measure) else ():
+            # "When did strace 5.10 come out?": that release's own heading, in the release notes
+            # the top passages are from, wherever its passage ranks (or were it not retrieved)
+            passages = documents.setdefault(source, self.library.passages(source))
+            if not notes_of(what.measure, passages):
                 continue
-            if notes_of(what.measure, documents.setdefault(hit.source, self.library.passages(hit.source))):
-                s, e = span
-                return (Evidence(n=n, hit=hit, start=s, end=e, quote=hit.text[s:e], score=BYLINE_SCORE),)
+            for passage in passages:
+                if (span := release_heading(what.measure, passage.text)) is not None:
+                    n, passage = _numbered(retrieved, passage)
+                    s, e = span
+                    return (Evidence(n=n, hit=passage, start=s, end=e, quote=passage.text[s:e], score=BYLINE_SCORE),)
         for n, hit in enumerate(retrieved.hits[:EMBEDDED_PASSAGES], 1):
             for start, end in sentence_spans(hit.text):
                 line = hit.text[start:end]

@@ -75,15 +75,19 @@ def lists_change(question: str, line: str, *, date: bool = False) -> bool:
 _VERSION_GIVEN = re.compile(r"(?<![\w.])v?(\d{1,4}(?:\.\d{1,4}){1,3})(?![\w.]*\d)")
 
 
+def given_version(question: str) -> str | None:
+    """The one version `question` gives ("5.10" in "When did strace 5.10 come out?"), if one."""
+    given = {m.group(1) for m in _VERSION_GIVEN.finditer(question)}
+    return given.pop() if len(given) == 1 else None
+
+
 def release_heading(question: str, text: str) -> tuple[int, int] | None:
     """For "When did strace 5.10 come out?", the span in `text` of the release heading of that very
     version that states its date ("Noteworthy changes in release 5.10 (2020-12-14)"; not 5.1's)."""
-    given = {m.group(1) for m in _VERSION_GIVEN.finditer(question)}
-    if len(given) != 1:
+    if (given := given_version(question)) is None:
         return None
     for m in _HEADING.finditer(text):
-        versions = {v.group(1) for v in _VERSION_GIVEN.finditer(m.group())}
-        if given & versions and states("date", m.group()):
+        if given in {v.group(1) for v in _VERSION_GIVEN.finditer(m.group())} and states("date", m.group()):
             return m.start(), m.end()
     return None
 

@@ -5,7 +5,7 @@ answer. Real ingest, real index, the bundled embedder."""
 
 from __future__ import annotations
 
-from citeqa.answer.releases import key_terms, lists_change, release_heading
+from citeqa.answer.releases import given_version, key_terms, lists_change, release_heading
 from citeqa.engine import Citeqa
 from tests.conftest import ask_evidence, document_engine
 
@@ -74,6 +74,7 @@ def test_the_date_of_a_given_release_is_its_own_heading(engine: Citeqa) -> None:
     a = ask_evidence(engine, "When did quill 3.10 come out?")
     assert not a.abstained and "release 3.10 (2023-09-30)" in a.quoted and "(2022-10-02)" not in a.quoted, a.text
     assert release_heading("When did quill 3.1 come out?", "Noteworthy changes in release 3.10 (2023-09-30)") is None
+    assert given_version("When did strace 5.10 come out?") == "5.10" and given_version("When was quill released?") is None
 
 
 def test_a_name_with_an_inner_capital_ties_a_change_and_a_value_is_no_change(engine: Citeqa) -> None:
