@@ -136,13 +136,14 @@ class Asker:
         own = what.measured or what.question  # a follow-up's own question, or the question
         previous = what.question[: len(what.question) - len(what.measured)] if what.measured else ""
         authors = None if missing or not asks_authors(own, previous) else self.byline(what, names, within, retrieved)
-        # a byline, or a release's heading, is the answer outright: nothing more is chosen
+        # a byline ("Who wrote the Adam paper?": its title page's), or a release's heading, is the
+        # answer outright: nothing more is chosen
         outright = (authors,) if authors is not None else ()
         if not missing and not outright and (asked_version(what.measure) or what.kind == "date"):
             # "Which sed release introduced the --debug option?": the change's line, under its
             # release's heading, over any sentence that merely states a version
             outright = self.release_notes(what, names, retrieved)
-        if outright:  # "Who wrote the Adam paper?": its title page's byline
+        if outright:
             retrieved, relevant, evidence = _with_passages(retrieved, outright), True, outright
         else:
             evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
@@ -252,8 +253,7 @@ class Asker:
         span = byline(opening.text) if opening is not None else None
         if opening is None or span is None or not names_someone(what.question, opening.text[span[0] : span[1]]):
             return None  # (a manual's title and "Table of Contents" are no byline: they name no one)
-        n, hit = _numbered(retrieved, opening)
-        return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
+        return _outright(retrieved, opening, span)
 
     def release_notes(self, what: Asked, names: Names, retrieved: Retrieved) -> tuple[Evidence, ...]:
         """For a question that asks which release or version, or when: the first line of the top passages
@@ -261,6 +261,12 @@ class Asker:
         listed under (citeqa.answer.releases), which may be a passage or two before it."""
         date = what.kind == "date" and not asked_version(what.measure)
         documents: dict[str, list[Hit]] = {}  # a document's passages, read once
+
+        def passages(source: str) -> list[Hit]:
+            if source not in documents:
+                documents[source] = self.library.passages(source)
+            return documents[source]
+
         if date and (first := QUOTED.search(what.previous_answer)):
             # "When was that release out?" after "Added -e trace=%clock option ...": the heading
             # above the change the previous answer quoted first
@@ -269,39 +275,25 @@ class Asker:
                 start = next((s for s, e in sentence_spans(hit.text) if normalised(hit.text[s:e]) == line), None)
                 if start is None:
                     continue
-                passages = documents.setdefault(hit.source, self.library.passages(hit.source))
-                if (found := heading_above(what.measure, passages, hit, start, date=True)) is not None:
-                    head, (s, e) = found
-                    at, head = _numbered(retrieved, head)
-                    return (Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),)
+                if (found := heading_above(what.measure, passages(hit.source), hit, start, date=True)) is not None:
+                    return (_outright(retrieved, *found),)
                 break
         for source in dict.fromkeys(h.source for h in retrieved.hits[:EMBEDDED_PASSAGES]) if date and given_version(what.measure) else ():
             # "When did strace 5.10 come out?": that release's own heading, in the release notes
             # the top passages are from, wherever its passage ranks (or were it not retrieved)
-            passages = documents.setdefault(source, self.library.passages(source))
-            if not notes_of(what.measure, passages):
+            if not notes_of(what.measure, passages(source)):
                 continue
-            for passage in passages:
+            for passage in passages(source):
                 if (span := release_heading(what.measure, passage.text)) is not None:
-                    n, passage = _numbered(retrieved, passage)
-                    s, e = span
-                    return (Evidence(n=n, hit=passage, start=s, end=e, quote=passage.text[s:e], score=BYLINE_SCORE),)
-        for n, hit in enumerate(retrieved.hits[:EMBEDDED_PASSAGES], 1):
+                    return (_outright(retrieved, passage, span),)
+        for hit in retrieved.hits[:EMBEDDED_PASSAGES]:
             for start, end in sentence_spans(hit.text):
                 line = hit.text[start:end]
                 if not lists_change(what.measure, line, date=date) or not names.about(what.names, hit, line):
                     continue
-                if hit.source not in documents:
-                    documents[hit.source] = self.library.passages(hit.source)
-                found = heading_above(what.measure, documents[hit.source], hit, start, date=date)
-                if found is None:
-                    continue
-                head, (s, e) = found
-                at, head = _numbered(retrieved, head)
-                return (
-                    Evidence(n=at, hit=head, start=s, end=e, quote=head.text[s:e], score=BYLINE_SCORE),
-                    Evidence(n=n, hit=hit, start=start, end=end, quote=line, score=BYLINE_SCORE),
-                )
+                found = heading_above(what.measure, passages(hit.source), hit, start, date=date)
+                if found is not None:
+                    return _outright(retrieved, *found), _outright(retrieved, hit, (start, end))
         return ()
 
     def names(self, what: Asked) -> Names:
@@ -341,6 +333,13 @@ def _numbered(retrieved: Retrieved, hit: Hit) -> tuple[int, Hit]:
     it was not retrieved (a byline's opening passage, a release's heading a passage or more above)."""
     n = next((i for i, h in enumerate(retrieved.hits, 1) if h.chunk_id == hit.chunk_id), len(retrieved.hits) + 1)
     return n, retrieved.hits[n - 1] if n <= len(retrieved.hits) else hit
+
+
+def _outright(retrieved: Retrieved, hit: Hit, span: tuple[int, int]) -> Evidence:
+    """The sentence at `span` of passage `hit` as evidence shown outright (a byline, a release's
+    heading or the change listed under it), numbered among the passages retrieved (`_numbered`)."""
+    n, hit = _numbered(retrieved, hit)
+    return Evidence(n=n, hit=hit, start=span[0], end=span[1], quote=hit.text[span[0] : span[1]], score=BYLINE_SCORE)
 
 
 def _with_passages(retrieved: Retrieved, evidence: Sequence[Evidence]) -> Retrieved:

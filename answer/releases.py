@@ -43,10 +43,9 @@ def key_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
     options = frozenset(m.group().rstrip("-") for m in _OPTION.finditer(question))
     products = {m.group(1).casefold() for m in _PRODUCT.finditer(question)}
     words = bundled.embedder_words()
-    odd = frozenset(
-        w for w in _WORD.findall(_OPTION.sub(" ", question)) if w.isalpha() and w not in words and w not in products
-    ) | frozenset(w.casefold() for w in _INNER_CAPITAL.findall(_OPTION.sub(" ", question)) if w.casefold() not in products)
-    return options, odd
+    rest = _OPTION.sub(" ", question)
+    odd = frozenset(w for w in _WORD.findall(rest) if w.isalpha() and w not in words and w not in products)
+    return options, odd | frozenset(w.casefold() for w in _INNER_CAPITAL.findall(rest) if w.casefold() not in products)
 
 
 # A version question about a change: release notes list what was added, removed or changed. "What
@@ -75,6 +74,7 @@ def lists_change(question: str, line: str, *, date: bool = False) -> bool:
 _VERSION_GIVEN = re.compile(r"(?<![\w.])v?(\d{1,4}(?:\.\d{1,4}){1,3})(?![\w.]*\d)")
 
 
+@functools.lru_cache(maxsize=4096)
 def given_version(question: str) -> str | None:
     """The one version `question` gives ("5.10" in "When did strace 5.10 come out?"), if one."""
     given = {m.group(1) for m in _VERSION_GIVEN.finditer(question)}

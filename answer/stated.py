@@ -263,12 +263,14 @@ _CHANGE_ASKED = re.compile(
     re.IGNORECASE,
 )
 # ("Top-5 error" in a table's header too; not names such as "CIFAR-10", "ResNet-50", "VGG-16")
-_COMPOUND = re.compile(r"(?<![\w@.-])(?:[a-z]{1,12}|[A-Z][a-z]{1,11})(?:-\d{1,4}|@\.?\d{1,3})(?![\w@-])")
+_COMPOUND_NAME = r"(?<![\w@.-])(?:[a-z]{1,12}|[A-Z][a-z]{1,11})(?:-\d{1,4}|@\.?\d{1,3})"
+_COMPOUND = re.compile(_COMPOUND_NAME + r"(?![\w@-])")
 
 
 # Which data a measure is taken on: a test error is not a training error.
+_SPLIT_NAMES = "test|testing|train|training|validation|val|dev|development"
 _SPLIT = re.compile(
-    r"\b(test|testing|train|training|validation|val|dev|development)\s+(?:set\s+)?(error|accuracy|loss|perplexity|score)s?\b",
+    rf"\b({_SPLIT_NAMES})\s+(?:set\s+)?(error|accuracy|loss|perplexity|score)s?\b",
     re.IGNORECASE,
 )
 _SPLIT_OF = {"testing": "test", "train": "training", "val": "validation", "dev": "validation", "development": "validation"}
@@ -286,19 +288,17 @@ def _blank(asked: frozenset[str], row: str, split: frozenset[str] = frozenset())
 
 # A word between a measure's name and what it measures says which kind it is: "top-5 localization
 # error" (a data split is no kind: "top-1 validation error" is `_splits`' business).
-_MEASURE_KIND = re.compile(
-    r"(?<![\w@.-])(?:[a-z]{1,12}|[A-Z][a-z]{1,11})(?:-\d{1,4}|@\.?\d{1,3})\s+([a-z]{4,20})\s+(?:error|accuracy|err|rate|score|loss)s?\b",
-    re.IGNORECASE,
-)
+_MEASURE_KIND = re.compile(_COMPOUND_NAME + r"\s+([a-z]{4,20})\s+(?:error|accuracy|err|rate|score|loss)s?\b", re.IGNORECASE)
 
 
 def _kind_of_measure(question: str) -> frozenset[str]:
     """The stems of the words that say which kind of measure `question` asks ("localization")."""
-    words = {m.group(1).casefold() for m in _MEASURE_KIND.finditer(question)} - set(_SPLIT_OF) - set(_SPLIT_OF.values())
+    words = {m.group(1).casefold() for m in _MEASURE_KIND.finditer(question)}
+    words = {w for w in words if not _split_words(w)}
     return stems_of(" ".join(sorted(words))) if words else frozenset()
 
 
-_SPLIT_WORD = re.compile(r"\b(?:test|testing|train|training|validation|val|dev|development)\b", re.IGNORECASE)
+_SPLIT_WORD = re.compile(rf"\b(?:{_SPLIT_NAMES})\b", re.IGNORECASE)
 
 
 def _split_words(text: str) -> frozenset[str]:
