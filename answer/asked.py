@@ -15,6 +15,7 @@ from typing import Literal
 from citeqa.answer.conversation import is_followup, previous_question
 from citeqa.answer.evidence_text import asks_quantity, stems
 from citeqa.answer.mentions import Name, is_identifier, name_parts
+from citeqa.answer.subject import with_subject
 from citeqa.core.types import History
 
 AnswerType = Literal["quantity", "date", "person", "other"]
@@ -57,7 +58,7 @@ _MEASURE = re.compile(
     r"|distance|weight|capacity|decay|momentum|duration|latency|throughput|perplexity|bleu|f1|auc|map|em|exact\s+match|pass@\d+"
     # a software setting's level ("What compression level", "What debhelper compat level"), and
     # numbers a system assigns ("What uid does www-data have?", "Which port ...")
-    r"|level|uid|gid|pid|port|exit\s+(?:code|status)|interval|timeout|delay|threshold)s?\b",
+    r"|level|uid|gid|pid|port|(?:exit|event)\s+(?:code|status)|interval|timeout|delay|threshold|deviation|variance|quality)s?\b",
     re.IGNORECASE,
 )
 # A parameter named by its symbol asks for its value: "What is the default epsilon in Adam?",
@@ -117,7 +118,6 @@ _SUBJECT_SWAP = re.compile(
 _ASKS = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 
 
-
 @dataclass(frozen=True)
 class Asked:
     """What a question asks: `question` as it stands alone (a follow-up rewritten with the one
@@ -156,7 +156,6 @@ class Asked:
     def previous_text(self) -> str:
         """The previous answer, normalised (`normalised`)."""
         return normalised(self.previous_answer)
-
 
 
 # A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
@@ -233,7 +232,7 @@ def names(question: str) -> tuple[Name, ...]:
     if unique and all(n.context for n in unique):
         # no other name: the one after "on" is the subject ("the warranty on the Osprey O3")
         unique[0] = Name(unique[0].text, unique[0].parts, False, unique[0].preposition)
-    return tuple(unique)
+    return with_subject(question, unique)
 
 
 # "What is the top-1 error of ..." asks what "What top-1 error of ..." asks.
@@ -388,7 +387,7 @@ def _names_of(question: str, previous: str) -> tuple[Name, ...]:
     own = names(question)
     if own and not (all(n.preposition for n in own) and re.search(r"\b(?:it|its|they|their|them)\b", question, re.I)):
         return own
-    return (*(n for n in names(previous) if not n.context), *(Name(n.text, n.parts, True, n.preposition) for n in own))
+    return (*names(previous), *(Name(n.text, n.parts, True, n.preposition) for n in own))
 
 
 QUOTED = re.compile(r"“([^”]{1,2000})”")

@@ -43,11 +43,11 @@ from citeqa.answer.literals import gives_quoted, quoted, states_code
 from citeqa.answer.mentions import mentions
 from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
-from citeqa.answer.releases import has_terms
+from citeqa.answer.releases import entry_at, has_terms
 from citeqa.answer.repeats import beside_previous, repeats
 from citeqa.answer.siblings import opens_with_other, other_size
 from citeqa.answer.stated import answers
-from citeqa.answer.versions import asked_version, other_version, states_version
+from citeqa.answer.versions import asked_version, only_given_versions, other_version, states_version
 from citeqa.core.sentences import TABLE_ROW, is_question, scorable_spans, sentence_spans
 from citeqa.core.tables import is_header_line, row_label, row_start
 from citeqa.core.types import Evidence, Hit
@@ -295,6 +295,9 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and not (_ANAPHOR.match(quote) and other_size(asked.names, asked.question, _beside(hit.text, sent.start, sent.end, 2, after=False), value=True))
         and not repeats(asked, quote)
         and states_version(asked.measure, quote)
+        and not (asked.kind == "quantity" and only_given_versions(asked.measure, quote))
+        # a release's heading answers for the changes listed under it, not for its neighbours'
+        and not (asked_version(asked.measure) and (entry := entry_at(hit.text, sent.start)) is not None and not all(mentions(n, entry) for n in asked.names if not n.context))
         and (asked_version(asked.measure) is None or has_terms(asked.measure, quote))
         and not other_version(asked.question, quote)
         and states_code(asked.question, quote)

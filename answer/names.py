@@ -89,6 +89,8 @@ class Names:
             return False
         if TABLE_ROW.fullmatch(sentence) and any(n.context and is_marked(n) and not mentions(n, hit.text) for n in asked):
             return False  # a row of a table with no column or caption for "on HotpotQA"
+        if first is not None and TABLE_ROW.fullmatch(sentence) and _row_of_other(first, hit, sentence):
+            return False
         # (the feature a version question asks about must be near itself: an opening passage that
         # names it is a manual's table of contents, which names every feature)
         return all(
@@ -119,6 +121,22 @@ class Names:
 # A document that names a subject in this many passages is about it throughout.
 TOPIC = 5
 _OWN_WORK = re.compile(r"\b(?:we|our|us)\b", re.IGNORECASE)
+
+
+# A row label's word that names a model or method: a number or a capital inside ("plain-34",
+# "VGG-16", "BN-Inception", "PReLU-net"), not a setting's plain words ("ensemble", "10-crop").
+_NAMING_WORD = re.compile(r"(?<![\w-])(?!top-)(?=[\w-]*[^\W\d_])(?:[\w-]*[^\W\d_][\w]*-\d[\w-]*|[A-Za-z]*[a-z][A-Z][\w-]*|[A-Z]{2,}[\w-]*)")
+
+
+def _row_of_other(subject: Name, hit: Hit, sentence: str) -> bool:
+    """Whether table row `sentence` is labelled with another model's name and neither its label
+    nor its table's caption names the subject: "plain-34: top-1 err. 28.54 ..." gives plain-34's
+    error, not GoogLeNet's, though GoogLeNet has a row of the same table."""
+    label = row_label(sentence)
+    if not _NAMING_WORD.search(label) or mentions(subject, label):
+        return False
+    caption = "\n".join(line for line in hit.text.split("\n") if not TABLE_ROW.fullmatch(line))
+    return not mentions(subject, caption)
 
 
 def _setting_row(sentence: str) -> bool:

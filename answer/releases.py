@@ -16,10 +16,10 @@ from citeqa.answer.versions import asked_version, states_version
 from citeqa.core import bundled
 from citeqa.core.types import Hit
 
-# A release's heading: a short line that starts with "release", "version", "changes in" or a
-# NEWS file's "Noteworthy changes in release", and a version.
+# A release's heading: a short line that starts with "release", "version", "changes in" (and the
+# product: "Changes in Wget 1.20.3") or a NEWS file's "Noteworthy changes in release", and a version.
 _HEADING = re.compile(
-    r"^[ \t*#=-]{0,6}(?:noteworthy\s+changes\s+in\s+release|(?:user-visible\s+)?changes\s+in(?:\s+version)?|release|version|v)"
+    r"^[ \t*#=-]{0,6}(?:noteworthy\s+changes\s+in\s+release|(?:user-visible\s+)?changes\s+in(?:\s+[A-Za-z][\w+-]{0,30}){0,2}?|release|version|v)"
     r"\s{0,3}v?\d{1,4}(?:\.\d{1,4}){1,3}\b[^\n]{0,80}$",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -30,6 +30,8 @@ _OPTION = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]{0,40}")
 _WORD = re.compile(r"(?<![\w-])[a-z][a-z0-9]{2,20}(?![\w])")
 # and a name written with a capital inside it ("LoongArch", "PowerPC"): no English word either
 _INNER_CAPITAL = re.compile(r"(?<![\w-])[A-Za-z][a-z]{1,20}[A-Z][A-Za-z0-9]{0,20}(?![\w-])")
+# or an acronym or code that is no English word ("WARC", "HSTS", "CVE-2018-0494")
+_UPPER = re.compile(r"(?<![\w-])[A-Z]{2,10}(?:-\d[\d-]*)?(?![\w-])")
 
 
 # The product a version is asked or given of ("Which sed release ...", "... to build grep 3.8?").
@@ -37,7 +39,7 @@ _PRODUCT = re.compile(r"([\w.+-]+)\s+(?:(?:version|release|edition)s?\b|v?\d{1,4
 
 
 @functools.lru_cache(maxsize=4096)
-def key_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+def key_terms(question: str, *, acronyms: bool = False) -> tuple[frozenset[str], frozenset[str]]:
     """The options of `question`, and its words that are no English word, less the product whose
     version it asks: a listed change must have every option, or where there is none, one such word."""
     options = frozenset(m.group().rstrip("-") for m in _OPTION.finditer(question))
@@ -45,7 +47,10 @@ def key_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
     words = bundled.embedder_words()
     rest = _OPTION.sub(" ", question)
     odd = frozenset(w for w in _WORD.findall(rest) if w.isalpha() and w not in words and w not in products)
-    return options, odd | frozenset(w.casefold() for w in _INNER_CAPITAL.findall(rest) if w.casefold() not in products)
+    # (an acronym ties a listed change, "Add support for HSTS", not any sentence: "LGPL" is "GNU
+    # Lesser General Public License" in a manual)
+    named = _INNER_CAPITAL.findall(rest) + [w for w in _UPPER.findall(rest) if acronyms and w.casefold() not in words]
+    return options, odd | frozenset(w.casefold() for w in named if w.casefold() not in products)
 
 
 # A version question about a change: release notes list what was added, removed or changed. "What
@@ -63,11 +68,11 @@ def lists_change(question: str, line: str, *, date: bool = False) -> bool:
     changed in (citeqa.answer.versions), or when (`date`), is about: it states no version
     (no date), and has every option of the question, or where there is none, one of its
     non-English words (`key_terms`)."""
-    if not (date or _CHANGE_ASKED.search(question)) or not any(key_terms(question)):
+    if not (date or _CHANGE_ASKED.search(question)) or not any(key_terms(question, acronyms=True)):
         return False
     if states("date", line) if date else asked_version(question) is None or states_version(question, line):
         return False
-    return has_terms(question, line)
+    return has_terms(question, line, acronyms=True)
 
 
 # The version a question gives: "When did strace 5.10 come out?"
@@ -93,12 +98,12 @@ def release_heading(question: str, text: str) -> tuple[int, int] | None:
 
 
 @functools.lru_cache(maxsize=65536)
-def has_terms(question: str, line: str) -> bool:
+def has_terms(question: str, line: str, *, acronyms: bool = False) -> bool:
     """Whether `line` has the key terms of `question` (`key_terms`): every option, written exactly
     ("-J" is not "-j"), or where there is none, one of its non-English words. True of questions
     with none. "Which sed release introduced the --debug option?" is not answered by a release
     heading that lists other changes."""
-    options, odd = key_terms(question)
+    options, odd = key_terms(question, acronyms=acronyms)
     if options:
         return all(re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", line) for t in options)
     folded = line.casefold()
@@ -139,3 +144,13 @@ def notes_of(question: str, passages: Sequence[Hit]) -> bool:
         return False
     return not products or any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", p.text.casefold()) for w in products for p in passages)
 
+
+
+def entry_at(text: str, start: int) -> str | None:
+    """The release entry of `text` that opens with the heading at `start` (up to the next release
+    heading), or None where no heading opens there or the entry runs on past the passage."""
+    heading = _HEADING.match(text, text.rfind("\n", 0, start) + 1)  # (its line may open with "* ")
+    if heading is None or heading.end() <= start:
+        return None
+    after = _HEADING.search(text, heading.end())
+    return text[start : after.start()] if after else None

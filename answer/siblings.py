@@ -71,13 +71,18 @@ def names_sibling(name: Name, sentence: str) -> bool:
         base = name.text.rstrip("0123456789")
         if re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", sentence, re.IGNORECASE):
             return True
-    if len(name.parts) < 2 or not _NUMBERED.fullmatch(name.parts[-1]):
+    # its words, then its numbers ("ResNet 152", "CVE 2018 0494"): the same words with other numbers
+    k = next((i for i, p in enumerate(name.parts) if _NUMBERED.fullmatch(p)), len(name.parts))
+    stem, number = name.parts[:k], name.parts[k:]
+    if not stem or not number or not all(_NUMBERED.fullmatch(p) for p in number):
         return False
-    stem, number = name.parts[:-1], name.parts[-1]
     words = name_parts(sentence)
-    n = len(stem)
+    n, m = len(stem), len(number)
     return any(
-        words[i : i + n] == stem and i + n < len(words) and _NUMBERED.fullmatch(words[i + n]) and words[i + n] != number
+        words[i : i + n] == stem
+        and len(after := words[i + n : i + n + m]) == m
+        and all(_NUMBERED.fullmatch(w) for w in after)
+        and tuple(after) != number
         for i in range(len(words) - n)
     )
 
@@ -156,8 +161,10 @@ def opens_with_other(asked: Sequence[Name], sentence: str) -> bool:
     # "BN-inception"), not an acronym for a part or a step ("The RPN step and Fast R-CNN step ...")
     if not m or not _MODEL_NAME.fullmatch(m.group(1)):
         return False
-    parts = set(name_parts(m.group(1)))  # (a part of a name the question gives: "BN-x5-Sigmoid" of
-    return not any(mentions(n, m.group(1)) or parts <= set(n.parts) for n in asked)  # "Inception BN-x5-Sigmoid")
+    # (a part of a name the question gives: "BN-x5-Sigmoid" of "Inception BN-x5-Sigmoid"; not a
+    # name of its context: "WizardMath observe ..." for GPT-4's score "according to the WizardMath paper")
+    parts = set(name_parts(m.group(1)))
+    return not any(mentions(n, m.group(1)) or parts <= set(n.parts) for n in asked if not n.context)
 
 
 _MODEL_NAME = re.compile(r"(?=[\w-]*[a-z])[A-Z][\w-]*?(?:[a-z][A-Z]|\d)[\w-]*|[A-Z]{2,5}-[a-z][\w-]*")

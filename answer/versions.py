@@ -82,3 +82,16 @@ def other_version(question: str, sentence: str) -> bool:
     stated = set(_GIVEN_VERSION.findall(without_citations(sentence)))
     return bool(given and stated) and not given & stated
 
+
+
+_DOTTED = re.compile(r"(?<![\w.])\d{1,4}(?:\.\d{1,4}){1,3}(?![\w.]\d)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@functools.lru_cache(maxsize=65536)
+def only_given_versions(question: str, sentence: str) -> bool:
+    """Whether every number of `sentence` is in a version the question gives: "Changes in Wget
+    1.20.3 ** Fixed a buffer overflow vulnerability" states no CVE number for the fix in 1.20.3.
+    (Only dotted versions: "How many layers has ResNet-152?" is answered by "152 layers".)"""
+    given = set(_NUMBER.findall(" ".join(_DOTTED.findall(question))))
+    return bool(given) and set(_NUMBER.findall(without_citations(sentence))) <= given
