@@ -65,9 +65,11 @@ _NUMBER_WORD = re.compile(
     r"|eighteenth|seventeenth|sixteenth|fifteenth|centur(?:y|ies)|decades?)\b",
     re.IGNORECASE,
 )
+
 # "First, it retrieves ...": the order of an argument's steps, no quantity; nor is the order of a
-# method or an approximation ("first order methods", "a second-order Taylor expansion").
-_ORDER_WORD = re.compile(r"^\W{0,3}(?:first|second|third|secondly|thirdly)\s*,|\b(?:first|second|third)[-\s]order\b", re.I)
+# method or an approximation ("first order methods", "a second-order Taylor expansion"), nor "call
+# jpeg_set_defaults() first, even if ..." (when, not how many).
+_ORDER_WORD = re.compile(r"^\W{0,3}(?:first|second|third|secondly|thirdly)\s*,|\b(?:first|second|third)[-\s]order\b|\bfirst(?=\s*[,;:])", re.I)
 # A value stated by comparison ("in less than quadratic time", "lower than for internal combustion").
 _COMPARED = re.compile(r"\b(?:less|more|fewer|faster|slower|lower|higher|larger|smaller|greater|longer|shorter)\s+than\b", re.I)
 # Greek letters as papers print them and as users type them ("β2" is "beta2").

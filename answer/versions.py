@@ -71,17 +71,25 @@ def _versions(text: str) -> set[str]:
 
 
 # A version the question gives, after a name or "version"/"release": "diffutils 2.8.6", "GCC 12.1".
-_GIVEN_VERSION = re.compile(r"(?:\b(?:version|release|v)\s?|\b[A-Za-z][\w+-]{1,30}\s)(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2})(?![\w.]\d|\s?%)", re.I)
+_GIVEN_VERSION = re.compile(r"(?:\b(version|release|v)\s?|\b([A-Za-z][\w+-]{1,30})\s)(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2})(?![\w.]\d|\s?%)", re.I)
+
+
+def _given(text: str) -> set[tuple[str, str]]:
+    """(what it is a version of, "" for "version"/"release", the version) for each given version."""
+    return {(name.casefold(), number) for _, name, number in _GIVEN_VERSION.findall(text)}
 
 
 @functools.lru_cache(maxsize=65536)
 def other_version(question: str, sentence: str) -> bool:
     """Whether `sentence` is about another version than the one `question` gives: "release 2.8.7
-    (2004-04-13)" does not date diffutils 2.8.6."""
-    given = set(_GIVEN_VERSION.findall(question))
-    stated = set(_GIVEN_VERSION.findall(without_citations(sentence)))
-    return bool(given and stated) and not given & stated
-
+    (2004-04-13)" does not date diffutils 2.8.6. A version of another product is no other version:
+    "Since wget 1.20, which autoconf version ...?" is answered by "autoconf 2.63"."""
+    given = _given(question)
+    stated = _given(without_citations(sentence))
+    if not given or not stated or {v for _, v in given} & {v for _, v in stated}:
+        return False
+    products = {p for p, _ in given}
+    return "" in products or any(p in products or not p for p, _ in stated)
 
 
 _DOTTED = re.compile(r"(?<![\w.])\d{1,4}(?:\.\d{1,4}){1,3}(?![\w.]\d)")
