@@ -146,7 +146,7 @@ def names_family_only(name: Name, sentence: str) -> bool:
 
 # A sentence that opens with a name ("WizardMath observe ...", "BN-inception [16]: top-1 err. ..."):
 # that name is what it states a value of.
-_OPENING = re.compile(rf"^\W{{0,3}}(?:(?:The|Our|Specifically|However|Moreover|Overall),?\s+)?({MARKED})(?![\w-])")
+_OPENING = re.compile(rf"^\W{{0,3}}(?:(?:The|Our|Specifically|However|Moreover|Overall|Using|With),?\s+)?({MARKED})(?![\w-])")
 
 
 def opens_with_other(asked: Sequence[Name], sentence: str) -> bool:

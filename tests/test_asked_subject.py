@@ -84,3 +84,19 @@ def test_a_heading_over_other_changes_gives_no_number(engine: Citeqa) -> None:
     # the fix in 2.5 is listed without a CVE number: its heading states no answer, nor 2.2's code
     a = ask_evidence(engine, "Which CVE number does the buffer overflow fix in kite 2.5 address?")
     assert a.abstained and "CVE-2017-13089" not in a.text, a.text
+
+
+def test_a_version_of_another_product_and_an_adverb_first() -> None:
+    from citeqa.answer.stated import states
+    from citeqa.answer.versions import other_version
+
+    # the question gives wget's version and asks autoconf's: "autoconf 2.63" is no other wget
+    assert not other_version("Since wget 1.20, which autoconf version do you need?", "Require autoconf 2.63 or above to build from git")
+    assert other_version("When was diffutils 2.8.6 released?", "release 2.8.7 (2004-04-13)")
+    assert other_version("When was diffutils 2.8.6 released?", "diffutils 2.8.7 (2004-04-13)")
+    # "call ... first, even if" says when, not how many; "the first 8 bytes" still has a number
+    assert not states("quantity", "It's a good idea to call jpeg_set_defaults() first, even if you plan to set all the parameters.")
+    assert states("quantity", "The first two layers are frozen.")
+    # "Using ResNet-101 for predicting classes ..., the error is 14.4%" is ResNet-101's, not GoogLeNet's
+    q = asked("What top-5 localization error did GoogLeNet get on the ImageNet validation set?")
+    assert opens_with_other(q.names, "Using ResNet-101 for predicting classes, the top-5 localization error is 14.4%.")
