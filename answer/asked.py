@@ -14,8 +14,7 @@ from typing import Literal
 
 from citeqa.answer.conversation import is_followup, previous_question
 from citeqa.answer.evidence_text import asks_quantity, stems
-from citeqa.answer.mentions import Name, is_identifier, name_parts
-from citeqa.answer.subject import with_subject
+from citeqa.answer.mentions import Name, is_identifier, name_parts, with_subject
 from citeqa.core.types import History
 
 AnswerType = Literal["quantity", "date", "person", "other"]
