@@ -27,6 +27,7 @@ from citeqa.answer.evidence import (
     to_embed,
     with_evidence_passages,
 )
+from citeqa.answer.evidence_text import stems
 from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
 from citeqa.answer.people import names_someone
@@ -34,8 +35,9 @@ from citeqa.answer.releases import given_version, heading_above, lists_change, n
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
 from citeqa.answer.versions import asked_version
-from citeqa.core.sentences import sentence_spans
+from citeqa.core.sentences import TABLE_ROW, sentence_spans
 from citeqa.core.settings import RetrievalMode
+from citeqa.core.tables import read_row
 from citeqa.core.types import Evidence, History, Hit
 
 if TYPE_CHECKING:
@@ -146,6 +148,7 @@ class Asker:
         if outright:
             retrieved, relevant, evidence = _with_passages(retrieved, outright), True, outright
         else:
+            retrieved = self.rows_beside(what, retrieved, mode, sources)
             evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
         if what.measured and not missing and not outright:
             # A follow-up that asks its own question ("How many passages does it use at test
@@ -239,6 +242,27 @@ class Asker:
         hits = [h for i, h in enumerate(retrieved.hits) if i < EMBEDDED_PASSAGES or h.chunk_id in deep]
         vectors = self.library.sentence_vectors(hits, only=deep)
         return select(question, retrieved.vector, retrieved.hits, vectors, limit=limit, asked=asked, names=names)
+
+    def rows_beside(self, what: Asked, retrieved: Retrieved, mode: RetrievalMode | None, sources: Sequence[str]) -> Retrieved:
+        """For a follow-up after a table row ("And the ensemble?" after the row "BN-Inception
+        multicrop: ... Top-1 error 21.99%"), `retrieved` with the rows of the same table whose label
+        has a word the follow-up asks about ("BN-Inception ensemble: ..."), which its words alone
+        rarely retrieve: a row passage holds little but the row."""
+        rows = sorted(q for q in what.previous_quotes if TABLE_ROW.fullmatch(q))
+        if not what.followup or not rows or not what.focus:
+            return retrieved
+        have = {h.chunk_id for h in retrieved.hits}
+        extra: list[Hit] = []
+        for hit in self.library.retrieve_fused(rows, top_k=len(rows) + 2, mode=mode, sources=sources).hits:
+            quoted = read_row(hit.text)
+            if quoted is None or not quoted.caption or normalised(quoted.row) not in rows:
+                continue
+            for p in self.library.passages(hit.source):
+                row = read_row(p.text)
+                if row and row.caption == quoted.caption and TABLE_ROW.fullmatch(row.row) and p.chunk_id not in have and stems(row.label) & what.focus:
+                    extra.append(p)
+                    have.add(p.chunk_id)
+        return dataclasses.replace(retrieved, hits=(*retrieved.hits, *extra)) if extra else retrieved
 
     def byline(self, what: Asked, names: Names, within: Sequence[str], retrieved: Retrieved) -> Evidence | None:
         """The byline of the document a question about authors asks of (citeqa.answer.byline) as

@@ -143,3 +143,14 @@ def test_a_followup_asking_with_another_setting_does_not_quote_the_previous_row(
     assert "7.82%" in before.quoted, before.text
     a = papers.ask("And with multi-crop testing?", history=[("user", first), ("assistant", before.text)], generate="never")
     assert "7.82%" not in a.quoted, a.text
+
+
+def test_a_followup_naming_another_row_of_the_quoted_table_quotes_that_row(papers: Citeqa) -> None:
+    # "And the ensemble?" after the multicrop row: the ensemble's row of the same table (Figure 4 of
+    # the batch-normalization paper), which the follow-up's words alone do not retrieve
+    first = "What top-1 error does the multicrop BN-Inception model get on the ImageNet validation set?"
+    before = ask_evidence(papers, first)
+    assert "21.99%" in before.quoted, before.text
+    a = papers.ask("And the ensemble?", history=[("user", first), ("assistant", before.text)], generate="never")
+    assert not a.abstained and "BN-Inception ensemble" in a.quoted and "20.1%" in a.quoted, a.text
+    assert a.citations[0].hit.source.endswith("1502.03167.pdf") and a.citations[0].hit.page == 8, a.citations
