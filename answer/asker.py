@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -147,9 +147,11 @@ class Asker:
             outright = self.release_notes(what, names, retrieved)
         if outright:
             retrieved, relevant, evidence = _with_passages(retrieved, outright), True, outright
+        elif missing:
+            evidence = ()
         else:
             retrieved = self.rows_beside(what, retrieved, mode, sources)
-            evidence = () if missing else self.select_evidence(scored_as, retrieved, asked=what, names=names)
+            evidence = self.select_evidence(scored_as, retrieved, asked=what, names=names)
         if what.measured and not missing and not outright:
             # A follow-up that asks its own question ("How many passages does it use at test
             # time?" after "Which lab did the Fusion-in-Decoder authors work at?") is also scored
@@ -225,10 +227,15 @@ class Asker:
             names = names.with_passages(what.names, retrieved.hits)
         return _Found(what, queries, names, within, symbols, retrieved, self.library.is_relevant(retrieved))
 
+    def _quoted_passages(self, quotes: Iterable[str], mode: RetrievalMode | None, sources: Sequence[str]) -> list[Hit]:
+        """The passages that hold one of `quotes` (normalised, `normalised`): those of a previous answer."""
+        quotes = sorted(quotes)
+        found = self.library.retrieve_fused(quotes, top_k=len(quotes) + 2, mode=mode, sources=sources)
+        return [h for h in found.hits if any(q in normalised(h.text) for q in quotes)]
+
     def _quoted_from(self, quotes: frozenset[str], mode: RetrievalMode | None, sources: Sequence[str]) -> tuple[str, ...]:
-        """The documents with a passage that holds one of `quotes` (normalised, `normalised`)."""
-        found = self.library.retrieve_fused(sorted(quotes), top_k=len(quotes) + 2, mode=mode, sources=sources)
-        return tuple(sorted({h.source for h in found.hits if any(q in normalised(h.text) for q in quotes)}))
+        """The documents with a passage that holds one of `quotes`."""
+        return tuple(sorted({h.source for h in self._quoted_passages(quotes, mode, sources)}))
 
     def select_evidence(
         self, question: str, retrieved: Retrieved, limit: int = 3, *, asked: Asked | None = None, names: Names | None = None
@@ -248,12 +255,12 @@ class Asker:
         multicrop: ... Top-1 error 21.99%"), `retrieved` with the rows of the same table whose label
         has a word the follow-up asks about ("BN-Inception ensemble: ..."), which its words alone
         rarely retrieve: a row passage holds little but the row."""
-        rows = sorted(q for q in what.previous_quotes if TABLE_ROW.fullmatch(q))
+        rows = {q for q in what.previous_quotes if TABLE_ROW.fullmatch(q)}
         if not what.followup or not rows or not what.focus:
             return retrieved
         have = {h.chunk_id for h in retrieved.hits}
         extra: list[Hit] = []
-        for hit in self.library.retrieve_fused(rows, top_k=len(rows) + 2, mode=mode, sources=sources).hits:
+        for hit in self._quoted_passages(rows, mode, sources):
             quoted = read_row(hit.text)
             if quoted is None or not quoted.caption or normalised(quoted.row) not in rows:
                 continue

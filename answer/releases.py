@@ -49,7 +49,7 @@ def key_terms(question: str, *, acronyms: bool = False) -> tuple[frozenset[str],
     odd = frozenset(w for w in _WORD.findall(rest) if w.isalpha() and w not in words and w not in products)
     # (an acronym ties a listed change, "Add support for HSTS", not any sentence: "LGPL" is "GNU
     # Lesser General Public License" in a manual)
-    named = _INNER_CAPITAL.findall(rest) + [w for w in _UPPER.findall(rest) if acronyms and w.casefold() not in words]
+    named = _INNER_CAPITAL.findall(rest) + ([w for w in _UPPER.findall(rest) if w.casefold() not in words] if acronyms else [])
     return options, odd | frozenset(w.casefold() for w in named if w.casefold() not in products)
 
 
@@ -143,7 +143,6 @@ def notes_of(question: str, passages: Sequence[Hit]) -> bool:
     if sum(1 for p in passages for _ in _HEADING.finditer(p.text)) < MIN_HEADINGS:
         return False
     return not products or any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", p.text.casefold()) for w in products for p in passages)
-
 
 
 def entry_at(text: str, start: int) -> str | None:

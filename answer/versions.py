@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
-from citeqa.answer.evidence_text import without_citations
+from citeqa.answer.evidence_text import numbers, without_citations
 from citeqa.answer.given import FOUR_DIGIT_YEAR
 
 _ASKS = re.compile(
@@ -93,7 +93,6 @@ def other_version(question: str, sentence: str) -> bool:
 
 
 _DOTTED = re.compile(r"(?<![\w.])\d{1,4}(?:\.\d{1,4}){1,3}(?![\w.]\d)")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -101,5 +100,5 @@ def only_given_versions(question: str, sentence: str) -> bool:
     """Whether every number of `sentence` is in a version the question gives: "Changes in Wget
     1.20.3 ** Fixed a buffer overflow vulnerability" states no CVE number for the fix in 1.20.3.
     (Only dotted versions: "How many layers has ResNet-152?" is answered by "152 layers".)"""
-    given = set(_NUMBER.findall(" ".join(_DOTTED.findall(question))))
-    return bool(given) and set(_NUMBER.findall(without_citations(sentence))) <= given
+    given = numbers(" ".join(_DOTTED.findall(question)))
+    return bool(given) and numbers(without_citations(sentence)) <= given
