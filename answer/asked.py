@@ -14,30 +14,12 @@ from typing import Literal
 
 from citeqa.answer.conversation import is_followup, previous_question
 from citeqa.answer.evidence_text import asks_quantity, stems
-from citeqa.answer.mentions import Name, is_identifier, name_parts, with_subject
+from citeqa.answer.mentions import CONTEXT, TOKEN, Name, names
 from citeqa.core.types import History
 
 AnswerType = Literal["quantity", "date", "person", "other"]
 
 
-# A token of a question: words with inner hyphens, dots, slashes or pluses kept whole ("ResNet-152",
-# "GPT-3.5", "pass@1", "C++"). Bounded repetitions only: linear on any input.
-TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
-_CAMEL = re.compile(r"^.[^\s]*[A-Z]")  # a capital after the first letter: "ImageNet", "BERT"
-# A plural acronym names a kind of thing, not a subject: "GPUs", "FLOPs", "LLMs".
-_COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
-# Nationalities and other adjectives made from names ("Irish", "African", "Chinese").
-_DEMONYM = re.compile(r"(?:ian|an|ese|ish|ic|ean|i)$")
-# Words after which a name sets the question's context rather than its subject.
-_CONTEXT = frozenset(
-    "on in with than from at by against over versus vs behind using via like across among".split()  # noqa: SIM905 (a word list reads best as words)
-)
-# Capitalised words that start or steer a question rather than name its subject.
-_NOT_NAMES = frozenset(
-    """what which who whom whose when where why how is are was were do does did can could should would will shall may might has have had the
-    a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according
-    map bleu rouge auc mrr ndcg iou wer psnr ssim""".split()  # noqa: SIM905 (and measures written in capitals: "mAP", "BLEU")
-)
 # "When was/did ...", "In what year ...": a date. Not "When is it divided by 10?" (a condition:
 # "when the error plateaus"), nor "When extensive time is required ..., what
 # ...?" (a clause), "When do treaties apply?" (a condition), nor "What time of day ..." (an hour or
@@ -157,83 +139,6 @@ class Asked:
         return normalised(self.previous_answer)
 
 
-# A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
-_SIZE = re.compile(r"\d{1,4}(?:\.\d{1,2})?[BM]")
-
-
-def _is_name_token(token: str, first: bool) -> bool:
-    if token.casefold().strip("'’s") in _NOT_NAMES or _COMMON_ACRONYM.fullmatch(token):
-        return False
-    body = token[1:] if first else token
-    return any(c.isupper() for c in body) or is_identifier(token)
-
-
-@functools.lru_cache(maxsize=4096)
-def names(question: str) -> tuple[Name, ...]:
-    """The names `question` asks about: runs of capitalised words or words with inner capitals
-    ("Kestrel K2", "Fusion-in-Decoder", "BERT", "The Stack v2" as "Stack v2"), with a lower-case
-    version or number right after them ("Llama 2", "Stack v2"). The question's first word counts
-    only with an inner capital ("ResNet-50's ...")."""
-    tokens = [m.group() for m in TOKEN.finditer(question)]
-    out: list[Name] = []
-    run: list[str] = []
-    context = False  # the run follows a preposition of context ("on ImageNet")
-    preposition = ""
-
-    def close() -> None:
-        if len(run) > 1 and _SIZE.fullmatch(run[0]):
-            run.append(run.pop(0))  # "the 13B WizardMath model" asks about "WizardMath 13B"
-        if run:
-            text = " ".join(run)
-            out.append(Name(text, name_parts(text), context, preposition if context else ""))
-            run.clear()
-
-    for i, tok in enumerate(tokens):
-        tok = re.sub(r"['’]s$", "", tok)
-        size = re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,2}", tok)  # "13B", "1.5B": a size of the name before it
-        # (and a software name stands alone: "libtasn1's asn1_get_length_der" is two)
-        if run and not _SIZE.fullmatch(run[0]) and (re.search(r"-\d+$", run[-1]) or (_CAMEL.search(run[-1]) and _CAMEL.search(tok) and not size) or is_identifier(run[-1])):
-            # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
-            # written with inner capitals, are two names
-            close()
-        if _is_name_token(tok, first=i == 0):
-            if not run:
-                # the word before, past articles and numbers ("in the United States", "with 60 Hertz")
-                k = i - 1
-                # (a few words at most: a run of numbers is walked once, not once per name after it)
-                while k >= max(0, i - 4) and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
-                    k -= 1
-                before = tokens[k].casefold() if k >= 0 else ""
-                if before.islower() and k >= 1 and tokens[k - 1].casefold() in ("in", "on"):
-                    before = tokens[k - 1].casefold()  # "in degrees Celsius", not "to train AlexNet"
-                # "with SGD and Adagrad": a name joined to a context name is context too; a
-                # nationality before a noun ("what Irish town", "South African industry") too
-                nationality = _DEMONYM.search(tok) is not None and i + 1 < len(tokens) and tokens[i + 1].islower()
-                preposition = before if before in _CONTEXT else (out[-1].preposition if out and before in ("and", "or") else "")
-                context = (
-                    before in _CONTEXT
-                    or (before in ("and", "or") and bool(out) and out[-1].context)
-                    or (nationality and not run)
-                )
-            run.append(tok)
-        elif run and re.fullmatch(r"v?\d+(?:\.\d+)?[a-zA-Z]?|[a-z]?\d+[a-zA-Z]*", tok):
-            run.append(tok)  # "Llama 2", "Stack v2", "StarCoder2 15b"
-            close()
-        else:
-            close()
-    close()
-    seen: set[tuple[str, ...]] = set()
-    unique = []
-    for n in out:
-        if n.parts and n.parts not in seen:
-            seen.add(n.parts)
-            unique.append(n)
-    if unique and all(n.context for n in unique):
-        # no other name: the one after "on" is the subject ("the warranty on the Osprey O3")
-        unique[0] = Name(unique[0].text, unique[0].parts, False, unique[0].preposition)
-    return with_subject(question, unique)
-
-
 # "What is the top-1 error of ..." asks what "What top-1 error of ..." asks.
 _WHAT_IS_THE = re.compile(r"\b(what|which)\s+(?:is|was|are|were)\s+(?:the|a|an)\s+", re.IGNORECASE)
 
@@ -326,6 +231,8 @@ def _phrase(question: str) -> tuple[str, bool] | None:
     return phrase, False
 
 
+# A version ("1.1.0", "v2.3") or a size ("152-layer") that a follow-up swaps in
+_NUMBERED = re.compile(r"(?<![\w.])v?\d{1,4}(?:\.\d{1,4}){1,3}[a-z]?(?![\w.]*\d)|(?<![\w.])\d{1,5}-[a-z]{3,12}\b")
 _WHAT_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.I)
 
 
@@ -336,7 +243,12 @@ def _swapped_subject(question: str, previous: str) -> str | None:
     if _ASKS.search(_WHAT_ABOUT.sub("", question)):
         return None
     m = _SUBJECT_SWAP.fullmatch(question.strip().rstrip("?").rstrip())
-    new = names(question)
+    now, then = _NUMBERED.findall(question), set(_NUMBERED.findall(previous))
+    if m and len(now) == 1 and len(then) == 1 and now[0].partition("-")[2] == (old := then.pop()).partition("-")[2]:
+        # "What about 1.1.0?" after "When was OpenSSL 1.1.1 released?"; "And the 152-layer ResNet?"
+        # after "... the 34-layer baseline ...?"
+        return previous.replace(old, now[0], 1)
+    new = [n for n in names(question) if n.preposition != "instead"]  # (not "instead of ReLU")
     if m is None or not new:
         return None
     old = names(previous)
@@ -345,7 +257,7 @@ def _swapped_subject(question: str, previous: str) -> str | None:
     # "And on MATH?" after "... WizardMath reach on GSM8k?" swaps the context (GSM8k), not WizardMath
     preposition = (m.group("prep") or "").casefold()
     context = [n for n in old if n.context]
-    target = context[0] if preposition in _CONTEXT and context else next((n for n in old if not n.context), old[0])
+    target = context[0] if preposition in CONTEXT and context else next((n for n in old if not n.context), old[0])
     return previous.replace(target.text, new[0].text, 1)
 
 
@@ -360,7 +272,7 @@ def asked(question: str, history: History = (), *, followup: bool | None = None)
     swapped = _swapped_subject(question, previous)
     if swapped is not None:
         kind = answer_type(swapped)
-        return Asked(swapped, kind, focus(swapped), names(swapped), answer, True, previous_kind=before, swapped_in=names(question)[0])
+        return Asked(swapped, kind, focus(swapped), names(swapped), answer, True, previous_kind=before, swapped_in=next(iter(names(question)), None))
     # A follow-up that asks its own question ("And when was that measured?", "How many steps was
     # it trained for?") wants its own kind of answer about its own asked thing; one that only names
     # a thing ("And epsilon?", "And the ensemble?") wants the previous kind of answer about that

@@ -31,7 +31,14 @@ from citeqa.answer.evidence_text import stems
 from citeqa.answer.mentions import Name
 from citeqa.answer.names import Names, found_in
 from citeqa.answer.people import names_someone
-from citeqa.answer.releases import given_version, heading_above, lists_change, notes_of, release_heading
+from citeqa.answer.releases import (
+    given_version,
+    heading_above,
+    in_given_release,
+    lists_change,
+    notes_of,
+    release_heading,
+)
 from citeqa.answer.stated import symbol_stems
 from citeqa.answer.symbols import definitions, lookup_words, symbols_for
 from citeqa.answer.versions import asked_version
@@ -158,6 +165,7 @@ class Asker:
             # by its own words and the names it is about, not diluted by the question before it.
             own = " ".join([what.measured, *(n.text for n in what.names), *symbols])
             evidence = _best_of(evidence, self.select_evidence(own, retrieved, asked=what, names=names))
+        evidence = in_given_release(what.measure, evidence, self.library.passages)  # not another release's lines
         hits, evidence = with_evidence_passages(retrieved.hits, k, evidence, shown_count(evidence, self.answerer.shown))
         return self.answerer.stream(
             question,
@@ -306,8 +314,9 @@ class Asker:
                 start = next((s for s, e in sentence_spans(hit.text) if normalised(hit.text[s:e]) == line), None)
                 if start is None:
                     continue
-                if (found := heading_above(what.measure, passages(hit.source), hit, start, date=True)) is not None:
-                    return (_outright(retrieved, *found),)
+                found = heading_above(what.measure, passages(hit.source), hit, start, date=True)
+                if found is not None and (heading := in_given_release(what.measure, (_outright(retrieved, *found),), passages)):
+                    return heading  # (not when a version is asked of another release's: "What about 1.1.0?")
                 break
         for source in dict.fromkeys(h.source for h in retrieved.hits[:EMBEDDED_PASSAGES]) if date and given_version(what.measure) else ():
             # "When did strace 5.10 come out?": that release's own heading, in the release notes

@@ -39,11 +39,11 @@ from citeqa.answer.evidence_text import (
     topic_stems,
     with_antecedent,
 )
-from citeqa.answer.literals import gives_quoted, quoted, states_code
+from citeqa.answer.literals import gives_quoted, quoted, states_code, states_path
 from citeqa.answer.mentions import mentions
 from citeqa.answer.names import Names
 from citeqa.answer.people import names_someone
-from citeqa.answer.releases import entry_at, has_terms
+from citeqa.answer.releases import entry_at, has_terms, other_entry
 from citeqa.answer.repeats import beside_previous, repeats
 from citeqa.answer.siblings import opens_with_other, other_size
 from citeqa.answer.stated import answers
@@ -300,7 +300,9 @@ def _answers(asked: Asked, names: Names, hit: Hit, sent: _Sentence, quote: str) 
         and not (asked_version(asked.measure) and (entry := entry_at(hit.text, sent.start)) is not None and not all(mentions(n, entry) for n in asked.names if not n.context))
         and (asked_version(asked.measure) is None or has_terms(asked.measure, quote))
         and not other_version(asked.question, quote)
+        and not other_entry(asked.question, hit.text, sent.start, sent.end)
         and states_code(asked.question, quote)
+        and states_path(asked.question, quote)
         and names_someone(asked.question, quote)
         # the window is built only for a question that quotes literal text (most quote none)
         and (not quoted(asked.question) or gives_quoted(asked.question, f"{_beside(hit.text, sent.start, sent.end, 2)} {quote}"))

@@ -38,6 +38,23 @@ _LITERAL = re.compile(r"[\d/\\=_<>|$%*~#{}\[\]]|(?<!\w)-|\w\.\w")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
+# "Which directory ...?", "What is the default path of ...?": a path written as one ("/usr/share/omf",
+# "~/.lsof_host", "$HOME/.cache"), which "See the DEVICE CACHE PATH (DEFAULT) section" does not give.
+_ASKS_PATH = re.compile(
+    r"\b(?:which|what)(?:\s+(?:is|are|was|were)\s+the)?\s+(?:(?!(?:is|was|are|were|do|does|did|can|should|must)\b)[\w-]+\s+){0,3}?"
+    r"(?:path|directory|folder)s?\b",
+    re.IGNORECASE,
+)
+_PATH = re.compile(r"(?<![\w/])(?:~|\$\{?\w{1,30}\}?|\.{1,2}|[A-Za-z]:)?[/\\][\w.-]{1,80}")
+
+
+@functools.lru_cache(maxsize=65536)
+def states_path(question: str, sentence: str) -> bool:
+    """Whether `sentence` writes a path, where `question` asks for a directory or path (True of
+    other questions)."""
+    return not _ASKS_PATH.search(question) or _PATH.search(sentence) is not None
+
+
 def asks_code(question: str) -> bool:
     """Whether `question` asks for a name written as code (an option, a variable, a specifier)."""
     return bool(_ASKS_CODE.search(question))

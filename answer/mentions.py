@@ -1,8 +1,8 @@
 """How a passage names what a question asks about: a `Name` is written as the user wrote it
 ("ResNet-152") and kept as the words that make it up; a passage names it when it has all of them,
 however it joins or spells them ("152-layer ResNet", "StarCoder2", "Hervé", "European Union" for
-"EU"); and which of a question's names is its subject rather than its context (`with_subject`).
-Pure functions over text, cached."""
+"EU"); the names a question asks about (`names`), and which of them is its subject rather than
+its context (`with_subject`). Pure functions over text, cached."""
 
 from __future__ import annotations
 
@@ -196,6 +196,12 @@ _MEASURE_FIRST = re.compile(rf"^\s*(?:what|which)\s+((?:(?!{_AUX}\b)[^\s?]+\s+){
 _SOURCE = re.compile(r"\baccording\s+to\s+(?:the\s+)?(.+)$", re.IGNORECASE)
 
 
+def names_document(question: str, name: Name) -> bool:
+    """Whether `question` names a document by `name`: "the ResNet paper", "WizardMath's report"."""
+    document = r"(?:['’]s)?\s+(?:paper|report|article|study|manual|guide|documentation|spec|specification|NEWS|FAQ|README)\b"
+    return re.search(rf"(?<![\w-]){re.escape(name.text)}{document}", question) is not None
+
+
 def _within(name: Name, text: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(name.text)}(?![\w-])", text) is not None
 
@@ -214,3 +220,136 @@ def with_subject(question: str, found: Sequence[Name]) -> tuple[Name, ...]:
     if not any(side) or all(n.context or s for n, s in zip(found, side, strict=True)):
         return tuple(found)
     return tuple(replace(n, context=True) if s else n for n, s in zip(found, side, strict=True))
+
+
+# The choices a question ends with, each one capitalised word: "rated High, Moderate or Low?"
+_CHOICES = re.compile(r"(?:\b[A-Z][a-z]+,\s+)+[A-Z][a-z]+,?\s+or\s+[A-Z][a-z]+\s*\?\s*$|\b[A-Z][a-z]+\s+or\s+[A-Z][a-z]+\s*\?\s*$")
+
+
+def without_choices(question: str, found: Sequence[Name]) -> list[Name]:
+    """`found` less the choices `question` ends with ("... rated High, Moderate or Low?"): they are
+    answers, not what is asked about; unless they are all the names there are ("Which is deeper,
+    ResNet-50 or VGG-19?")."""
+    choices = _CHOICES.search(question)
+    if choices is None or all(re.fullmatch(r"[A-Z][a-z]+", n.text) for n in found):
+        return list(found)
+    words = set(re.findall(r"[\w-]+", choices.group()))
+    return [n for n in found if n.text not in words or not n.text.isalpha()]
+
+
+# A size written apart from its name: "the 13B version of WizardMath" asks about "WizardMath 13B".
+_SIZE_OF = re.compile(r"\b(\d{1,4}(?:\.\d{1,2})?[BM])\s+(?:version|model|variant|size|edition)\s+of\s+(?:the\s+)?([\w-]+)")
+
+
+def with_sizes(question: str, found: Sequence[Name]) -> list[Name]:
+    """`found` with a size that the question writes apart from its name ("the 13B version of
+    WizardMath") joined to that name, as "WizardMath 13B"."""
+    out = list(found)
+    for m in _SIZE_OF.finditer(question):
+        size = next((n for n in out if n.text == m.group(1)), None)
+        name = next((n for n in out if n.text == m.group(2)), None)
+        if size is not None and name is not None:
+            text = f"{name.text} {size.text}"
+            out[out.index(size)] = replace(name, text=text, parts=name_parts(text))
+            out.remove(name)
+    return out
+
+
+# A token of a question: words with inner hyphens, dots, slashes or pluses kept whole ("ResNet-152",
+# "GPT-3.5", "pass@1", "C++"). Bounded repetitions only: linear on any input.
+TOKEN = re.compile(r"[^\W_][\w@+]*(?:[-./'’][\w@+]+)*\+*")
+_CAMEL = re.compile(r"^.[^\s]*[A-Z]")  # a capital after the first letter: "ImageNet", "BERT"
+# A plural acronym names a kind of thing, not a subject: "GPUs", "FLOPs", "LLMs".
+_COMMON_ACRONYM = re.compile(r"[A-Z]{2,}[a-z]?s")
+# Nationalities and other adjectives made from names ("Irish", "African", "Chinese").
+_DEMONYM = re.compile(r"(?:ian|an|ese|ish|ic|ean|i)$")
+# Words after which a name sets the question's context rather than its subject.
+CONTEXT = frozenset(
+    "on in with than from at by against over versus vs behind using via like across among instead".split()  # noqa: SIM905 (a word list reads best as words)
+)
+# Capitalised words that start or steer a question rather than name its subject.
+_NOT_NAMES = frozenset(
+    """what which who whom whose when where why how is are was were do does did can could should would will shall may might has have had the
+    a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according
+    map bleu rouge auc mrr ndcg iou wer psnr ssim""".split()  # noqa: SIM905 (and measures written in capitals: "mAP", "BLEU")
+)
+
+# A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
+_SIZE = re.compile(r"\d{1,4}(?:\.\d{1,2})?[BM]")
+
+
+def _is_name_token(token: str, first: bool) -> bool:
+    if token.casefold().strip("'’s") in _NOT_NAMES or _COMMON_ACRONYM.fullmatch(token):
+        return False
+    body = token[1:] if first else token
+    return any(c.isupper() for c in body) or is_identifier(token)
+
+
+@functools.lru_cache(maxsize=4096)
+def names(question: str) -> tuple[Name, ...]:
+    """The names `question` asks about: runs of capitalised words or words with inner capitals
+    ("Kestrel K2", "Fusion-in-Decoder", "BERT", "The Stack v2" as "Stack v2"), with a lower-case
+    version or number right after them ("Llama 2", "Stack v2"). The question's first word counts
+    only with an inner capital ("ResNet-50's ...")."""
+    found = list(TOKEN.finditer(question))
+    tokens = [m.group() for m in found]
+    # a comma or other mark between two words ends a name: "rated High, Moderate or Low"
+    parted = [i > 0 and bool(re.search(r"[,;:()]", question[found[i - 1].end() : m.start()])) for i, m in enumerate(found)]
+    out: list[Name] = []
+    run: list[str] = []
+    context = False  # the run follows a preposition of context ("on ImageNet")
+    preposition = ""
+
+    def close() -> None:
+        if len(run) > 1 and _SIZE.fullmatch(run[0]):
+            run.append(run.pop(0))  # "the 13B WizardMath model" asks about "WizardMath 13B"
+        if run:
+            text = " ".join(run)
+            out.append(Name(text, name_parts(text), context, preposition if context else ""))
+            run.clear()
+
+    for i, tok in enumerate(tokens):
+        tok = re.sub(r"['’]s$", "", tok)
+        size = re.fullmatch(r"\d+(?:\.\d+)?[A-Za-z]{1,2}", tok)  # "13B", "1.5B": a size of the name before it
+        # (and a software name stands alone: "libtasn1's asn1_get_length_der" is two)
+        last = run[-1] if run else ""
+        if parted[i] or (run and not _SIZE.fullmatch(run[0]) and (re.search(r"-\d+$", last) or (_CAMEL.search(last) and _CAMEL.search(tok) and not size) or is_identifier(last))):
+            # "CIFAR-10 ResNets", "ImageNet ResNets": a name with its number, or two names each
+            # written with inner capitals, are two names
+            close()
+        if _is_name_token(tok, first=i == 0):
+            if not run:
+                # the word before, past articles and numbers ("in the United States", "with 60 Hertz")
+                k = i - 1
+                # (a few words at most: a run of numbers is walked once, not once per name after it)
+                while k >= max(0, i - 4) and (tokens[k].casefold() in ("the", "a", "an") or tokens[k][:1].isdigit()):
+                    k -= 1
+                before = tokens[k].casefold() if k >= 0 else ""
+                if before.islower() and k >= 1 and tokens[k - 1].casefold() in ("in", "on", "instead"):
+                    # "in degrees Celsius", not "to train AlexNet"; "instead of ReLU": what it is not
+                    before = tokens[k - 1].casefold()
+                # "with SGD and Adagrad": a name joined to a context name is context too; a
+                # nationality before a noun ("what Irish town", "South African industry") too
+                nationality = _DEMONYM.search(tok) is not None and i + 1 < len(tokens) and tokens[i + 1].islower()
+                preposition = before if before in CONTEXT else (out[-1].preposition if out and before in ("and", "or") else "")
+                context = (
+                    before in CONTEXT
+                    or (before in ("and", "or") and bool(out) and out[-1].context)
+                    or (nationality and not run)
+                )
+            run.append(tok)
+        elif run and re.fullmatch(r"v?\d+(?:\.\d+)?[a-zA-Z]?|[a-z]?\d+[a-zA-Z]*", tok):
+            run.append(tok)  # "Llama 2", "Stack v2", "StarCoder2 15b"
+            close()
+        else:
+            close()
+    close()
+    unique = [n for i, n in enumerate(out) if n.parts and n.parts not in {m.parts for m in out[:i]}]
+    unique = with_sizes(question, without_choices(question, unique))
+    if unique and all(n.context for n in unique) and not names_document(question, unique[0]):
+        # no other name: the one after "on" is the subject ("the warranty on the Osprey O3"; not
+        # "in the ResNet paper", which says where to look)
+        unique[0] = Name(unique[0].text, unique[0].parts, False, unique[0].preposition)
+    return with_subject(question, unique)
+
+

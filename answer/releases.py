@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from citeqa.answer.stated import states
 from citeqa.answer.versions import asked_version, states_version
 from citeqa.core import bundled
-from citeqa.core.types import Hit
+from citeqa.core.types import Evidence, Hit
 
 # A release's heading: a short line that starts with "release", "version", "changes in" (and the
 # product: "Changes in Wget 1.20.3") or a NEWS file's "Noteworthy changes in release", and a version.
+# (Markdown's: "### Major changes between OpenSSL 3.0.14 and OpenSSL 3.0.15 [3 Sep 2024]", the
+# entry of 3.0.15, may follow a rule of dashes on its line once a PDF is read back.)
 _HEADING = re.compile(
-    r"^[ \t*#=-]{0,6}(?:noteworthy\s+changes\s+in\s+release|(?:user-visible\s+)?changes\s+in(?:\s+[A-Za-z][\w+-]{0,30}){0,2}?|release|version|v)"
-    r"\s{0,3}v?\d{1,4}(?:\.\d{1,4}){1,3}\b[^\n]{0,80}$",
+    r"^[ \t*#=-]{0,16}(?:noteworthy\s+changes\s+in\s+release|(?:user-visible\s+)?changes\s+in(?:\s+[A-Za-z][\w+-]{0,30}){0,2}?|release|version|v"
+    r"|(?:major\s+)?changes\s+between(?:\s+[A-Za-z][\w+-]{0,30})?\s+v?\d{1,4}(?:\.\d{1,4}){1,3}[a-z]?\s+and(?:\s+[A-Za-z][\w+-]{0,30})?)"
+    r"\s{0,3}v?(?P<version>\d{1,4}(?:\.\d{1,4}){1,3}[a-z]?)\b[^\n]{0,80}$",
     re.IGNORECASE | re.MULTILINE,
 )
 # The terms that tie a listed change to a question: an option ("--debug", "-K"), or a word that is
@@ -92,7 +95,7 @@ def release_heading(question: str, text: str) -> tuple[int, int] | None:
     if (given := given_version(question)) is None:
         return None
     for m in _HEADING.finditer(text):
-        if given in {v.group(1) for v in _VERSION_GIVEN.finditer(m.group())} and states("date", m.group()):
+        if m.group("version") == given and states("date", m.group()):
             return m.start(), m.end()
     return None
 
@@ -153,3 +156,39 @@ def entry_at(text: str, start: int) -> str | None:
         return None
     after = _HEADING.search(text, heading.end())
     return text[start : after.start()] if after else None
+
+
+def other_entry(question: str, text: str, start: int, end: int, above: Sequence[Hit] = ()) -> bool:
+    """Whether the sentence at start:end of `text` is listed in the release entry of another
+    version than the one `question` gives: under the last release heading above it (in `text`, or
+    in the passages `above` it, in reading order) that is not of that version, while the sentence
+    does not name it either. "The most severe CVE fixed in this release is Low." under 3.0.16's
+    heading says nothing of OpenSSL 3.0.14; nor does "Changes between 3.0.14 and 3.0.15", 3.0.15's."""
+    if (given := given_version(question)) is None:
+        return False
+    heading = None
+    for m in _HEADING.finditer(text, 0, end):
+        heading = m
+    if heading is None:
+        heading = next((m for p in reversed(above) for m in reversed(list(_HEADING.finditer(p.text)))), None)
+    if heading is None or heading.group("version") == given or heading.group("version").startswith(f"{given}."):
+        return False  # (its version, or one of its series: 3.0.0 is of "OpenSSL 3.0")
+    if text is heading.string and start <= heading.start():
+        return True  # the heading itself
+    return given not in {v.group(1) for v in _VERSION_GIVEN.finditer(text[start:end])}
+
+
+def in_given_release(question: str, evidence: Sequence[Evidence], passages: Callable[[str], Sequence[Hit]]) -> tuple[Evidence, ...]:
+    """`evidence` less the sentences of release notes (MIN_HEADINGS) listed under another version's
+    heading than the version `question` gives (`other_entry`), the heading a passage or more before
+    theirs (a passage of release notes often starts inside an entry). `passages`: a document's."""
+    if given_version(question) is None:
+        return tuple(evidence)
+    keep = []
+    for e in evidence:
+        doc = list(passages(e.hit.source))
+        at = next((i for i, p in enumerate(doc) if p.chunk_id == e.hit.chunk_id), None)
+        notes = sum(1 for p in doc for _ in _HEADING.finditer(p.text)) >= MIN_HEADINGS
+        if at is None or not notes or not other_entry(question, e.hit.text, e.start, e.end, doc[:at]):
+            keep.append(e)
+    return tuple(keep)

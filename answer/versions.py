@@ -71,12 +71,13 @@ def _versions(text: str) -> set[str]:
 
 
 # A version the question gives, after a name or "version"/"release": "diffutils 2.8.6", "GCC 12.1".
-_GIVEN_VERSION = re.compile(r"(?:\b(version|release|v)\s?|\b([A-Za-z][\w+-]{1,30})\s)(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2})(?![\w.]\d|\s?%)", re.I)
+# (and after a name and "v": "Apache License v2.0" is the license's version)
+_GIVEN_VERSION = re.compile(r"(?:\b([A-Za-z][\w+-]{1,30})\sv|\b(version|release|v)\s?|\b([A-Za-z][\w+-]{1,30})\s)(\d{1,4}\.\d{1,4}(?:\.\d{1,4}){0,2})(?![\w.]\d|\s?%)", re.I)
 
 
 def _given(text: str) -> set[tuple[str, str]]:
     """(what it is a version of, "" for "version"/"release", the version) for each given version."""
-    return {(name.casefold(), number) for _, name, number in _GIVEN_VERSION.findall(text)}
+    return {((before if before[:1].isupper() else name).casefold(), number) for before, _, name, number in _GIVEN_VERSION.findall(text)}
 
 
 @functools.lru_cache(maxsize=65536)

@@ -188,8 +188,11 @@ def test_a_number_in_a_name_is_not_a_value() -> None:
 
 def test_what_about_a_thing_without_a_name() -> None:
     q = asked("What about the 34-layer one?", [("user", "What top-1 error does the 18-layer plain net reach?")])
-    assert q.followup and q.kind == "quantity" and {"34", "layer"} <= q.focus
-    assert "error" in q.also
+    # the size is swapped in: the same question about the 34-layer net
+    assert q.followup and q.kind == "quantity" and q.question == "What top-1 error does the 34-layer plain net reach?"
+    assert "error" in q.focus
+    q = asked("And the unnamed one?", [("user", "What top-1 error does the 18-layer plain net reach?")])
+    assert q.followup and q.kind == "quantity" and {"unnam"} <= q.focus and "error" in q.also
 
 
 def test_dates_in_words_and_when_clauses() -> None:

@@ -50,7 +50,8 @@ _ABBREVIATION_WORDS = (
 _ABBREVIATIONS = frozenset(_ABBREVIATION_WORDS.split())
 # A candidate end: terminal punctuation, closing quotes/brackets, then any numeric references.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + ")*")
-_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)])\s)")
+# (a blank line, a bullet, a numbered item or a Markdown heading: "### Major changes between ...")
+_BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:[-*•]|\d{1,2}[.)]|#{1,6})\s)")
 _NUMBERING = re.compile(r"(?:^|\n|[.!?:][ \t])[ \t]*\d{1,2}$")
 _QUESTION = re.compile(r"\?[\"'”’)\]]*(?:\s*" + REFERENCE.pattern + r")*\s*$")
 # A bullet or a scanner's speck before a sentence ("• It ...", OCR's "¢ We introduce ...") and glyphs
