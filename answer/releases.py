@@ -166,14 +166,11 @@ def other_entry(question: str, text: str, start: int, end: int, above: Sequence[
     heading says nothing of OpenSSL 3.0.14; nor does "Changes between 3.0.14 and 3.0.15", 3.0.15's."""
     if (given := given_version(question)) is None:
         return False
-    heading = None
-    for m in _HEADING.finditer(text, 0, end):
-        heading = m
-    if heading is None:
-        heading = next((m for p in reversed(above) for m in reversed(list(_HEADING.finditer(p.text)))), None)
+    own = list(_HEADING.finditer(text, 0, end))
+    heading = own[-1] if own else next((m for p in reversed(above) for m in reversed(list(_HEADING.finditer(p.text)))), None)
     if heading is None or heading.group("version") == given or heading.group("version").startswith(f"{given}."):
         return False  # (its version, or one of its series: 3.0.0 is of "OpenSSL 3.0")
-    if text is heading.string and start <= heading.start():
+    if own and start <= heading.start():
         return True  # the heading itself
     return given not in {v.group(1) for v in _VERSION_GIVEN.finditer(text[start:end])}
 
@@ -185,8 +182,11 @@ def in_given_release(question: str, evidence: Sequence[Evidence], passages: Call
     if given_version(question) is None:
         return tuple(evidence)
     keep = []
+    documents: dict[str, list[Hit]] = {}  # each document read once
     for e in evidence:
-        doc = list(passages(e.hit.source))
+        if e.hit.source not in documents:
+            documents[e.hit.source] = list(passages(e.hit.source))
+        doc = documents[e.hit.source]
         at = next((i for i, p in enumerate(doc) if p.chunk_id == e.hit.chunk_id), None)
         notes = sum(1 for p in doc for _ in _HEADING.finditer(p.text)) >= MIN_HEADINGS
         if at is None or not notes or not other_entry(question, e.hit.text, e.start, e.end, doc[:at]):
