@@ -126,8 +126,9 @@ def _other_sized(question: str, quote: str) -> bool:
     if not asked:
         return False
     stated = {(m.group(2), m.group(1)) for m in _SIZED.finditer(quote)}
-    for word, _ in asked:  # a table's cell under its header: "# layers 1202"
+    for word, _ in asked:  # a table's cell under its header ("# layers 1202"), and "34 parameter layers"
         stated |= {(word, m.group(1)) for m in re.finditer(rf"\b{word}s?\s+(\d{{1,5}})(?![\w.,])", quote)}
+        stated |= {(word, m.group(1)) for m in re.finditer(rf"(?<![\w.,])(\d{{1,5}})\s+(?:[a-z]{{3,12}}\s+)?{word}s\b", quote)}
     return any(w == word and n != number for word, number in asked for w, n in stated) and not asked & stated
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from citeqa.answer.asked import asked, names
 from citeqa.answer.literals import states_path
+from citeqa.answer.siblings import other_size
 from citeqa.answer.versions import other_version
 from citeqa.core.sentences import sentence_spans
 from citeqa.engine import Citeqa
@@ -80,6 +81,9 @@ def test_choices_sizes_and_documents_in_a_question() -> None:
     assert "ReLU" not in q.question.split("?")[0] and "sigmoid" in q.focus, q
     q = asked("And the 152-layer ResNet?", [("user", "How many FLOPs does the 34-layer baseline need?")])
     assert q.question == "How many FLOPs does the 152-layer baseline need?"
+    # and the 34-layer net's value, written "34 parameter layers", is no answer about it
+    assert other_size(q.names, q.question, "Middle: a plain network with 34 parameter layers (3.6 billion FLOPs).", value=True)
+    assert not other_size(q.names, q.question, "the 152-layer ResNet (11.3 billion FLOPs) still has lower complexity", value=True)
 
 
 def test_headings_paths_and_a_license_version() -> None:
