@@ -10,14 +10,20 @@ import re
 
 from citeqa.answer.asked import normalised
 
+
+def _asks_for(things: str, *, what_is: bool = False) -> re.Pattern[str]:
+    """"Which|What [is the] <up to three words> <thing>(s)": a question that asks for one of `things`."""
+    is_the = r"(?:\s+(?:is|are|was|were)\s+the)?" if what_is else ""
+    return re.compile(
+        rf"\b(?:which|what){is_the}\s+(?:(?!(?:is|was|are|were|do|does|did|can|should|must)\b)[\w-]+\s+){{0,3}}?(?:{things})s?\b",
+        re.IGNORECASE,
+    )
+
+
 # "Which option ...", "What environment variable ...", "Which format specifier ...": a name that
 # is written as code. Not "variable" alone: papers ask "Which variables are normalized?" of
 # symbols written as math.
-_ASKS_CODE = re.compile(
-    r"\b(?:which|what)\s+(?:(?!(?:is|was|are|were|do|does|did|can|should|must)\b)[\w-]+\s+){0,3}?"
-    r"(?:option|flag|specifier|environment\s+variable|macro|placeholder)s?\b",
-    re.IGNORECASE,
-)
+_ASKS_CODE = _asks_for(r"option|flag|specifier|environment\s+variable|macro|placeholder")
 # A name written as code: an option ("-i", "--no-ignore-case", "--time-unit=B"), a format
 # specifier ("%M"), a name with an underscore ("BC_ENV_ARGS", "asn1_der_decoding"), a word in
 # capitals ("TIME", "FC_DEBUG"), a call ("wait3()") or a setting ("max_tokens=").
@@ -40,11 +46,7 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 # "Which directory ...?", "What is the default path of ...?": a path written as one ("/usr/share/omf",
 # "~/.lsof_host", "$HOME/.cache"), which "See the DEVICE CACHE PATH (DEFAULT) section" does not give.
-_ASKS_PATH = re.compile(
-    r"\b(?:which|what)(?:\s+(?:is|are|was|were)\s+the)?\s+(?:(?!(?:is|was|are|were|do|does|did|can|should|must)\b)[\w-]+\s+){0,3}?"
-    r"(?:path|directory|folder)s?\b",
-    re.IGNORECASE,
-)
+_ASKS_PATH = _asks_for("path|directory|folder", what_is=True)
 _PATH = re.compile(r"(?<![\w/])(?:~|\$\{?\w{1,30}\}?|\.{1,2}|[A-Za-z]:)?[/\\][\w.-]{1,80}")
 
 
