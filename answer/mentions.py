@@ -237,8 +237,10 @@ def without_choices(question: str, found: Sequence[Name]) -> list[Name]:
     return [n for n in found if n.text not in words or not n.text.isalpha()]
 
 
+# A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
+_SIZE = re.compile(r"\d{1,4}(?:\.\d{1,2})?[BM]")
 # A size written apart from its name: "the 13B version of WizardMath" asks about "WizardMath 13B".
-_SIZE_OF = re.compile(r"\b(\d{1,4}(?:\.\d{1,2})?[BM])\s+(?:version|model|variant|size|edition)\s+of\s+(?:the\s+)?([\w-]+)")
+_SIZE_OF = re.compile(rf"\b({_SIZE.pattern})\s+(?:version|model|variant|size|edition)\s+of\s+(?:the\s+)?([\w-]+)")
 
 
 def with_sizes(question: str, found: Sequence[Name]) -> list[Name]:
@@ -273,9 +275,6 @@ _NOT_NAMES = frozenset(
     a an in on of for to and or but if i it its this that these those there their they then also please tell give list name according
     map bleu rouge auc mrr ndcg iou wer psnr ssim""".split()  # noqa: SIM905 (and measures written in capitals: "mAP", "BLEU")
 )
-
-# A model's size in parameters, written before or after its name: "13B", "1.5B", "350M".
-_SIZE = re.compile(r"\d{1,4}(?:\.\d{1,2})?[BM]")
 
 
 def _is_name_token(token: str, first: bool) -> bool:

@@ -182,13 +182,13 @@ def in_given_release(question: str, evidence: Sequence[Evidence], passages: Call
     if given_version(question) is None:
         return tuple(evidence)
     keep = []
-    documents: dict[str, list[Hit]] = {}  # each document read once
+    documents: dict[str, tuple[list[Hit], bool]] = {}  # each document read once: its passages, and whether it is release notes
     for e in evidence:
         if e.hit.source not in documents:
-            documents[e.hit.source] = list(passages(e.hit.source))
-        doc = documents[e.hit.source]
+            doc = list(passages(e.hit.source))
+            documents[e.hit.source] = doc, sum(1 for p in doc for _ in _HEADING.finditer(p.text)) >= MIN_HEADINGS
+        doc, notes = documents[e.hit.source]
         at = next((i for i, p in enumerate(doc) if p.chunk_id == e.hit.chunk_id), None)
-        notes = sum(1 for p in doc for _ in _HEADING.finditer(p.text)) >= MIN_HEADINGS
         if at is None or not notes or not other_entry(question, e.hit.text, e.start, e.end, doc[:at]):
             keep.append(e)
     return tuple(keep)
